@@ -1,0 +1,58 @@
+/**
+ * What a rate-limiting strategy is to the engine: a value with a pure state-transition
+ * function. The engine never branches on algorithm names, so a registered algorithm is as
+ * first-class as a built-in one.
+ */
+
+/** A small tuple of numbers, the whole per-key state. `undefined` means "never seen". */
+export type AlgorithmState = readonly number[]
+
+export interface StepInput {
+  /** Epoch milliseconds. */
+  now: number
+  /** Cost units of this request. */
+  cost: number
+}
+
+/** The numeric parameters of one rule, resolved and validated. */
+export interface RuleParams {
+  /** L: cost units per window. */
+  readonly limit: number
+  /** W in milliseconds. */
+  readonly windowMs: number
+  /** B as written (each algorithm applies its own default). */
+  readonly burst: number | undefined
+  /** Algorithm-specific mode (e.g. leaky bucket `police`). */
+  readonly mode: string | undefined
+}
+
+/** One rule's verdict on one request; the fields follow the contract's `Decision`. */
+export interface RuleVerdict {
+  allowed: boolean
+  remaining: number
+  resetMs: number
+  retryAfterMs: number
+  delayMs: number
+}
+
+export interface StepResult {
+  /** The state to keep if the request is admitted by every rule. */
+  state: AlgorithmState
+  decision: RuleVerdict
+}
+
+export interface Algorithm {
+  /** Length of the state tuple; stores may lay states out flat. */
+  readonly stateSize: number
+  /** Whether rules of this algorithm may set `burst`. */
+  readonly acceptsBurst: boolean
+  /** Values accepted for `mode`; the first one is the default. Absent: `mode` is rejected. */
+  readonly modes?: readonly string[]
+  /** Extra checks on a rule's parameters; returns a message naming the problem, or undefined. */
+  validate?(params: RuleParams): { field: 'limit' | 'window' | 'burst' | 'mode'; message: string } | undefined
+  /**
+   * Pure: the verdict on a request of `input.cost` at `input.now` given the stored state.
+   * A denied request's returned state must mean the same as the input state.
+   */
+  step(state: AlgorithmState | undefined, input: StepInput, rule: RuleParams): StepResult
+}

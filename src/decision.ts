@@ -1,0 +1,85 @@
+import type { RuleVerdict } from './algorithm'
+import type { CompiledRule } from './rules/compiled-rule'
+import type { Decision } from './types'
+
+/** The answer when no rule applies: nothing limits this request. */
+export const UNLIMITED: Readonly<Decision> = Object.freeze({
+  allowed: true,
+  rule: undefined,
+  limit: Number.POSITIVE_INFINITY,
+  remaining: Number.POSITIVE_INFINITY,
+  resetMs: 0,
+  retryAfterMs: 0,
+  delayMs: 0,
+  degraded: false,
+})
+
+/**
+ * Folds per-rule verdicts into one Decision. Denied: the binding rule is the denying one with
+ * the longest wait, since the request cannot pass before that. Allowed: the one with the least
+ * remaining. Ties go to the rule listed first. Shadow rules never deny; they bind only when no
+ * enforcing rule applies, and are reported in `shadowDenied` when they would have denied.
+ */
+export function decide(
+  rules: readonly CompiledRule[],
+  verdicts: readonly RuleVerdict[],
+  degraded: boolean,
+): Decision {
+  let binding = -1
+  let denied = false
+  let delayMs = 0
+  let shadowDenied: string[] | undefined
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CompiledRule
+    const verdict = verdicts[i] as RuleVerdict
+    if (rule.shadow) {
+      if (!verdict.allowed) {
+        shadowDenied ??= []
+        shadowDenied.push(rule.name)
+      }
+      continue
+    }
+    if (!verdict.allowed) {
+      if (!denied || verdict.retryAfterMs > (verdicts[binding] as RuleVerdict).retryAfterMs) binding = i
+      denied = true
+    } else if (!denied) {
+      if (binding < 0 || isTighter(verdict, verdicts[binding] as RuleVerdict, rules, i, binding)) binding = i
+      if (verdict.delayMs > delayMs) delayMs = verdict.delayMs
+    }
+  }
+  if (binding < 0) binding = leastRemaining(rules, verdicts)
+  const rule = rules[binding] as CompiledRule
+  const verdict = verdicts[binding] as RuleVerdict
+  const decision: Decision = {
+    allowed: !denied,
+    rule: rule.name,
+    limit: rule.params.limit,
+    remaining: verdict.remaining,
+    resetMs: verdict.resetMs,
+    retryAfterMs: denied ? verdict.retryAfterMs : 0,
+    delayMs: denied ? 0 : delayMs,
+    degraded,
+  }
+  if (shadowDenied) decision.shadowDenied = shadowDenied
+  return decision
+}
+
+function isTighter(
+  candidate: RuleVerdict,
+  current: RuleVerdict,
+  rules: readonly CompiledRule[],
+  i: number,
+  j: number,
+): boolean {
+  if (candidate.remaining !== current.remaining) return candidate.remaining < current.remaining
+  return (rules[i] as CompiledRule).index < (rules[j] as CompiledRule).index
+}
+
+/** Only shadow rules applied: report the tightest of them, without denying. */
+function leastRemaining(rules: readonly CompiledRule[], verdicts: readonly RuleVerdict[]): number {
+  let best = 0
+  for (let i = 1; i < rules.length; i++) {
+    if (isTighter(verdicts[i] as RuleVerdict, verdicts[best] as RuleVerdict, rules, i, best)) best = i
+  }
+  return best
+}

@@ -1,0 +1,32 @@
+import type { Subject } from './types'
+
+/**
+ * A dimension says what a quota is counted per: it reads one value out of the subject.
+ * `undefined` (or an empty string) means the subject lacks it, and rules naming it do not apply.
+ */
+export interface Dimension {
+  valueFrom(subject: Subject): string | undefined
+}
+
+/** Reads `subject[field]` as a string; numbers are accepted as ids. */
+export function fieldDimension(field: string): Dimension {
+  return {
+    valueFrom(subject) {
+      const value = subject[field]
+      if (typeof value === 'string') return value === '' ? undefined : value
+      if (typeof value === 'number') return String(value)
+      if (value === undefined || value === null) return undefined
+      throw new TypeError(`subject.${field} must be a string, got ${typeof value}`)
+    },
+  }
+}
+
+/** Everyone shares one quota. */
+export const globalDimension: Dimension = { valueFrom: () => '' }
+
+export const builtInDimensions: ReadonlyArray<readonly [string, Dimension]> = [
+  ['global', globalDimension],
+  ['account', fieldDimension('account')],
+  ['device', fieldDimension('device')],
+  ['resource', fieldDimension('resource')],
+]

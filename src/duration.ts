@@ -1,0 +1,13 @@
+const UNIT_MS = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 } as const
+const DURATION = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/
+
+/** The forms a window may be written in, for error messages and the schema. */
+export const DURATION_PATTERN = DURATION.source
+
+/** `'500ms' | '1s' | '1m' | '1h' | '1d'` (or a number of ms) → milliseconds; undefined if malformed. */
+export function parseDuration(value: number | string): number | undefined {
+  if (typeof value === 'number') return Number.isFinite(value) ? value : undefined
+  const match = DURATION.exec(value.trim())
+  if (!match) return undefined
+  return Number(match[1]) * UNIT_MS[match[2] as keyof typeof UNIT_MS]
+}

@@ -1,0 +1,160 @@
+import { EventEmitter } from 'node:events'
+import { type Clock, systemClock } from './clock'
+import { decide, UNLIMITED } from './decision'
+import { hint } from './did-you-mean'
+import { compileRules, ruleLabel } from './rules/compile-rules'
+import type { CompiledRule } from './rules/compiled-rule'
+import { RuleError } from './rules/rule-issue'
+import { MemoryStore, type MemoryStoreOptions } from './stores/memory-store'
+import type { Evaluation, Store } from './stores/store'
+import type { CheckOptions, Decision, Rule, Subject } from './types'
+
+export type StoreOptions = MemoryStoreOptions
+
+export interface LimiterOptions {
+  /** The rules to enforce, in priority order (ties for the binding rule go to the first). */
+  rules: readonly Rule[]
+  /**
+   * Where counters live: `{ type: 'memory' }` (default) or a ready {@link Store}.
+   * @default { type: 'memory', maxKeys: 100_000 }
+   */
+  store?: StoreOptions | Store
+  /**
+   * Epoch milliseconds; drives the memory store. Inject a fake clock in tests.
+   * @default Date.now
+   */
+  clock?: Clock
+}
+
+export interface LimiterEvents {
+  /** Every decision, when someone listens. */
+  decision: [decision: Decision, subject: Subject]
+  /** Every denied decision, when someone listens. */
+  denied: [decision: Decision, subject: Subject]
+}
+
+const OPTION_NAMES = ['rules', 'store', 'clock']
+
+/**
+ * Decides requests against a rule set. Build it with {@link createLimiter}; share one per
+ * process. Rules can be swapped at run time with {@link Limiter.setRules}.
+ */
+export class Limiter extends EventEmitter<LimiterEvents> {
+  readonly #store: Store
+  #rules: readonly CompiledRule[]
+  #closed = false
+
+  constructor(options: LimiterOptions) {
+    super()
+    checkOptions(options)
+    const clock = options.clock ?? systemClock
+    this.#rules = compileOrThrow(options.rules)
+    this.#store = isStore(options.store) ? options.store : new MemoryStore(options.store ?? {}, clock)
+  }
+
+  /** The rules in force, as written. */
+  get rules(): Rule[] {
+    return this.#rules.map((rule) => rule.rule)
+  }
+
+  /**
+   * Replaces the whole rule set in one step, or throws a {@link RuleError} and keeps the rules
+   * in force. Counters of rules whose definition did not change carry on.
+   */
+  setRules(rules: readonly Rule[]): void {
+    this.#rules = compileOrThrow(rules)
+  }
+
+  /**
+   * Decides one request. Resolves with a {@link Decision}; rejects only for a programming error
+   * (bad subject or cost, closed limiter), never because a store failed.
+   */
+  check(subject: Subject, options?: CheckOptions): Promise<Decision> {
+    try {
+      if (this.#closed) throw new Error('limiter is closed')
+      const cost = options?.cost ?? 1
+      if (typeof cost !== 'number' || !(cost >= 0) || !Number.isFinite(cost)) {
+        throw new TypeError(`check: cost must be a finite number >= 0 (got ${String(cost)})`)
+      }
+      if (subject === null || typeof subject !== 'object')
+        throw new TypeError('check: subject must be an object')
+      const ruleSet = this.#rules
+      const applicable: CompiledRule[] = []
+      const subjectKeys: string[] = []
+      for (let i = 0; i < ruleSet.length; i++) {
+        const rule = ruleSet[i] as CompiledRule
+        const key = rule.subjectKey(subject)
+        if (key !== undefined) {
+          applicable.push(rule)
+          subjectKeys.push(key)
+        }
+      }
+      if (applicable.length === 0) return Promise.resolve(this.#report(UNLIMITED, subject))
+      const evaluation = this.#store.evaluate({ rules: applicable, subjectKeys, cost })
+      if (evaluation instanceof Promise) {
+        return evaluation.then((done) => this.#finish(applicable, done, subject))
+      }
+      return Promise.resolve(this.#finish(applicable, evaluation, subject))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /** Stops the limiter and releases its store. Further checks reject. */
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    await this.#store.close()
+  }
+
+  #finish(rules: readonly CompiledRule[], evaluation: Evaluation, subject: Subject): Decision {
+    return this.#report(decide(rules, evaluation.verdicts, evaluation.degraded), subject)
+  }
+
+  #report(decision: Decision, subject: Subject): Decision {
+    // Listeners are optional; with none attached, reporting costs two property reads.
+    if (this.listenerCount('decision') > 0) this.emit('decision', decision, subject)
+    if (!decision.allowed && this.listenerCount('denied') > 0) this.emit('denied', decision, subject)
+    return decision
+  }
+}
+
+/** Builds a limiter synchronously; see {@link LimiterOptions}. */
+export function createLimiter(options: LimiterOptions): Limiter {
+  return new Limiter(options)
+}
+
+function compileOrThrow(rules: unknown): readonly CompiledRule[] {
+  const result = compileRules(rules)
+  if (!result.ok) {
+    throw new RuleError(result.issues, (issue) => {
+      const [index, ...field] = issue.path
+      const where = typeof index === 'number' ? `${ruleLabel(rules, index)}: ` : 'rules: '
+      return `${where}${field.length > 0 ? `${field.join('.')}: ` : ''}${issue.message}`
+    })
+  }
+  return result.rules
+}
+
+function checkOptions(options: LimiterOptions): void {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError('createLimiter: expected an options object such as { rules: [...] }')
+  }
+  for (const key of Object.keys(options)) {
+    if (!OPTION_NAMES.includes(key)) {
+      throw new TypeError(`createLimiter: unknown option "${key}"${hint(key, OPTION_NAMES)}`)
+    }
+  }
+  if (options.rules === undefined) throw new TypeError('createLimiter: rules is required (a list of rules)')
+  if (options.clock !== undefined && typeof options.clock !== 'function') {
+    throw new TypeError('createLimiter: clock must be a function returning epoch milliseconds')
+  }
+  const store = options.store
+  if (store !== undefined && !isStore(store) && store?.type !== 'memory') {
+    throw new TypeError(`createLimiter: store.type must be "memory" (got ${JSON.stringify(store?.type)})`)
+  }
+}
+
+function isStore(store: StoreOptions | Store | undefined): store is Store {
+  return store !== undefined && typeof (store as Store).evaluate === 'function'
+}

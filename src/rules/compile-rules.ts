@@ -1,0 +1,192 @@
+import type { RuleParams } from '../algorithm'
+import { hint } from '../did-you-mean'
+import type { Dimension } from '../dimension'
+import { parseDuration } from '../duration'
+import { globToRegExp } from '../glob'
+import { keyPart } from '../key-part'
+import { algorithmNames, dimensionNames, findAlgorithm, findDimension } from '../registry'
+import type { Rule, Subject } from '../types'
+import type { CompiledRule } from './compiled-rule'
+import type { RuleIssue } from './rule-issue'
+import { type RuleInput, ruleSchema } from './rule-schema'
+
+export type CompileResult = { ok: true; rules: CompiledRule[] } | { ok: false; issues: RuleIssue[] }
+
+/**
+ * Validates a whole rule list and compiles it. Either every rule is good and all are returned,
+ * or nothing is and every problem is reported, each with its path (`[index, field]`).
+ */
+export function compileRules(input: unknown): CompileResult {
+  if (!Array.isArray(input)) return { ok: false, issues: [{ path: [], message: 'must be a list of rules' }] }
+  const issues: RuleIssue[] = []
+  const compiled: CompiledRule[] = []
+  const seen = new Map<string, number>()
+  input.forEach((raw, index) => {
+    const parsed = ruleSchema.safeParse(raw)
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) issues.push(...toRuleIssues(index, issue, raw))
+      return
+    }
+    const first = seen.get(parsed.data.name)
+    if (first !== undefined) {
+      issues.push({
+        path: [index, 'name'],
+        message: `duplicate rule name "${parsed.data.name}" (also rules[${first}])`,
+      })
+      return
+    }
+    seen.set(parsed.data.name, index)
+    const rule = compileRule(parsed.data, index, issues)
+    if (rule) compiled.push(rule)
+  })
+  return issues.length > 0 ? { ok: false, issues } : { ok: true, rules: compiled }
+}
+
+/** A readable label for a rule in messages: `rules[1] "account"`. */
+export function ruleLabel(input: unknown, index: number): string {
+  const raw = Array.isArray(input) ? input[index] : undefined
+  const name = raw && typeof raw === 'object' && typeof raw.name === 'string' ? ` "${raw.name}"` : ''
+  return `rules[${index}]${name}`
+}
+
+const RULE_FIELDS = Object.keys(ruleSchema.shape)
+const MATCH_FIELDS = ['path', 'methods']
+
+function toRuleIssues(
+  index: number,
+  issue: { code: string; path: PropertyKey[]; message: string; keys?: string[] },
+  raw: unknown,
+): RuleIssue[] {
+  const path = [index, ...issue.path.map((part) => (typeof part === 'number' ? part : String(part)))]
+  if (issue.code === 'unrecognized_keys' && issue.keys) {
+    const known = issue.path.length === 0 ? RULE_FIELDS : MATCH_FIELDS
+    return issue.keys.map((key) => ({
+      path: [...path, key],
+      message: `unknown field "${key}"${hint(key, known)}`,
+    }))
+  }
+  if (issue.path.length === 0 && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
+    return [{ path, message: 'must be an object with name, dimension, algorithm, limit and window' }]
+  }
+  if (issue.code === 'invalid_type' && isMissing(raw, issue.path)) {
+    return [{ path, message: 'is required' }]
+  }
+  return [{ path, message: issue.message }]
+}
+
+function isMissing(raw: unknown, path: PropertyKey[]): boolean {
+  let value: unknown = raw
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return true
+    value = (value as Record<PropertyKey, unknown>)[part]
+  }
+  return value === undefined
+}
+
+let nextId = 0
+const idsByFingerprint = new Map<string, string>()
+
+function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): CompiledRule | undefined {
+  const before = issues.length
+  const fail = (field: string, message: string) => issues.push({ path: [index, field], message })
+
+  const algorithm = findAlgorithm(input.algorithm)
+  if (!algorithm) {
+    fail(
+      'algorithm',
+      `unknown algorithm "${input.algorithm}"${hint(input.algorithm, algorithmNames())} (known: ${algorithmNames().join(', ')})`,
+    )
+  }
+  const dimensionList = typeof input.dimension === 'string' ? [input.dimension] : input.dimension
+  const dimensions: Dimension[] = []
+  for (const name of dimensionList) {
+    const dimension = findDimension(name)
+    if (dimension) dimensions.push(dimension)
+    else
+      fail(
+        'dimension',
+        `unknown dimension "${name}"${hint(name, dimensionNames())} (known: ${dimensionNames().join(', ')})`,
+      )
+  }
+  if (new Set(dimensionList).size !== dimensionList.length) fail('dimension', 'lists a dimension twice')
+
+  const windowMs = parseDuration(input.window) ?? Number.NaN
+  if (!algorithm) return undefined
+  if (input.burst !== undefined && !algorithm.acceptsBurst) {
+    fail('burst', `is not valid for ${input.algorithm}; only token-bucket and leaky-bucket take a burst`)
+  }
+  if (input.mode !== undefined) {
+    if (!algorithm.modes) fail('mode', `is not valid for ${input.algorithm}`)
+    else if (!algorithm.modes.includes(input.mode)) {
+      fail('mode', `must be one of ${algorithm.modes.join(', ')}${hint(input.mode, algorithm.modes)}`)
+    }
+  }
+  const params: RuleParams = {
+    limit: input.limit,
+    windowMs,
+    burst: input.burst,
+    mode: input.mode ?? algorithm.modes?.[0],
+  }
+  const problem = algorithm.validate?.(params)
+  if (problem) fail(problem.field, problem.message)
+  if (issues.length > before) return undefined
+
+  const fingerprint = JSON.stringify([input.name, dimensionList, input.algorithm, params])
+  let id = idsByFingerprint.get(fingerprint)
+  if (id === undefined) {
+    id = (nextId++).toString(36)
+    idsByFingerprint.set(fingerprint, id)
+  }
+  return {
+    name: input.name,
+    index,
+    rule: input as Rule,
+    algorithmName: input.algorithm,
+    algorithm,
+    params,
+    dimensions: dimensionList,
+    shadow: input.shadow === true,
+    fingerprint,
+    id,
+    subjectKey: subjectKeyReader(dimensions, input.match),
+  }
+}
+
+/** Built once per rule, so a check only runs the tests this rule actually has. */
+function subjectKeyReader(dimensions: Dimension[], match: RuleInput['match']) {
+  const paths =
+    match?.path === undefined
+      ? undefined
+      : (Array.isArray(match.path) ? match.path : [match.path]).map(globToRegExp)
+  const methods =
+    match?.methods === undefined ? undefined : new Set(match.methods.map((m) => m.toUpperCase()))
+  const matches = (subject: Subject): boolean => {
+    if (paths) {
+      const resource = subject.resource
+      if (typeof resource !== 'string' || !paths.some((glob) => glob.test(resource))) return false
+    }
+    if (methods) {
+      const method = subject.method
+      if (typeof method !== 'string' || !methods.has(method.toUpperCase())) return false
+    }
+    return true
+  }
+  const [only] = dimensions
+  if (dimensions.length === 1 && only) {
+    return (subject: Subject): string | undefined => {
+      if (!matches(subject)) return undefined
+      const value = only.valueFrom(subject)
+      return value === undefined ? undefined : keyPart(value)
+    }
+  }
+  return (subject: Subject): string | undefined => {
+    if (!matches(subject)) return undefined
+    let key = ''
+    for (let i = 0; i < dimensions.length; i++) {
+      const value = (dimensions[i] as Dimension).valueFrom(subject)
+      if (value === undefined) return undefined
+      key = i === 0 ? keyPart(value) : `${key}|${keyPart(value)}`
+    }
+    return key
+  }
+}

@@ -1,0 +1,27 @@
+import type { Algorithm, RuleParams } from '../algorithm'
+import type { Rule, Subject } from '../types'
+
+/** A validated rule, ready for the request path: no parsing or lookups left to do per check. */
+export interface CompiledRule {
+  readonly name: string
+  /** Position in the rule list; ties for the binding rule go to the lower one. */
+  readonly index: number
+  readonly rule: Rule
+  readonly algorithmName: string
+  readonly algorithm: Algorithm
+  readonly params: RuleParams
+  readonly dimensions: readonly string[]
+  readonly shadow: boolean
+  /**
+   * Identity of what is counted (name, dimensions, algorithm and its parameters). Two rules
+   * with the same fingerprint share counters, so a reload that keeps a rule keeps its counts.
+   */
+  readonly fingerprint: string
+  /** A short process-wide alias of the fingerprint, for compact in-memory keys. */
+  readonly id: string
+  /**
+   * The subject's part of the store key (dimension values, made key-safe), or undefined when
+   * the rule does not apply to this subject (a dimension is missing or `match` fails).
+   */
+  subjectKey(subject: Subject): string | undefined
+}

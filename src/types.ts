@@ -1,0 +1,65 @@
+/**
+ * Who is asking. Every field is optional: a rule applies only when every dimension it names is
+ * present. Registered dimensions (see `registerDimension`) may read further fields.
+ */
+export interface Subject {
+  account?: string
+  device?: string
+  /** Resource path (the matched route pattern when the framework knows it, else the path). */
+  resource?: string
+  method?: string
+  ip?: string
+  readonly [field: string]: string | number | undefined
+}
+
+export interface CheckOptions {
+  /** Units this request costs against every applicable rule. @default 1 */
+  cost?: number
+}
+
+/** The answer to one `check`. Fields describe the binding rule (see the contract). */
+export interface Decision {
+  allowed: boolean
+  /** Name of the binding rule: the one that denied, else the one with least remaining. */
+  rule?: string
+  /** The binding rule's limit (Infinity when no rule applied). */
+  limit: number
+  /** The binding rule's remaining quota after this request; a whole number, never negative. */
+  remaining: number
+  /** Milliseconds until the binding rule's quota is whole again. */
+  resetMs: number
+  /** 0 when allowed; when denied, milliseconds until the same request could pass. */
+  retryAfterMs: number
+  /** Leaky-bucket shaping: how long the caller must wait before proceeding (0 otherwise). */
+  delayMs: number
+  /** True when the decision was taken locally because the shared store failed. */
+  degraded: boolean
+  /** Names of shadow rules that would have denied this request (absent when none). */
+  shadowDenied?: string[]
+}
+
+/** Built-in strategy names; registered ones are any other string. */
+export type BuiltInAlgorithm = 'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket'
+/** Built-in dimension names; registered ones are any other string. */
+export type BuiltInDimension = 'global' | 'account' | 'device' | 'resource'
+
+/** A rule as written by users, in code or in a config file. */
+export interface Rule {
+  /** Unique name; it is also the policy name in the RateLimit headers. */
+  name: string
+  /** What the quota is counted per. A list is a composite key (e.g. `['account', 'resource']`). */
+  dimension: BuiltInDimension | (string & {}) | string[]
+  algorithm: BuiltInAlgorithm | (string & {})
+  /** L: requests (cost units) per window. */
+  limit: number
+  /** W: milliseconds, or a duration such as `'500ms'`, `'1s'`, `'1m'`, `'1h'`, `'1d'`. */
+  window: number | string
+  /** B: bucket capacity (token bucket, default L) or queue length (leaky bucket, default 0). */
+  burst?: number
+  /** Leaky bucket only: `shape` (default) delays requests, `police` passes them at once. */
+  mode?: 'shape' | 'police'
+  /** Narrows the rule to some resources and methods. */
+  match?: { path?: string | string[]; methods?: string[] }
+  /** Count and report, never deny. */
+  shadow?: boolean
+}
