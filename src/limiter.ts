@@ -5,11 +5,9 @@ import { hint } from './did-you-mean'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
 import { RuleError } from './rules/rule-issue'
-import { MemoryStore, type MemoryStoreOptions } from './stores/memory-store'
+import { createStore, type StoreOptions } from './stores/create-store'
 import type { Evaluation, Store } from './stores/store'
 import type { CheckOptions, Decision, Rule, Subject } from './types'
-
-export type StoreOptions = MemoryStoreOptions
 
 export interface LimiterOptions {
   /** The rules to enforce, in priority order (ties for the binding rule go to the first). */
@@ -49,7 +47,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     checkOptions(options)
     const clock = options.clock ?? systemClock
     this.#rules = compileOrThrow(options.rules)
-    this.#store = isStore(options.store) ? options.store : new MemoryStore(options.store ?? {}, clock)
+    this.#store = createStore(options.store, clock)
   }
 
   /** The rules in force, as written. */
@@ -149,12 +147,4 @@ function checkOptions(options: LimiterOptions): void {
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new TypeError('createLimiter: clock must be a function returning epoch milliseconds')
   }
-  const store = options.store
-  if (store !== undefined && !isStore(store) && store?.type !== 'memory') {
-    throw new TypeError(`createLimiter: store.type must be "memory" (got ${JSON.stringify(store?.type)})`)
-  }
-}
-
-function isStore(store: StoreOptions | Store | undefined): store is Store {
-  return store !== undefined && typeof (store as Store).evaluate === 'function'
 }
