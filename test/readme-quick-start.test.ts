@@ -1,0 +1,26 @@
+import { execFile } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+import { promisify } from 'node:util'
+import { describe, expect, it } from 'vitest'
+
+const run = promisify(execFile)
+
+describe('README quick start', () => {
+  it('is the example file, verbatim', async () => {
+    const [readme, example] = await Promise.all([
+      readFile('README.md', 'utf8'),
+      readFile('examples/quick-start.ts', 'utf8'),
+    ])
+    expect(readme).toContain(example.trim())
+  })
+
+  it('runs and denies the fourth request of one account', async () => {
+    // `diana-limiter` resolves to this package's own build (dist/, made by `npm ci`/`npm run build`),
+    // exactly as a user's import would.
+    const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/quick-start.ts'])
+    const lines = stdout.trim().split('\n')
+    expect(lines).toHaveLength(4)
+    expect(lines.slice(0, 3).every((line) => line.includes(': allowed'))).toBe(true)
+    expect(lines[3]).toMatch(/^request 4: denied, retry in \d+ ms \(per-account 0\/3\)$/)
+  })
+})
