@@ -20,7 +20,11 @@ describe('README quick start', () => {
     const { stdout } = await run(process.execPath, ['--import', 'tsx', 'examples/quick-start.ts'])
     const lines = stdout.trim().split('\n')
     expect(lines).toHaveLength(4)
-    expect(lines.slice(0, 3).every((line) => line.includes(': allowed'))).toBe(true)
-    expect(lines[3]).toMatch(/^request 4: denied, retry in \d+ ms \(per-account 0\/3\)$/)
+    expect(lines.slice(0, 3)).toEqual([
+      'request 1: allowed, 2 left',
+      'request 2: allowed, 1 left',
+      'request 3: allowed, 0 left',
+    ])
+    expect(lines[3]).toMatch(/^request 4: retry in \d+ ms$/)
   })
 })
