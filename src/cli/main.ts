@@ -4,7 +4,10 @@
  */
 type Command = { summary: string; run: (args: string[]) => Promise<number> }
 
-const commands: Record<string, () => Promise<Command>> = {}
+const commands: Record<string, () => Promise<Command>> = {
+  validate: async () => (await import('../config/validate-command')).validateCommand,
+  bench: async () => (await import('../../bench/cli')).benchCommand,
+}
 
 export async function main(argv: string[]): Promise<number> {
   const [name, ...args] = argv

@@ -1,0 +1,165 @@
+import type { z } from 'zod'
+import { hint } from '../did-you-mean'
+import { compileRules } from '../rules/compile-rules'
+import type { Rule } from '../types'
+import { ConfigError, type ConfigIssue } from './config-error'
+import {
+  configFileSchema,
+  type DianaConfig,
+  type RemoteDocument,
+  remoteDocumentSchema,
+} from './config-schema'
+import { type Anchor, parseYaml } from './yaml-positions'
+
+export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ConfigError }
+
+/**
+ * Validates a whole `diana.yaml` text. Either everything is valid, or every problem is reported
+ * with its position (`source:line:col: field: message`) and nothing is taken.
+ * @param source the file path or source name that starts each message
+ */
+export function parseConfig(text: string, source: string): ParseResult<DianaConfig> {
+  return parseDocumentText(text, source, configFileSchema) as ParseResult<DianaConfig>
+}
+
+/** Validates a remote rules document (`version` and `rules` only), as a whole. */
+export function parseRemoteDocument(text: string, source: string): ParseResult<RemoteDocument> {
+  return parseDocumentText(text, source, remoteDocumentSchema) as ParseResult<RemoteDocument>
+}
+
+type Path = (string | number)[]
+type Found = { path: Path; message: string; anchor: Anchor }
+
+function parseDocumentText(
+  text: string,
+  source: string,
+  schema: z.ZodObject,
+): ParseResult<{ rules: Rule[] }> {
+  const yaml = parseYaml(text)
+  if (!yaml.ok) {
+    const issues = yaml.errors.map(
+      ({ position, message }): ConfigIssue => ({
+        source,
+        ...position,
+        path: [],
+        message: `YAML syntax error: ${message}`,
+      }),
+    )
+    return { ok: false, error: new ConfigError(issues) }
+  }
+  const input = yaml.value
+  const found: Found[] = []
+  if (input === null || input === undefined) {
+    found.push({ path: [], message: `is empty; expected ${describeTop(schema)}`, anchor: 'value' })
+  } else if (typeof input !== 'object' || Array.isArray(input)) {
+    found.push({ path: [], message: `must be a mapping with ${describeTop(schema)}`, anchor: 'value' })
+  } else {
+    const parsed = schema.safeParse(input)
+    if (!parsed.success) {
+      for (const issue of parsed.error.issues) found.push(...fromZodIssue(issue, input, schema))
+    }
+    // The rules are checked even when something else failed, so one run reports everything.
+    const rules = (input as { rules?: unknown }).rules
+    if (Array.isArray(rules)) {
+      const compiled = compileRules(rules)
+      if (!compiled.ok) {
+        for (const issue of compiled.issues) {
+          const path = ['rules', ...issue.path]
+          const unknown = issue.message.startsWith('unknown field')
+          const missing = !unknown && issue.path.length > 1 && valueAt(input, path) === undefined
+          found.push({
+            path,
+            message: missing ? 'is required' : issue.message,
+            anchor: unknown ? 'key' : 'value',
+          })
+        }
+      }
+    }
+    if (found.length === 0 && parsed.success) return { ok: true, value: parsed.data as { rules: Rule[] } }
+  }
+  const issues = withoutEchoes(found).map(
+    ({ path, message, anchor }): ConfigIssue => ({ source, ...yaml.locate(path, anchor), path, message }),
+  )
+  return { ok: false, error: new ConfigError(issues) }
+}
+
+/**
+ * A misspelled required field shows up twice: as an unknown field and as a missing one. When
+ * the unknown one's hint names the missing one, the hint says it all, so the echo is dropped.
+ */
+function withoutEchoes(found: Found[]): Found[] {
+  const guessed = new Set<string>()
+  for (const { path, message } of found) {
+    const guess = /did you mean "([^"]+)"\?$/.exec(message)?.[1]
+    if (message.startsWith('unknown field') && guess)
+      guessed.add(JSON.stringify([...path.slice(0, -1), guess]))
+  }
+  return found.filter(({ path, message }) => message !== 'is required' || !guessed.has(JSON.stringify(path)))
+}
+
+function describeTop(schema: z.ZodObject): string {
+  return Object.keys(schema.shape)
+    .filter((key) => !schema.shape[key]?.safeParse(undefined).success)
+    .join(' and ')
+}
+
+function fromZodIssue(issue: z.core.$ZodIssue, input: unknown, schema: z.ZodType): Found[] {
+  const path = issue.path.map((part) => (typeof part === 'number' ? part : String(part)))
+  // Rule contents are reported by compileRules, with its own, more specific messages.
+  if (path[0] === 'rules' && path.length > 1) return []
+  if (issue.code === 'unrecognized_keys') {
+    const known = keysAt(schema, path)
+    return issue.keys.map((key) => ({
+      path: [...path, key],
+      message: `unknown field "${key}"${hint(key, known)}`,
+      anchor: 'key' as const,
+    }))
+  }
+  if (issue.code === 'invalid_type' && valueAt(input, path) === undefined) {
+    return [{ path, message: 'is required', anchor: 'value' }]
+  }
+  return [{ path, message: issue.message, anchor: 'value' }]
+}
+
+function valueAt(input: unknown, path: Path): unknown {
+  let value = input
+  for (const part of path) {
+    if (value === null || typeof value !== 'object') return undefined
+    value = (value as Record<string, unknown>)[part]
+  }
+  return value
+}
+
+/** The field names an object in the schema accepts at `path`, for "did you mean" hints. */
+function keysAt(schema: z.ZodType, path: Path): string[] {
+  const candidates = new Set<string>()
+  const visit = (node: z.core.$ZodType, rest: Path): void => {
+    const def = node._zod.def as unknown as Record<string, unknown> & { type: string }
+    switch (def.type) {
+      case 'optional':
+      case 'nullable':
+      case 'default':
+      case 'readonly':
+        visit(def.innerType as z.core.$ZodType, rest)
+        return
+      case 'pipe':
+        visit(def.in as z.core.$ZodType, rest)
+        return
+      case 'union':
+        for (const option of def.options as z.core.$ZodType[]) visit(option, rest)
+        return
+      case 'array':
+        if (typeof rest[0] === 'number') visit(def.element as z.core.$ZodType, rest.slice(1))
+        return
+      case 'object': {
+        const shape = def.shape as Record<string, z.core.$ZodType>
+        const [head, ...tail] = rest
+        if (head === undefined) for (const key of Object.keys(shape)) candidates.add(key)
+        else if (typeof head === 'string' && shape[head]) visit(shape[head], tail)
+        return
+      }
+    }
+  }
+  visit(schema, path)
+  return [...candidates]
+}

@@ -1,0 +1,62 @@
+import type { Writable } from 'node:stream'
+import type { Rule } from '../types'
+import { readConfigText } from './load-config'
+import { parseConfig } from './parse-config'
+
+const USAGE = 'usage: diana validate FILE...'
+
+/**
+ * `diana validate FILE...`: exit 0 and one summary line per rule when every file is valid;
+ * exit 1 and one `FILE:LINE:COL: field: message` line per problem otherwise (2 for bad usage).
+ */
+export async function validate(
+  args: readonly string[],
+  out: Pick<Writable, 'write'> = process.stdout,
+  err: Pick<Writable, 'write'> = process.stderr,
+): Promise<number> {
+  if (args.length === 0 || args.some((arg) => arg.startsWith('-'))) {
+    err.write(`${USAGE}\n`)
+    return 2
+  }
+  let status = 0
+  for (const file of args) {
+    let text: string
+    try {
+      text = readConfigText(file)
+    } catch (error) {
+      out.write(`${(error as Error).message}\n`)
+      status = 1
+      continue
+    }
+    const result = parseConfig(text, file)
+    if (!result.ok) {
+      out.write(`${result.error.lines.join('\n')}\n`)
+      status = 1
+      continue
+    }
+    const prefix = args.length > 1 ? `${file}: ` : ''
+    for (const rule of result.value.rules) out.write(`${prefix}${summarize(rule)}\n`)
+    if (result.value.rules.length === 0) out.write(`${prefix}valid, no rules\n`)
+  }
+  return status
+}
+
+/** `account: sliding-window per account, 100 per 1m` and the optional parts that are set. */
+export function summarize(rule: Rule): string {
+  const dimension = Array.isArray(rule.dimension) ? rule.dimension.join('+') : rule.dimension
+  const window = typeof rule.window === 'number' ? `${rule.window}ms` : rule.window
+  const parts = [`${rule.name}: ${rule.algorithm} per ${dimension}, ${rule.limit} per ${window}`]
+  if (rule.burst !== undefined) parts.push(`burst ${rule.burst}`)
+  if (rule.mode !== undefined) parts.push(`mode ${rule.mode}`)
+  if (rule.match?.methods) parts.push(`methods ${rule.match.methods.join('|')}`)
+  if (rule.match?.path !== undefined) {
+    parts.push(`path ${Array.isArray(rule.match.path) ? rule.match.path.join(' ') : rule.match.path}`)
+  }
+  if (rule.shadow) parts.push('shadow')
+  return parts.join(', ')
+}
+
+export const validateCommand = {
+  summary: 'check configuration files; prints FILE:LINE:COL: message per problem',
+  run: (args: string[]) => validate(args),
+}
