@@ -56,6 +56,19 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   }
 
   /**
+   * The window in milliseconds of the rule in force named `name`, or undefined. Adapters use it
+   * for the `w` of the `RateLimit-Policy` header without re-parsing rule windows per request.
+   */
+  windowOf(name: string): number | undefined {
+    const rules = this.#rules
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule
+      if (rule.name === name) return rule.params.windowMs
+    }
+    return undefined
+  }
+
+  /**
    * Replaces the whole rule set in one step, or throws a {@link RuleError} and keeps the rules
    * in force. Counters of rules whose definition did not change carry on.
    */

@@ -1,0 +1,141 @@
+import type { ServerResponse } from 'node:http'
+import type { Limiter } from '../../src/limiter'
+import type { Decision, Subject } from '../../src/types'
+import { clientKey } from './client-ip'
+import { wholeSeconds, writeRateLimitHeaders } from './headers'
+import { hold } from './hold'
+import { type AdapterOptions, type ResolvedOptions, resolveOptions } from './options'
+import { rateLimitedProblem, storeUnavailableProblem } from './problem'
+
+/**
+ * What one framework must tell the gate, as plain functions of its request and response
+ * objects. Each adapter file is this table plus a few lines of glue.
+ */
+export interface Binding<Req, Res> {
+  /** The client address as the framework sees it (after its own trust-proxy handling). */
+  clientIp(req: Req): string | undefined
+  header(req: Req, name: string): string | undefined
+  /** The matched route pattern, when the framework has matched one by now. */
+  route(req: Req): string | undefined
+  /** The request path, without the query string. */
+  path(req: Req): string
+  method(req: Req): string
+  setHeader(res: Res, name: string, value: string): void
+  /** Whether a response has been sent (or, for Koa, set). */
+  responded(res: Res): boolean
+  /** Sends a problem+json body with this status. */
+  sendProblem(res: Res, status: number, body: string): void
+  raw(res: Res): ServerResponse
+}
+
+export const DEVICE_HEADER = 'x-device-id'
+
+/**
+ * The shared adapter core: request → subject → decision → headers, denial, shaping delay or
+ * pass. Every framework runs exactly this, so the same requests get the same answers.
+ */
+export class Gate<Req, Res> {
+  readonly limiter: Limiter
+  readonly #options: ResolvedOptions<Req, Res>
+  readonly #binding: Binding<Req, Res>
+  readonly #where: string
+  #failing = false
+
+  constructor(
+    options: AdapterOptions<Req, Res>,
+    binding: Binding<Req, Res>,
+    where: string,
+    logger?: { warn(message: string): void },
+  ) {
+    this.#options = resolveOptions(options, where, logger)
+    this.limiter = this.#options.limiter
+    this.#binding = binding
+    this.#where = where
+  }
+
+  /** The subject this request is counted as (see the contract's "Subject from the request"). */
+  subject(req: Req): Subject | Promise<Subject> {
+    const binding = this.#binding
+    const ip = clientKey(binding.clientIp(req))
+    const resource = this.#options.normalizeResource?.(req) ?? binding.route(req) ?? binding.path(req)
+    const subject: { -readonly [K in keyof Subject]: Subject[K] } = {
+      device: binding.header(req, DEVICE_HEADER) || ip,
+      resource,
+      method: binding.method(req),
+      ip,
+    }
+    const identify = this.#options.identify
+    if (identify === undefined) return subject
+    const account = identify(req)
+    if (account instanceof Promise) {
+      return account.then((value) => {
+        subject.account = value
+        return subject
+      })
+    }
+    subject.account = account
+    return subject
+  }
+
+  /**
+   * Decides one request and answers it when it must not go on. Resolves true when the
+   * framework should pass the request on (allowed, after any shaping delay), false when it has
+   * been answered or the client has gone away.
+   */
+  async handle(req: Req, res: Res): Promise<boolean> {
+    const options = this.#options
+    if (options.skip !== undefined && (await options.skip(req))) return true
+    const subject = await this.subject(req)
+    let decision: Decision
+    try {
+      decision = await this.limiter.check(subject)
+    } catch (error) {
+      return this.#storeFailed(error, res)
+    }
+    if (this.#failing) {
+      this.#failing = false
+      options.logger.warn(`${this.#where}: the limiter answers again; limiting resumed`)
+    }
+    const binding = this.#binding
+    if (decision.rule !== undefined && options.headers !== 'none') {
+      writeRateLimitHeaders(
+        decision,
+        this.limiter.windowOf(decision.rule),
+        options.headers,
+        res,
+        binding.setHeader,
+      )
+    }
+    if (!decision.allowed) {
+      binding.setHeader(res, 'Retry-After', String(wholeSeconds(decision.retryAfterMs)))
+      if (options.onLimited !== undefined) {
+        await options.onLimited(req, res, decision)
+        if (binding.responded(res)) return false
+      }
+      binding.sendProblem(res, options.status, rateLimitedProblem(decision, options.status))
+      return false
+    }
+    if (decision.delayMs > 0) return hold(Math.min(decision.delayMs, options.maxDelayMs), binding.raw(res))
+    return true
+  }
+
+  /** Closes the limiter if this gate built it; a limiter you passed in stays yours. */
+  async close(): Promise<void> {
+    if (this.#options.ownsLimiter) await this.limiter.close()
+  }
+
+  /** A store failure is logged once per outage and never reaches the request handler. */
+  #storeFailed(error: unknown, res: Res): boolean {
+    const closed = this.#options.failClosed
+    if (!this.#failing) {
+      this.#failing = true
+      const reason = error instanceof Error ? error.message : String(error)
+      this.#options.logger.warn(
+        `${this.#where}: the limiter failed (${reason}); ${closed ? 'refusing requests with 503' : 'letting requests through unlimited'} until it answers again`,
+      )
+    }
+    if (!closed) return true
+    this.#binding.sendProblem(res, 503, storeUnavailableProblem())
+    return false
+  }
+}

@@ -1,0 +1,185 @@
+import { hint } from '../../src/did-you-mean'
+import { createLimiter, type Limiter, type LimiterOptions } from '../../src/limiter'
+import type { Decision } from '../../src/types'
+import { HEADER_STYLES, type HeaderStyle } from './headers'
+
+export type { HeaderStyle } from './headers'
+
+/** How denied requests are answered. */
+export interface ResponseOptions {
+  /**
+   * Status of a denied response. 503 suits services that prefer to look overloaded rather
+   * than tell clients about quotas.
+   * @default 429
+   */
+  status?: 429 | 503
+  /**
+   * Rate-limit headers on allowed and denied responses: `draft` (IETF `RateLimit-Policy` and
+   * `RateLimit`), `legacy` (`X-RateLimit-Limit/Remaining/Reset`), `both` or `none`.
+   * `Retry-After` is always sent on denied responses.
+   * @default 'draft'
+   */
+  headers?: HeaderStyle
+}
+
+/**
+ * The hooks every adapter takes, named alike in Express, Fastify and Koa (after Sentinel's
+ * `RequestOriginParser`, `UrlCleaner` and `BlockExceptionHandler`).
+ */
+export interface AdapterHooks<Req, Res> {
+  /**
+   * The account the request belongs to, for `account` rules; undefined for anonymous requests.
+   * Read it from something the server has verified (a session, a checked token). An unverified
+   * header lets every client choose its own bucket, and so its own limit.
+   * @default none: no account, so `account` rules never apply
+   */
+  identify?: (req: Req) => string | undefined | Promise<string | undefined>
+  /**
+   * The resource name for `resource` rules and `match.path`. Use it to fold paths the
+   * framework cannot (e.g. `/files/*` served by one wildcard handler).
+   * @default the matched route pattern where the framework knows it, else the path without query
+   */
+  normalizeResource?: (req: Req) => string | undefined
+  /**
+   * Returns true for requests that are not limited at all (health checks, internal callers).
+   * Skipped requests get no rate-limit headers.
+   */
+  skip?: (req: Req) => boolean | Promise<boolean>
+  /**
+   * Answers a denied request instead of the default problem+json body. `Retry-After` and the
+   * rate-limit headers are already set. If it sends nothing, the default answer is sent.
+   */
+  onLimited?: (req: Req, res: Res, decision: Decision) => unknown
+  response?: ResponseOptions
+  /**
+   * Longest time a leaky-bucket (shaping) rule may hold a request before passing it on. A
+   * longer `delayMs` is cut to this; size `burst` so that burst × window / limit fits in it.
+   * @default 10_000
+   */
+  maxDelayMs?: number
+  /**
+   * Where the adapter reports a failing store (once per outage, not per request).
+   * @default console (Fastify: the instance's logger)
+   */
+  logger?: { warn(message: string): void }
+}
+
+/** Either a built limiter (shared, closed by you) or the options to build one (closed with the app). */
+export type LimiterSource = { limiter: Limiter } | LimiterOptions
+
+export type AdapterOptions<Req, Res> = AdapterHooks<Req, Res> & LimiterSource
+
+export const HOOK_NAMES = [
+  'identify',
+  'normalizeResource',
+  'skip',
+  'onLimited',
+  'response',
+  'maxDelayMs',
+  'logger',
+] as const
+
+export const DEFAULT_ADAPTER_OPTIONS = {
+  response: { status: 429, headers: 'draft' },
+  maxDelayMs: 10_000,
+} as const
+
+/** Everything an adapter needs, checked once at setup. */
+export interface ResolvedOptions<Req, Res> {
+  limiter: Limiter
+  /** True when the adapter built the limiter and so must close it. */
+  ownsLimiter: boolean
+  identify: AdapterHooks<Req, Res>['identify']
+  normalizeResource: AdapterHooks<Req, Res>['normalizeResource']
+  skip: AdapterHooks<Req, Res>['skip']
+  onLimited: AdapterHooks<Req, Res>['onLimited']
+  status: 429 | 503
+  headers: HeaderStyle
+  maxDelayMs: number
+  logger: { warn(message: string): void }
+  /** The store refuses requests when it fails (`store.onFailure: 'closed'`). */
+  failClosed: boolean
+}
+
+/**
+ * Validates adapter options (a TypeError naming the option) and builds the limiter unless one
+ * was given. Options that are not hooks go to `createLimiter` untouched, so everything it takes
+ * (`rules`, `config`, `store`, `clock`, ...) works here too.
+ */
+export function resolveOptions<Req, Res>(
+  options: AdapterOptions<Req, Res>,
+  where: string,
+  defaultLogger: { warn(message: string): void } = console,
+): ResolvedOptions<Req, Res> {
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`${where}: expected an options object such as { rules: [...] } or { limiter }`)
+  }
+  const hooks: Record<string, unknown> = {}
+  const limiterOptions: Record<string, unknown> = {}
+  for (const [key, value] of Object.entries(options)) {
+    if ((HOOK_NAMES as readonly string[]).includes(key)) hooks[key] = value
+    else if (key !== 'limiter') limiterOptions[key] = value
+  }
+  for (const name of ['identify', 'normalizeResource', 'skip', 'onLimited'] as const) {
+    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
+      throw new TypeError(`${where}: ${name} must be a function (got ${typeof hooks[name]})`)
+    }
+  }
+  const response = (hooks.response ?? {}) as ResponseOptions
+  if (typeof response !== 'object') throw new TypeError(`${where}: response must be an object`)
+  for (const key of Object.keys(response)) {
+    if (key !== 'status' && key !== 'headers') {
+      throw new TypeError(`${where}: unknown option "response.${key}"${hint(key, ['status', 'headers'])}`)
+    }
+  }
+  const status = response.status ?? DEFAULT_ADAPTER_OPTIONS.response.status
+  if (status !== 429 && status !== 503) {
+    throw new TypeError(`${where}: response.status must be 429 or 503 (got ${JSON.stringify(status)})`)
+  }
+  const headers = response.headers ?? DEFAULT_ADAPTER_OPTIONS.response.headers
+  if (!HEADER_STYLES.includes(headers)) {
+    throw new TypeError(
+      `${where}: response.headers must be one of ${HEADER_STYLES.join(', ')} (got ${JSON.stringify(headers)})`,
+    )
+  }
+  const maxDelayMs = (hooks.maxDelayMs ?? DEFAULT_ADAPTER_OPTIONS.maxDelayMs) as number
+  if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0) || !Number.isFinite(maxDelayMs)) {
+    throw new TypeError(`${where}: maxDelayMs must be a finite number of ms >= 0 (got ${String(maxDelayMs)})`)
+  }
+  const logger = (hooks.logger ?? defaultLogger) as { warn(message: string): void }
+  if (typeof logger?.warn !== 'function')
+    throw new TypeError(`${where}: logger must have a warn(message) method`)
+
+  const given = (options as { limiter?: unknown }).limiter
+  let limiter: Limiter
+  if (given !== undefined) {
+    // Duck-typed: an ESM and a CJS copy of the package make two distinct Limiter classes.
+    const candidate = given as Partial<Limiter> | null
+    if (typeof candidate?.check !== 'function' || typeof candidate.windowOf !== 'function') {
+      throw new TypeError(`${where}: limiter must be a Limiter made by createLimiter`)
+    }
+    const extra = Object.keys(limiterOptions)
+    if (extra.length > 0) {
+      throw new TypeError(
+        `${where}: pass either a built limiter or the options to build one, not both (got limiter and ${extra.join(', ')})`,
+      )
+    }
+    limiter = given as Limiter
+  } else {
+    limiter = createLimiter(limiterOptions as unknown as LimiterOptions)
+  }
+  const store = limiterOptions.store as { onFailure?: unknown } | undefined
+  return {
+    limiter,
+    ownsLimiter: given === undefined,
+    identify: hooks.identify as ResolvedOptions<Req, Res>['identify'],
+    normalizeResource: hooks.normalizeResource as ResolvedOptions<Req, Res>['normalizeResource'],
+    skip: hooks.skip as ResolvedOptions<Req, Res>['skip'],
+    onLimited: hooks.onLimited as ResolvedOptions<Req, Res>['onLimited'],
+    status,
+    headers,
+    maxDelayMs,
+    logger,
+    failClosed: store?.onFailure === 'closed',
+  }
+}

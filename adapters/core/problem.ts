@@ -1,0 +1,40 @@
+import type { Decision } from '../../src/types'
+import { wholeSeconds } from './headers'
+
+/** The media type of RFC 9457 problem details. */
+export const PROBLEM_JSON = 'application/problem+json'
+
+/**
+ * Problem types are `tag:` URIs (RFC 4151), which RFC 9457 allows when a type is meant to be
+ * compared, not dereferenced; they never change.
+ */
+export const PROBLEM_TYPES = {
+  rateLimited: 'tag:diana-limiter,2025:rate-limited',
+  storeUnavailable: 'tag:diana-limiter,2025:store-unavailable',
+} as const
+
+const TITLES: Record<number, string> = { 429: 'Too Many Requests', 503: 'Service Unavailable' }
+
+/** The body of a denied response: type, title, status, detail, the rule and the wait. */
+export function rateLimitedProblem(decision: Decision, status: number): string {
+  const retryAfter = wholeSeconds(decision.retryAfterMs)
+  return JSON.stringify({
+    type: PROBLEM_TYPES.rateLimited,
+    title: TITLES[status] ?? 'Too Many Requests',
+    status,
+    detail: `Rate limit "${decision.rule ?? ''}" exceeded: at most ${decision.limit} requests per window. Retry in ${retryAfter} s.`,
+    rule: decision.rule,
+    limit: decision.limit,
+    retryAfter,
+  })
+}
+
+/** The body when the shared store failed and the limiter is set to fail closed. */
+export function storeUnavailableProblem(): string {
+  return JSON.stringify({
+    type: PROBLEM_TYPES.storeUnavailable,
+    title: TITLES[503],
+    status: 503,
+    detail: 'The rate limiter cannot reach its store and is configured to refuse requests meanwhile.',
+  })
+}

@@ -1,0 +1,66 @@
+import type { Request, RequestHandler, Response } from 'express'
+import type { Limiter } from '../src/limiter'
+import { type Binding, Gate } from './core/gate'
+import type { AdapterOptions } from './core/options'
+import { PROBLEM_JSON } from './core/problem'
+
+export type { HeaderStyle, ResponseOptions } from './core/options'
+
+/** Options of the Express middleware: a limiter (or its options) plus the adapter hooks. */
+export type DianaExpressOptions = AdapterOptions<Request, Response>
+
+/** The middleware, with the limiter it uses (for metrics, or to share) and a way to close it. */
+export type DianaExpressMiddleware = RequestHandler & {
+  readonly limiter: Limiter
+  /** Closes the limiter if the middleware built it. */
+  close(): Promise<void>
+}
+
+const binding: Binding<Request, Response> = {
+  // `req.ip` follows the app's `trust proxy` setting; X-Forwarded-For counts only when trusted.
+  clientIp: (req) => req.ip ?? req.socket.remoteAddress,
+  header: (req, name) => headerValue(req.headers[name]),
+  route: (req) => {
+    // Set only when the middleware runs inside a route (`app.get(path, diana(...), handler)`);
+    // app- and router-level middleware run before routing and fall back to the path.
+    const path = req.route?.path
+    return typeof path === 'string' ? req.baseUrl + path : undefined
+  },
+  path: (req) => {
+    const url = req.originalUrl ?? req.url
+    const query = url.indexOf('?')
+    return query < 0 ? url : url.slice(0, query)
+  },
+  method: (req) => req.method,
+  setHeader: (res, name, value) => {
+    res.setHeader(name, value)
+  },
+  responded: (res) => res.headersSent,
+  sendProblem: (res, status, body) => {
+    res.statusCode = status
+    res.setHeader('Content-Type', PROBLEM_JSON)
+    res.end(body)
+  },
+  raw: (res) => res,
+}
+
+function headerValue(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value.join(', ') : value
+}
+
+/**
+ * Express middleware (Express 4 and 5). Use it app-wide, per router (`router.use(diana(...))`)
+ * or per route (`app.post('/buy/:sku', diana(...), handler)`); each call is its own limiter
+ * unless you pass a shared one.
+ */
+export function diana(options: DianaExpressOptions): DianaExpressMiddleware {
+  const gate = new Gate(options, binding, 'diana-limiter/express')
+  const middleware: RequestHandler = (req, res, next) => {
+    gate.handle(req, res).then((pass) => {
+      if (pass) next()
+    }, next)
+  }
+  return Object.assign(middleware, { limiter: gate.limiter, close: () => gate.close() })
+}
+
+export default diana

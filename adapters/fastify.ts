@@ -1,0 +1,135 @@
+import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
+import fp from 'fastify-plugin'
+import type { Limiter } from '../src/limiter'
+import { isStore } from '../src/stores/create-store'
+import { type Binding, Gate } from './core/gate'
+import { type AdapterHooks, type AdapterOptions, HOOK_NAMES, type LimiterSource } from './core/options'
+import { PROBLEM_JSON } from './core/problem'
+
+export type { HeaderStyle, ResponseOptions } from './core/options'
+
+/** Options of the Fastify plugin: a limiter (or its options) plus the adapter hooks. */
+export type DianaFastifyOptions = AdapterOptions<FastifyRequest, FastifyReply>
+
+/**
+ * A route's own settings, under `config.diana`: `false` exempts the route; an object is merged
+ * over the plugin's options. With `rules` (or `limiter`) the route gets its own limiter, and
+ * so its own counters; with hooks only, it shares the plugin's limiter.
+ */
+export type DianaRouteConfig =
+  | false
+  | (Partial<AdapterHooks<FastifyRequest, FastifyReply>> &
+      Partial<Exclude<LimiterSource, { limiter: Limiter }>>)
+  | (Partial<AdapterHooks<FastifyRequest, FastifyReply>> & { limiter: Limiter })
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    /** The limiter the diana-limiter plugin uses (for metrics, or to share). */
+    dianaLimiter: Limiter
+  }
+  interface FastifyContextConfig {
+    diana?: DianaRouteConfig
+  }
+}
+
+// Registering the plugin in two scopes must not count a request twice (as in @fastify/rate-limit).
+const kDianaRan = Symbol('diana-limiter.ran')
+
+type Marked = FastifyRequest & { [kDianaRan]?: true }
+
+const binding: Binding<FastifyRequest, FastifyReply> = {
+  // `request.ip` follows the `trustProxy` server option; X-Forwarded-For counts only when trusted.
+  clientIp: (request) => request.ip,
+  header: (request, name) => {
+    const value = request.headers[name]
+    return Array.isArray(value) ? value.join(', ') : value
+  },
+  route: (request) => request.routeOptions?.url,
+  path: (request) => {
+    const query = request.url.indexOf('?')
+    return query < 0 ? request.url : request.url.slice(0, query)
+  },
+  method: (request) => request.method,
+  setHeader: (reply, name, value) => {
+    reply.header(name, value)
+  },
+  responded: (reply) => reply.sent,
+  sendProblem: (reply, status, body) => {
+    reply.code(status).type(PROBLEM_JSON).send(body)
+  },
+  raw: (reply) => reply.raw,
+}
+
+const WHERE = 'diana-limiter/fastify'
+
+const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, options) => {
+  const gate = new Gate(options, binding, WHERE, fastify.log)
+  const gates: Gate<FastifyRequest, FastifyReply>[] = [gate]
+  const routeGates = new WeakMap<object, Gate<FastifyRequest, FastifyReply>>()
+  const routeGate = (config: object): Gate<FastifyRequest, FastifyReply> => {
+    let found = routeGates.get(config)
+    if (found === undefined) {
+      found = new Gate(routeOptions(options, config, gate.limiter), binding, `${WHERE} (route)`, fastify.log)
+      routeGates.set(config, found)
+      gates.push(found)
+    }
+    return found
+  }
+
+  fastify.decorate('dianaLimiter', gate.limiter)
+  // Built when the route is declared, so a bad per-route rule fails at startup, not on a request.
+  fastify.addHook('onRoute', (route) => {
+    const config = route.config?.diana
+    if (config !== undefined && config !== false) routeGate(checkRouteConfig(config))
+  })
+  fastify.addHook('onRequest', async (request: Marked, reply) => {
+    if (request[kDianaRan]) return
+    request[kDianaRan] = true
+    const config = request.routeOptions?.config?.diana
+    if (config === false) return
+    const routeSpecific = config === undefined ? gate : routeGate(config)
+    if (!(await routeSpecific.handle(request, reply))) {
+      // Answered, or the client left while the request was held: stop the lifecycle here.
+      if (!reply.sent) reply.hijack()
+      return reply
+    }
+  })
+  fastify.addHook('onClose', async () => {
+    await Promise.all(gates.map((g) => g.close()))
+  })
+}
+
+function checkRouteConfig(config: unknown): object {
+  if (config === null || typeof config !== 'object') {
+    throw new TypeError(`${WHERE}: route config.diana must be false or an options object`)
+  }
+  return config
+}
+
+/** The plugin's options with a route's overrides on top. */
+function routeOptions(options: DianaFastifyOptions, config: object, shared: Limiter): DianaFastifyOptions {
+  const hooks: Record<string, unknown> = {}
+  for (const name of HOOK_NAMES) if (name in options) hooks[name] = options[name]
+  const own = config as Record<string, unknown>
+  if (!('rules' in own) && !('config' in own) && !('limiter' in own)) {
+    return { ...hooks, ...own, limiter: shared } as unknown as DianaFastifyOptions
+  }
+  if ('limiter' in own) return { ...hooks, ...own } as unknown as DianaFastifyOptions
+  // A new limiter for this route, on the same kind of store and clock as the plugin's.
+  const base = options as { store?: unknown; clock?: unknown }
+  const inherited: Record<string, unknown> = {}
+  if (base.clock !== undefined) inherited.clock = base.clock
+  if (base.store !== undefined && !isStore(base.store)) inherited.store = base.store
+  return { ...hooks, ...inherited, ...own } as unknown as DianaFastifyOptions
+}
+
+/**
+ * The Fastify plugin (Fastify 4 and 5): `app.register(diana, options)`. It limits every route
+ * of the app; per route, `config: { diana: false }` exempts it and `config: { diana: {...} }`
+ * overrides options (see {@link DianaRouteConfig}).
+ */
+const diana = fp(dianaPlugin, { name: 'diana-limiter', fastify: '4.x || 5.x' })
+
+export default diana
+export type { FastifyInstance }
+export { diana }

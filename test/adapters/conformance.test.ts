@@ -1,0 +1,364 @@
+import { afterEach, describe, expect, it } from 'vitest'
+import { createLimiter } from '../../src/limiter'
+import type { Evaluation, Store } from '../../src/stores/store'
+import type { Rule } from '../../src/types'
+import { type AppSpec, frameworks, type RunningApp } from './support/apps'
+import { fakeClock, limitHeaders, send } from './support/http'
+
+// 1_700_000_040_000 is a whole number of minutes: a 1m fixed window has 60 s left.
+const perDevice: Rule = {
+  name: 'per-device',
+  dimension: 'device',
+  algorithm: 'fixed-window',
+  limit: 2,
+  window: '1m',
+}
+
+describe.each(frameworks)('$name adapter', (framework) => {
+  let app: RunningApp | undefined
+  const start = async (spec: AppSpec) => {
+    app = await framework.start(spec)
+    return app
+  }
+  afterEach(async () => {
+    await app?.close()
+    app = undefined
+  })
+
+  it('limits per device and describes the binding rule in draft headers', async () => {
+    const clock = fakeClock()
+    const { url, hits } = await start({ options: { rules: [perDevice], clock: clock.now } })
+    const a = { 'x-device-id': 'phone-a' }
+    const first = await send(`${url}/items/1`, { headers: a })
+    expect(first.status).toBe(200)
+    expect(first.body).toBe('item')
+    expect(limitHeaders(first)).toEqual({
+      'ratelimit-policy': '"per-device";q=2;w=60',
+      ratelimit: '"per-device";r=1;t=60',
+    })
+    clock.advance(1500)
+    expect(limitHeaders(await send(`${url}/items/2`, { headers: a }))).toEqual({
+      'ratelimit-policy': '"per-device";q=2;w=60',
+      ratelimit: '"per-device";r=0;t=59',
+    })
+    const denied = await send(`${url}/items/3`, { headers: a })
+    expect(denied.status).toBe(429)
+    expect(limitHeaders(denied)).toEqual({
+      'ratelimit-policy': '"per-device";q=2;w=60',
+      ratelimit: '"per-device";r=0;t=59',
+      'retry-after': '59',
+    })
+    expect(denied.headers.get('content-type')).toMatch(/^application\/problem\+json/)
+    expect(JSON.parse(denied.body)).toMatchObject({
+      type: expect.stringMatching(/rate-limited$/),
+      title: 'Too Many Requests',
+      status: 429,
+      detail: expect.stringContaining('per-device'),
+      rule: 'per-device',
+    })
+    expect((await send(`${url}/items/1`, { headers: { 'x-device-id': 'phone-b' } })).status).toBe(200)
+    // The denied request never reached the handler.
+    expect(hits.get('/items/:id')).toBe(3)
+  })
+
+  it('counts a client without x-device-id by its address, ignoring X-Forwarded-For by default', async () => {
+    const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now } })
+    const statuses = []
+    for (const forwarded of ['1.1.1.1', '2.2.2.2', '3.3.3.3']) {
+      statuses.push((await send(`${url}/health`, { headers: { 'x-forwarded-for': forwarded } })).status)
+    }
+    expect(statuses).toEqual([200, 200, 429])
+  })
+
+  it('with a trusted proxy, counts the forwarded client, IPv6 grouped per /64', async () => {
+    const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now }, trustProxy: true })
+    const from = async (ip: string) =>
+      (await send(`${url}/health`, { headers: { 'x-forwarded-for': ip } })).status
+    expect(await from('2001:db8:1:2::1')).toBe(200)
+    expect(await from('2001:db8:1:2:ffff:aaaa:bbbb:cccc')).toBe(200)
+    expect(await from('2001:0db8:0001:0002::9')).toBe(429)
+    expect(await from('2001:db8:1:3::1')).toBe(200)
+    expect(await from('203.0.113.7')).toBe(200)
+    expect(await from('::ffff:203.0.113.7')).toBe(200)
+    expect(await from('203.0.113.7')).toBe(429)
+  })
+
+  it('limits per account when identify names one; anonymous requests get no headers', async () => {
+    const rules: Rule[] = [
+      { name: 'account', dimension: 'account', algorithm: 'sliding-window', limit: 1, window: '1m' },
+    ]
+    const { url } = await start({ options: { rules, clock: fakeClock().now }, identifyByHeader: true })
+    const as = (account: string) => send(`${url}/items/1`, { headers: { 'x-account': account } })
+    const first = await as('alice')
+    expect(first.status).toBe(200)
+    // Sliding window: whole again once the estimate has decayed to 0, two windows on.
+    expect(first.headers.get('ratelimit')).toBe('"account";r=0;t=120')
+    expect((await as('alice')).status).toBe(429)
+    expect((await as('bob')).status).toBe(200)
+    const anonymous = await send(`${url}/items/1`)
+    expect(anonymous.status).toBe(200)
+    expect(limitHeaders(anonymous)).toEqual({})
+  })
+
+  it('limits per resource by route pattern, and match narrows a rule to paths and methods', async () => {
+    const rules: Rule[] = [
+      {
+        name: 'items',
+        dimension: 'resource',
+        algorithm: 'fixed-window',
+        limit: 2,
+        window: '1m',
+        match: { path: '/items/*' },
+      },
+      {
+        name: 'seckill',
+        dimension: 'resource',
+        algorithm: 'token-bucket',
+        limit: 1,
+        window: '10s',
+        match: { path: '/api/seckill/**', methods: ['POST'] },
+      },
+    ]
+    const { url } = await start({ options: { rules, clock: fakeClock().now } })
+    expect((await send(`${url}/items/1`)).status).toBe(200)
+    expect((await send(`${url}/items/2?color=red`)).status).toBe(200)
+    expect((await send(`${url}/items/3`)).status).toBe(429)
+    expect(limitHeaders(await send(`${url}/health`))).toEqual({})
+    const bought = await send(`${url}/api/seckill/sku-1`, { method: 'POST' })
+    expect(bought.status).toBe(200)
+    expect(bought.headers.get('ratelimit-policy')).toBe('"seckill";q=1;w=10')
+    const soldOut = await send(`${url}/api/seckill/sku-2`, { method: 'POST' })
+    expect(soldOut.status).toBe(429)
+    expect(soldOut.headers.get('retry-after')).toBe('10')
+  })
+
+  it('reports the rule with least remaining among four applicable rules', async () => {
+    const rules: Rule[] = [
+      { name: 'global', dimension: 'global', algorithm: 'token-bucket', limit: 100, window: '1s' },
+      { name: 'account', dimension: 'account', algorithm: 'sliding-window', limit: 10, window: '1m' },
+      { name: 'device', dimension: 'device', algorithm: 'fixed-window', limit: 3, window: '10s' },
+      { name: 'route', dimension: ['device', 'resource'], algorithm: 'fixed-window', limit: 5, window: '1h' },
+    ]
+    const { url } = await start({ options: { rules, clock: fakeClock().now }, identifyByHeader: true })
+    const headers = { 'x-account': 'carol', 'x-device-id': 'tablet' }
+    const replies = []
+    for (let i = 0; i < 4; i++) replies.push(await send(`${url}/items/1`, { headers }))
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200, 429])
+    expect(replies.map((r) => r.headers.get('ratelimit'))).toEqual([
+      '"device";r=2;t=10',
+      '"device";r=1;t=10',
+      '"device";r=0;t=10',
+      '"device";r=0;t=10',
+    ])
+    // All or nothing: the denied request took no quota from the other rules.
+    const elsewhere = await send(`${url}/items/1`, {
+      headers: { 'x-account': 'carol', 'x-device-id': 'laptop' },
+    })
+    expect(elsewhere.headers.get('ratelimit')).toBe('"device";r=2;t=10')
+  })
+
+  it.each([
+    [
+      'legacy',
+      {
+        'x-ratelimit-limit': '2',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': '60',
+        'retry-after': '60',
+      },
+    ],
+    [
+      'both',
+      {
+        'ratelimit-policy': '"per-device";q=2;w=60',
+        ratelimit: '"per-device";r=0;t=60',
+        'x-ratelimit-limit': '2',
+        'x-ratelimit-remaining': '0',
+        'x-ratelimit-reset': '60',
+        'retry-after': '60',
+      },
+    ],
+    ['none', { 'retry-after': '60' }],
+  ])('response.headers %s', async (style, expected) => {
+    const { url } = await start({
+      options: { rules: [perDevice], clock: fakeClock().now, response: { headers: style } },
+    })
+    await send(`${url}/health`)
+    await send(`${url}/health`)
+    const denied = await send(`${url}/health`)
+    expect(denied.status).toBe(429)
+    expect(limitHeaders(denied)).toEqual(expected)
+  })
+
+  it('answers 503 when response.status is 503', async () => {
+    const rules: Rule[] = [{ ...perDevice, limit: 1 }]
+    const { url } = await start({ options: { rules, clock: fakeClock().now, response: { status: 503 } } })
+    expect((await send(`${url}/health`)).status).toBe(200)
+    const denied = await send(`${url}/health`)
+    expect(denied.status).toBe(503)
+    expect(JSON.parse(denied.body)).toMatchObject({
+      status: 503,
+      title: 'Service Unavailable',
+      rule: 'per-device',
+    })
+    expect(denied.headers.get('retry-after')).toBe('60')
+  })
+
+  it('lets skipped requests through without counting them or adding headers', async () => {
+    const rules: Rule[] = [{ ...perDevice, limit: 1 }]
+    const { url } = await start({ options: { rules, clock: fakeClock().now }, skipByHeader: true })
+    for (let i = 0; i < 3; i++) {
+      const skipped = await send(`${url}/health`, { headers: { 'x-skip': '1' } })
+      expect(skipped.status).toBe(200)
+      expect(limitHeaders(skipped)).toEqual({})
+    }
+    expect((await send(`${url}/health`)).status).toBe(200)
+    expect((await send(`${url}/health`)).status).toBe(429)
+  })
+
+  it('hands denied requests to onLimited, with the headers already set', async () => {
+    const rules: Rule[] = [{ ...perDevice, limit: 1 }]
+    const { url } = await start({ options: { rules, clock: fakeClock().now }, customLimited: true })
+    await send(`${url}/health`)
+    const denied = await send(`${url}/health`)
+    expect(denied.status).toBe(418)
+    expect(denied.body).toBe('slow down per-device')
+    expect(denied.headers.get('retry-after')).toBe('60')
+    expect(denied.headers.get('ratelimit')).toBe('"per-device";r=0;t=60')
+  })
+
+  it('applies a per-route override instead of the app-wide rules', async () => {
+    const clock = fakeClock()
+    const special: Rule[] = [
+      { name: 'special', dimension: 'device', algorithm: 'fixed-window', limit: 3, window: '1s' },
+    ]
+    const { url, hits } = await start({
+      options: { rules: [{ ...perDevice, limit: 1 }], clock: clock.now },
+      special,
+    })
+    const statuses = []
+    for (let i = 0; i < 4; i++) statuses.push((await send(`${url}/special`)).status)
+    expect(statuses).toEqual([200, 200, 200, 429])
+    expect(hits.get('/special')).toBe(3)
+    const first = await send(`${url}/health`)
+    expect([first.status, first.headers.get('ratelimit')]).toEqual([200, '"per-device";r=0;t=60'])
+    clock.advance(1000)
+    const again = await send(`${url}/special`)
+    expect([again.status, again.headers.get('ratelimit-policy')]).toEqual([200, '"special";q=3;w=1'])
+  })
+
+  it('holds leaky-bucket requests for their delay, and refuses beyond the queue', async () => {
+    // T = 1 s / 10 = 100 ms; two may wait. The clock stands still, so delays are 0, 100, 200.
+    const rules: Rule[] = [
+      { name: 'shape', dimension: 'global', algorithm: 'leaky-bucket', limit: 10, window: '1s', burst: 2 },
+    ]
+    const { url, hits } = await start({ options: { rules, clock: fakeClock().now } })
+    const started = performance.now()
+    const replies = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const reply = await send(`${url}/api/seckill/x`, { method: 'POST' })
+        return { status: reply.status, ms: performance.now() - started }
+      }),
+    )
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 200])
+    // Waiting is the behaviour under test: at least the longest delay must have passed.
+    expect(Math.max(...replies.map((r) => r.ms))).toBeGreaterThanOrEqual(190)
+    expect((await send(`${url}/api/seckill/x`, { method: 'POST' })).status).toBe(429)
+    expect(hits.get('/api/seckill/:sku')).toBe(3)
+  })
+
+  it('cancels a held request when its client goes away', async () => {
+    const rules: Rule[] = [
+      { name: 'shape', dimension: 'global', algorithm: 'leaky-bucket', limit: 10, window: '1s', burst: 5 },
+    ]
+    const limiter = createLimiter({ rules, clock: fakeClock().now })
+    const { url, hits } = await start({ options: { limiter } })
+    expect((await send(`${url}/api/seckill/x`, { method: 'POST' })).status).toBe(200)
+    // Held 100 ms; the client gives up as soon as the limiter has decided.
+    const abort = new AbortController()
+    const decided = new Promise((resolve) => limiter.once('decision', resolve))
+    const abandoned = send(`${url}/api/seckill/x`, { method: 'POST', signal: abort.signal }).catch((e) => e)
+    await decided
+    abort.abort()
+    expect(await abandoned).toBeInstanceOf(Error)
+    // Held 200 ms, so it finishes after the abandoned request's wait would have ended.
+    expect((await send(`${url}/api/seckill/x`, { method: 'POST' })).status).toBe(200)
+    expect(hits.get('/api/seckill/:sku')).toBe(2)
+    await limiter.close()
+  })
+
+  it('answers hostile header values with an ordinary 200 or 429', async () => {
+    const rules: Rule[] = [
+      { name: 'pair', dimension: ['device', 'account'], algorithm: 'fixed-window', limit: 1, window: '1m' },
+    ]
+    const { url } = await start({ options: { rules, clock: fakeClock().now }, identifyByHeader: true })
+    const latin1 = (text: string) => Buffer.from(text, 'utf8').toString('latin1')
+    const hostile = [
+      'x'.repeat(8000),
+      latin1('设备😀'),
+      '{user}*:|#',
+      'diana:{rule|dim=value}:window',
+      'inner space',
+      '\t*\t',
+    ]
+    for (const value of hostile) {
+      const once = await send(`${url}/items/1`, { headers: { 'x-device-id': value, 'x-account': value } })
+      const twice = await send(`${url}/items/1`, { headers: { 'x-device-id': value, 'x-account': value } })
+      expect([once.status, twice.status], JSON.stringify(value.slice(0, 20))).toEqual([200, 429])
+    }
+    // Values that would join into the same key if separators were not escaped stay apart.
+    const pairs = [
+      ['a|b', 'c'],
+      ['a', 'b|c'],
+      ['y'.repeat(200), 'z'],
+      ['y'.repeat(128), 'z'],
+    ]
+    for (const [device, account] of pairs) {
+      const reply = await send(`${url}/items/1`, {
+        headers: { 'x-device-id': device!, 'x-account': account! },
+      })
+      expect(reply.status, `${device?.slice(0, 10)} ${account}`).toBe(200)
+    }
+  })
+
+  it('lets requests through when the store fails, logging once', async () => {
+    const warnings: string[] = []
+    const failing: Store = {
+      evaluate: (): Promise<Evaluation> => Promise.reject(new Error('store down')),
+      close: async () => {},
+    }
+    const { url, hits } = await start({
+      options: {
+        rules: [perDevice],
+        store: failing,
+        logger: { warn: (message: string) => warnings.push(message) },
+      },
+    })
+    for (let i = 0; i < 3; i++) {
+      const reply = await send(`${url}/health`)
+      expect(reply.status).toBe(200)
+      expect(limitHeaders(reply)).toEqual({})
+    }
+    expect(hits.get('/health')).toBe(3)
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/store down.*letting requests through/)
+  })
+
+  it('answers 503 when the failing store is set to fail closed', async () => {
+    const failing: Store & { onFailure: string } = {
+      onFailure: 'closed',
+      evaluate: (): Promise<Evaluation> => Promise.reject(new Error('store down')),
+      close: async () => {},
+    }
+    const { url, hits } = await start({
+      options: { rules: [perDevice], store: failing, logger: { warn: () => {} } },
+    })
+    const reply = await send(`${url}/health`)
+    expect(reply.status).toBe(503)
+    expect(JSON.parse(reply.body)).toMatchObject({
+      status: 503,
+      type: expect.stringMatching(/store-unavailable$/),
+    })
+    expect(hits.get('/health')).toBeUndefined()
+  })
+})

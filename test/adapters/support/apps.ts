@@ -1,0 +1,251 @@
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import Router from '@koa/router'
+import express from 'express'
+import express4 from 'express4'
+import fastify from 'fastify'
+import fastify4 from 'fastify4'
+import Koa from 'koa'
+import koa2 from 'koa2'
+import { diana as dianaExpress } from '../../../adapters/express'
+import dianaFastify from '../../../adapters/fastify'
+import { diana as dianaKoa } from '../../../adapters/koa'
+import type { Decision, Rule } from '../../../src/types'
+
+/**
+ * One test app, built alike in every framework: the same routes, the same limiter options and
+ * the same hooks written against each framework's request object.
+ *
+ * Routes: GET /items/:id, POST /api/seckill/:sku (mounted under /api), GET /health, and
+ * GET /special, which has its own rules (per-route override) when `special` is given.
+ */
+export interface AppSpec {
+  /** Adapter options shared by all frameworks (rules, limiter, store, clock, response, ...). */
+  options: Record<string, unknown>
+  /** identify(req) = the `x-account` header (unverified: fine for a test, not for production). */
+  identifyByHeader?: boolean
+  /** skip(req) = the request has an `x-skip` header. */
+  skipByHeader?: boolean
+  /** onLimited answers 418 with the text `slow down <rule>`. */
+  customLimited?: boolean
+  /** Rules of GET /special, which then is limited by these only. */
+  special?: Rule[]
+  /** Trust X-Forwarded-For (each framework's own setting). */
+  trustProxy?: boolean
+}
+
+export interface RunningApp {
+  url: string
+  /** Requests that reached a handler, per route. */
+  hits: Map<string, number>
+  close(): Promise<void>
+}
+
+export interface Framework {
+  name: string
+  start(spec: AppSpec): Promise<RunningApp>
+}
+
+type Hit = (route: string) => void
+
+function counter(): { hits: Map<string, number>; hit: Hit } {
+  const hits = new Map<string, number>()
+  return { hits, hit: (route) => hits.set(route, (hits.get(route) ?? 0) + 1) }
+}
+
+async function listen(server: Server): Promise<string> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(0, '127.0.0.1', () => resolve())
+  })
+  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+}
+
+function closeServer(server: Server): Promise<void> {
+  server.closeAllConnections()
+  return new Promise((resolve) => server.close(() => resolve()))
+}
+
+function expressFramework(name: string, expressModule: typeof express): Framework {
+  return {
+    name,
+    async start(spec) {
+      const { hits, hit } = counter()
+      const app = expressModule()
+      if (spec.trustProxy) app.set('trust proxy', true)
+      const limit = dianaExpress({
+        ...(spec.options as { rules: Rule[] }),
+        ...(spec.identifyByHeader ? { identify: (req) => req.get('x-account') || undefined } : {}),
+        ...(spec.skipByHeader ? { skip: (req) => req.get('x-skip') !== undefined } : {}),
+        ...(spec.customLimited
+          ? {
+              onLimited: (_req, res, d: Decision) =>
+                res.status(418).type('text/plain').send(`slow down ${d.rule}`),
+            }
+          : {}),
+      })
+      // Route-level middleware, so Express has matched the route pattern when Diana runs.
+      if (spec.special) {
+        const special = dianaExpress({ rules: spec.special, clock: spec.options.clock as () => number })
+        app.get('/special', special, (_req, res) => {
+          hit('/special')
+          res.send('special')
+        })
+      }
+      app.get('/items/:id', limit, (_req, res) => {
+        hit('/items/:id')
+        res.send('item')
+      })
+      app.get('/health', limit, (_req, res) => {
+        hit('/health')
+        res.send('ok')
+      })
+      const api = expressModule.Router()
+      api.post('/seckill/:sku', limit, (_req, res) => {
+        hit('/api/seckill/:sku')
+        res.send('bought')
+      })
+      app.use('/api', api)
+      const server = createServer(app)
+      const url = await listen(server)
+      return {
+        url,
+        hits,
+        close: async () => {
+          await closeServer(server)
+          await limit.close()
+        },
+      }
+    },
+  }
+}
+
+function fastifyFramework(name: string, fastifyModule: typeof fastify): Framework {
+  return {
+    name,
+    async start(spec) {
+      const { hits, hit } = counter()
+      const app = fastifyModule({ trustProxy: spec.trustProxy === true })
+      await app.register(dianaFastify, {
+        ...(spec.options as { rules: Rule[] }),
+        ...(spec.identifyByHeader
+          ? { identify: (request) => (request.headers['x-account'] as string | undefined) || undefined }
+          : {}),
+        ...(spec.skipByHeader ? { skip: (request) => request.headers['x-skip'] !== undefined } : {}),
+        ...(spec.customLimited
+          ? {
+              onLimited: (_request, reply, d: Decision) =>
+                reply.code(418).type('text/plain').send(`slow down ${d.rule}`),
+            }
+          : {}),
+      })
+      if (spec.special) {
+        app.get('/special', { config: { diana: { rules: spec.special } } }, async () => {
+          hit('/special')
+          return 'special'
+        })
+      }
+      app.get('/items/:id', async () => {
+        hit('/items/:id')
+        return 'item'
+      })
+      app.get('/health', async () => {
+        hit('/health')
+        return 'ok'
+      })
+      await app.register(
+        async (api) => {
+          api.post('/seckill/:sku', async () => {
+            hit('/api/seckill/:sku')
+            return 'bought'
+          })
+        },
+        { prefix: '/api' },
+      )
+      await app.listen({ port: 0, host: '127.0.0.1' })
+      return {
+        url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+        hits,
+        close: async () => {
+          app.server.closeAllConnections()
+          await app.close()
+        },
+      }
+    },
+  }
+}
+
+function koaFramework(name: string, KoaClass: typeof Koa): Framework {
+  return {
+    name,
+    async start(spec) {
+      const { hits, hit } = counter()
+      const app = new KoaClass({ proxy: spec.trustProxy === true })
+      const limit = dianaKoa({
+        ...(spec.options as { rules: Rule[] }),
+        ...(spec.identifyByHeader ? { identify: (ctx) => ctx.get('x-account') || undefined } : {}),
+        ...(spec.skipByHeader ? { skip: (ctx) => ctx.get('x-skip') !== '' } : {}),
+        ...(spec.customLimited
+          ? {
+              onLimited: (ctx, d: Decision) => {
+                ctx.status = 418
+                ctx.type = 'text/plain'
+                ctx.body = `slow down ${d.rule}`
+              },
+            }
+          : {}),
+      })
+      let special: ReturnType<typeof dianaKoa> | undefined
+      if (spec.special) {
+        // Its own router and limiter; @koa/router runs a router's middleware only on a match.
+        special = dianaKoa({ rules: spec.special, clock: spec.options.clock as () => number })
+        const specialRouter = new Router()
+        specialRouter.use(special)
+        specialRouter.get('/special', (ctx) => {
+          hit('/special')
+          ctx.body = 'special'
+        })
+        app.use(specialRouter.routes())
+      }
+      const router = new Router()
+      // Inside the router, so the limiter sees the matched route pattern.
+      router.use(limit)
+      router.get('/items/:id', (ctx) => {
+        hit('/items/:id')
+        ctx.body = 'item'
+      })
+      router.get('/health', (ctx) => {
+        hit('/health')
+        ctx.body = 'ok'
+      })
+      const api = new Router({ prefix: '/api' })
+      api.use(limit)
+      api.post('/seckill/:sku', (ctx) => {
+        hit('/api/seckill/:sku')
+        ctx.body = 'bought'
+      })
+      app.use(router.routes())
+      app.use(api.routes())
+      const server = createServer(app.callback())
+      const url = await listen(server)
+      return {
+        url,
+        hits,
+        close: async () => {
+          await closeServer(server)
+          await limit.close()
+          await special?.close()
+        },
+      }
+    },
+  }
+}
+
+export const frameworks: Framework[] = [
+  expressFramework('express 4', express4),
+  expressFramework('express 5', express),
+  fastifyFramework('fastify 4', fastify4 as unknown as typeof fastify),
+  fastifyFramework('fastify 5', fastify),
+  koaFramework('koa 2', koa2),
+  koaFramework('koa 3', Koa),
+]
