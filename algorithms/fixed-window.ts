@@ -1,6 +1,23 @@
 import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
 import { wholeFloor } from './rounding'
 
+/** The Lua twin of {@link fixedWindow}'s step, for the Redis store (see `Algorithm.lua`). */
+export const LUA = `
+return function(state, now, cost, limit, window)
+  local k = math.floor(now / window)
+  local count = 0
+  if state ~= nil and state[1] == k then count = state[2] or 0 end
+  local reset = (k + 1) * window - now
+  if count + cost <= limit then
+    local next_count = count + cost
+    return true, { k, next_count }, whole_floor(limit - next_count), reset, 0, 0
+  end
+  local retry = reset
+  if cost > limit then retry = INF end
+  return false, { k, count }, whole_floor(limit - count), reset, retry, 0
+end
+`
+
 /**
  * Fixed window: a counter per window of W ms, windows aligned to the epoch (k = floor(now / W)).
  *
@@ -14,6 +31,7 @@ import { wholeFloor } from './rounding'
 export const fixedWindow: Algorithm = {
   stateSize: 2,
   acceptsBurst: false,
+  lua: LUA,
   step(
     state: AlgorithmState | undefined,
     { now, cost }: StepInput,

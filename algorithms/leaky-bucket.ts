@@ -1,6 +1,34 @@
 import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
 import { wholeCeil, wholeFloor } from './rounding'
 
+/** The Lua twin of {@link leakyBucket}'s step, for the Redis store (see `Algorithm.lua`). */
+export const LUA = `
+local function queue_room(backlog, burst, limit, window)
+  local queued = (math.max(0, backlog) * limit) / window
+  if queued > burst + 1e-9 then return 0 end
+  return whole_floor(burst - queued + 1)
+end
+
+return function(state, now, cost, limit, window, burst, mode)
+  burst = burst or 0
+  local interval = window / limit
+  local max_delay = (burst * window) / limit
+  local tat = now
+  if state ~= nil and state[1] ~= nil then tat = state[1] end
+  local start = math.max(now, tat)
+  local delay = start - now
+  if delay <= max_delay then
+    local next_tat = start + cost * interval
+    local shaped = delay
+    if mode == 'police' then shaped = 0 end
+    return true, { next_tat }, queue_room(next_tat - now, burst, limit, window), whole_ceil(next_tat - now), 0, shaped
+  end
+  local wait = whole_ceil(delay - max_delay)
+  while tat - (now + wait) > max_delay do wait = wait + 1 end
+  return false, { tat }, queue_room(tat - now, burst, limit, window), whole_ceil(tat - now), wait, 0
+end
+`
+
 /**
  * Leaky bucket as a shaper (GCRA, "virtual scheduling"): requests leave at one per T = W/L ms.
  * TAT is the theoretical arrival time of the next request; a request may wait in the queue if
@@ -17,6 +45,7 @@ import { wholeCeil, wholeFloor } from './rounding'
 export const leakyBucket: Algorithm = {
   stateSize: 1,
   acceptsBurst: true,
+  lua: LUA,
   modes: ['shape', 'police'],
   step(state: AlgorithmState | undefined, { now, cost }: StepInput, rule: RuleParams): StepResult {
     const { limit, windowMs } = rule

@@ -1,6 +1,58 @@
 import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
 import { wholeCeil, wholeFloor } from './rounding'
 
+/** The Lua twin of {@link slidingWindow}'s step, for the Redis store (see `Algorithm.lua`). */
+export const LUA = `
+local function estimate(p, q, now, k, window)
+  return p * (1 - (now - k * window) / window) + q
+end
+
+local function reset_after(p, q, now, k, window)
+  if q > 0 then return (k + 2) * window - now end
+  if p > 0 then return (k + 1) * window - now end
+  return 0
+end
+
+local function passes_at(t, p, q, k, cost, limit, window)
+  local kt = math.floor(t / window)
+  local est = 0
+  if kt == k then est = estimate(p, q, t, k, window)
+  elseif kt == k + 1 then est = estimate(q, 0, t, kt, window) end
+  return est + cost <= limit
+end
+
+local function retry_after(p, q, now, k, cost, limit, window)
+  if cost > limit then return INF end
+  local room = limit - cost
+  local at
+  if q <= room then at = k * window + window * (1 - (room - q) / p)
+  else at = (k + 1) * window + window * (1 - room / q) end
+  local wait = whole_ceil(at - now)
+  while not passes_at(now + wait, p, q, k, cost, limit, window) do wait = wait + 1 end
+  return wait
+end
+
+return function(state, now, cost, limit, window)
+  local k = math.floor(now / window)
+  local p, q = 0, 0
+  if state ~= nil then
+    if state[1] == k then
+      p = state[2] or 0
+      q = state[3] or 0
+    elseif state[1] == k - 1 then
+      p = state[3] or 0
+    end
+  end
+  local est = estimate(p, q, now, k, window)
+  if est + cost <= limit then
+    local next_q = q + cost
+    return true, { k, p, next_q }, whole_floor(limit - (est + cost)), reset_after(p, next_q, now, k, window), 0, 0
+  end
+  return false, { k, p, q }, whole_floor(limit - est), reset_after(p, q, now, k, window),
+    retry_after(p, q, now, k, cost, limit, window), 0
+end
+`
+
 /**
  * Sliding window (two-window counter estimate, as in Cloudflare's and Envoy's limiters).
  * With k = floor(now / W), p the count of window k-1 and q the count of window k:
@@ -17,6 +69,7 @@ import { wholeCeil, wholeFloor } from './rounding'
 export const slidingWindow: Algorithm = {
   stateSize: 3,
   acceptsBurst: false,
+  lua: LUA,
   step(
     state: AlgorithmState | undefined,
     { now, cost }: StepInput,

@@ -1,6 +1,30 @@
 import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
 import { wholeCeil, wholeFloor } from './rounding'
 
+/** The Lua twin of {@link tokenBucket}'s step, for the Redis store (see `Algorithm.lua`). */
+export const LUA = `
+return function(state, now, cost, limit, window, burst)
+  local capacity = burst or limit
+  local tokens = capacity
+  local last = now
+  if state ~= nil then
+    local stored_last = state[2] or now
+    last = math.max(stored_last, now)
+    tokens = math.min(capacity, (state[1] or capacity) + (math.max(0, now - stored_last) * limit) / window)
+  end
+  if tokens >= cost then
+    local left = tokens - cost
+    return true, { left, last }, whole_floor(left), whole_ceil(((capacity - left) * window) / limit), 0, 0
+  end
+  local retry = INF
+  if cost <= capacity then
+    retry = whole_ceil(((cost - tokens) * window) / limit)
+    while tokens + (retry * limit) / window < cost do retry = retry + 1 end
+  end
+  return false, { tokens, last }, whole_floor(tokens), whole_ceil(((capacity - tokens) * window) / limit), retry, 0
+end
+`
+
 /**
  * Token bucket: capacity B (default L) refilled continuously at L/W tokens per ms, starting
  * full. A request takes `cost` tokens if that many are there.
@@ -15,6 +39,7 @@ import { wholeCeil, wholeFloor } from './rounding'
 export const tokenBucket: Algorithm = {
   stateSize: 2,
   acceptsBurst: true,
+  lua: LUA,
   validate({ burst }) {
     if (burst !== undefined && burst < 1)
       return { field: 'burst', message: 'must be at least 1 for token-bucket' }

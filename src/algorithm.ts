@@ -55,4 +55,14 @@ export interface Algorithm {
    * A denied request's returned state must mean the same as the input state.
    */
   step(state: AlgorithmState | undefined, input: StepInput, rule: RuleParams): StepResult
+  /**
+   * The Lua twin of `step`, needed only to run this algorithm in the Redis store. A Lua chunk
+   * that returns `function(state, now, cost, limit, window, burst, mode)`, where `state` is a
+   * table of `stateSize` numbers or nil, `burst` and `mode` are nil when unset; the function
+   * returns `allowed, nextState, remaining, resetMs, retryAfterMs, delayMs` with the same
+   * arithmetic as `step`. The chunk may use the locals `whole_floor`, `whole_ceil` and `INF`
+   * (math.huge) that the store defines around it, and no globals. The key expires `resetMs`
+   * after a write, so a state must mean the same as none once `resetMs` has passed.
+   */
+  readonly lua?: string
 }

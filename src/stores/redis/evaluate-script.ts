@@ -1,0 +1,156 @@
+import type { Algorithm } from '../../algorithm'
+
+/** Reply fields per rule: allowed, remaining, resetMs, retryAfterMs, delayMs. */
+export const VERDICT_FIELDS = 5
+/** With `reserve`, two more per rule: the state written ('' if none) and the one it replaced. */
+export const RESERVE_FIELDS = 2
+/** ARGV fields per rule, after each check's cost and rule count. */
+export const RULE_ARGS = 6
+
+/**
+ * Builds the one script that decides whole checks inside Redis: for each check, every rule's
+ * step runs on the state read from its key, then the states of the rules that allowed are
+ * written only if every enforcing rule allowed (the commit rule of `stepAll`). Several checks
+ * may share one call; they are decided in order, exactly as if sent one by one.
+ *
+ * Algorithms are referred to by their position in `algorithms`, so the script changes only
+ * when an algorithm the store has not seen before appears.
+ */
+export function buildEvaluateScript(algorithms: readonly Algorithm[]): string {
+  const steps = algorithms
+    .map((algorithm, i) => `steps[${i + 1}] = (function()\n${algorithm.lua}\nend)()`)
+    .join('\n')
+  return `${PRELUDE}
+local steps = {}
+${steps}
+${BODY}`
+}
+
+// Number formatting: %.17g round-trips every double, and replies carry strings because Redis
+// truncates Lua numbers to integers (a delay of 2.5 ms or 0.4 tokens must survive).
+const PRELUDE = `-- Diana: decide checks against their rules, all-or-nothing per check.
+local now_arg = ARGV[1]            -- epoch ms to use instead of TIME; '' in production (tests only)
+local min_ttl = tonumber(ARGV[2])  -- ms, a lower bound for key expiry (tests with a fake clock)
+local reserve = ARGV[3] == '1'     -- '1': also reply the states written and replaced (Cluster)
+local check_count = tonumber(ARGV[4])
+
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+
+local INF = math.huge
+local function whole_floor(x) return math.max(0, math.floor(x + 1e-9)) end
+local function whole_ceil(x) return math.max(0, math.ceil(x - 1e-9)) end
+local function num(x)
+  if x == INF then return 'Infinity' end
+  return string.format('%.17g', x)
+end
+local function encode(state)
+  local parts = {}
+  for i = 1, #state do parts[i] = num(state[i]) end
+  return table.concat(parts, ',')
+end
+local function decode(raw)
+  local state = {}
+  for part in string.gmatch(raw, '[^,]+') do state[#state + 1] = tonumber(part) end
+  return state
+end
+`
+
+const BODY = `
+local now
+if now_arg ~= '' then
+  now = tonumber(now_arg)
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+
+local out = {}
+local a = 5
+local key_index = 0
+for c = 1, check_count do
+  local cost = tonumber(ARGV[a])
+  local rule_count = tonumber(ARGV[a + 1])
+  a = a + 2
+  local admitted = true
+  local first_out = #out
+  local raws, nexts, ttls = {}, {}, {}
+  for r = 1, rule_count do
+    local raw = redis.call('GET', KEYS[key_index + r])
+    local state = nil
+    if raw then state = decode(raw) end
+    raws[r] = raw or ''
+    local burst = nil
+    if ARGV[a + 3] ~= '' then burst = tonumber(ARGV[a + 3]) end
+    local mode = nil
+    if ARGV[a + 4] ~= '' then mode = ARGV[a + 4] end
+    local allowed, next_state, remaining, reset, retry, delay =
+      steps[tonumber(ARGV[a])](state, now, cost, tonumber(ARGV[a + 1]), tonumber(ARGV[a + 2]), burst, mode)
+    if allowed then
+      nexts[r] = next_state
+      ttls[r] = reset
+    elseif ARGV[a + 5] ~= '1' then
+      admitted = false
+    end
+    out[#out + 1] = allowed and '1' or '0'
+    out[#out + 1] = num(remaining)
+    out[#out + 1] = num(reset)
+    out[#out + 1] = num(retry)
+    out[#out + 1] = num(delay)
+    if reserve then
+      out[#out + 1] = ''
+      out[#out + 1] = raws[r]
+    end
+    a = a + ${RULE_ARGS}
+  end
+  if admitted then
+    for r = 1, rule_count do
+      local next_state = nexts[r]
+      if next_state ~= nil then
+        local written = encode(next_state)
+        -- Once resetMs has passed the state means the same as none, so the key may go.
+        local ttl = math.max(1, math.ceil(ttls[r]), min_ttl)
+        redis.call('SET', KEYS[key_index + r], written, 'PX', ttl)
+        if reserve then out[first_out + (r - 1) * ${VERDICT_FIELDS + RESERVE_FIELDS} + ${VERDICT_FIELDS + 1}] = written end
+      end
+    end
+  end
+  key_index = key_index + rule_count
+end
+return out
+`
+
+/**
+ * Undoes a Cluster reservation: where a key still holds exactly the state the reservation
+ * wrote, the state it replaced is put back. A key someone else has written since keeps its
+ * value, so the reserved units stay counted (never fewer counted than admitted).
+ * ARGV: per key, the state written and the state replaced ('' = none).
+ */
+export const RELEASE_SCRIPT = `-- Diana: release reserved states that nobody has overwritten since.
+local released = 0
+for i = 1, #KEYS do
+  local written = ARGV[2 * i - 1]
+  local replaced = ARGV[2 * i]
+  if redis.call('GET', KEYS[i]) == written then
+    if replaced == '' then redis.call('DEL', KEYS[i])
+    else redis.call('SET', KEYS[i], replaced, 'KEEPTTL') end
+    released = released + 1
+  end
+end
+return released
+`
+
+/**
+ * Announces this instance and counts the live ones: members are instance ids scored by the
+ * server time of their last heartbeat; those older than the expiry are dropped.
+ * KEYS[1]: the instances set. ARGV[1]: instance id. ARGV[2]: expiry in ms.
+ */
+export const HEARTBEAT_SCRIPT = `-- Diana: heartbeat, returns the number of live instances.
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local expiry = tonumber(ARGV[2])
+redis.call('ZADD', KEYS[1], now, ARGV[1])
+redis.call('ZREMRANGEBYSCORE', KEYS[1], '-inf', now - expiry)
+redis.call('PEXPIRE', KEYS[1], expiry)
+return redis.call('ZCARD', KEYS[1])
+`
