@@ -1,0 +1,30 @@
+/**
+ * `npm run demo`: the flash-sale shop on http://127.0.0.1:3000. In memory unless REDIS_URL is
+ * set; see README.md for every variable. The demo sale opens 15 s after start-up and gives
+ * buyers 60 s to pay.
+ */
+import { systemClock } from '../../src/clock'
+import { configFromEnv } from './shop-config'
+import { startShop } from './start-shop'
+
+const config = configFromEnv(process.env, systemClock(), { startsIn: '15s', paymentWindow: '60s' })
+const running = await startShop(config)
+const info = await running.shop.info()
+const startsIn = Math.max(0, Math.round((info.startsAt - info.now) / 1000))
+console.log(`[flash-sale] ${running.url}  (${config.redisUrl ? `Redis ${config.redisUrl}` : 'in memory'})`)
+console.log(
+  `[flash-sale] sale ${info.saleId}: ${info.stockLeft}/${info.stockTotal} left, ` +
+    `${startsIn > 0 ? `opens in ${startsIn} s` : 'open'}, ${info.paymentWindowMs / 1000} s to pay`,
+)
+
+let stopping = false
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (stopping) process.exit(1)
+    stopping = true
+    running.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    )
+  })
+}

@@ -1,0 +1,101 @@
+import { fileURLToPath } from 'node:url'
+import { parseDuration } from '../../src/duration'
+import type { Product } from './http/app'
+
+/** Everything that varies between a demo, a test and a load run. */
+export interface ShopConfig {
+  /** @default 3000 */
+  port: number
+  /** @default '127.0.0.1' */
+  host: string
+  /** Set: all sale state lives in Redis, and several processes can serve one sale. */
+  redisUrl?: string
+  /** Also the order number prefix. @default 'FS' */
+  saleId: string
+  /** @default 200 */
+  stock: number
+  /** Epoch ms when purchases open. */
+  startsAt: number
+  /** @default 15 minutes (the demo uses 60 s) */
+  paymentWindowMs: number
+  /** Diana rules. @default examples/flash-sale/diana.yaml */
+  dianaConfig: string
+  /** Signs the session cookie; processes serving one sale must share it. */
+  secret: string
+  product: Product
+  /** @default 10_000 */
+  cooldownMs: number
+}
+
+export const DIANA_CONFIG_PATH = fileURLToPath(new URL('./diana.yaml', import.meta.url))
+
+/** A fixed secret so a fresh clone runs without set-up; set SHOP_SECRET anywhere real. */
+export const DEMO_SECRET = 'flash-sale-demo-secret-change-me'
+
+export const DEFAULT_PRODUCT: Product = {
+  name: 'Diana 75 mechanical keyboard',
+  description: 'Aluminium case, hot-swap switches, one per customer.',
+  priceCents: 4900,
+  currency: 'EUR',
+}
+
+/**
+ * Reads the shop's configuration from environment variables:
+ * PORT, HOST, REDIS_URL, SALE_ID, SALE_STOCK, SALE_STARTS_AT (epoch ms or ISO date) or
+ * SALE_STARTS_IN (a duration after start-up, e.g. 15s), PAYMENT_WINDOW (e.g. 60s, 15m),
+ * DIANA_CONFIG, SHOP_SECRET, COOLDOWN. `defaults` are what the caller (the demo) prefers when
+ * a variable is unset. A bad value is an error naming the variable.
+ */
+export function configFromEnv(
+  env: NodeJS.ProcessEnv,
+  now: number,
+  defaults: { startsIn?: string; paymentWindow?: string } = {},
+): ShopConfig {
+  const port = integer(env, 'PORT', 3000, 0)
+  const saleId = env.SALE_ID ?? 'FS'
+  if (!/^[A-Za-z0-9_-]{1,32}$/.test(saleId)) {
+    throw new TypeError(`SALE_ID must be 1-32 letters, digits, "_" or "-" (got "${saleId}")`)
+  }
+  return {
+    port,
+    host: env.HOST ?? '127.0.0.1',
+    redisUrl: env.REDIS_URL || undefined,
+    saleId,
+    stock: integer(env, 'SALE_STOCK', 200, 0),
+    startsAt: startsAt(env, now, defaults.startsIn ?? '15s'),
+    paymentWindowMs: duration(env, 'PAYMENT_WINDOW', defaults.paymentWindow ?? '15m'),
+    dianaConfig: env.DIANA_CONFIG ?? DIANA_CONFIG_PATH,
+    secret: env.SHOP_SECRET ?? DEMO_SECRET,
+    product: DEFAULT_PRODUCT,
+    cooldownMs: duration(env, 'COOLDOWN', '10s'),
+  }
+}
+
+function integer(env: NodeJS.ProcessEnv, name: string, fallback: number, min: number): number {
+  const raw = env[name]
+  if (raw === undefined || raw === '') return fallback
+  const value = Number(raw)
+  if (!Number.isInteger(value) || value < min) {
+    throw new TypeError(`${name} must be a whole number >= ${min} (got "${raw}")`)
+  }
+  return value
+}
+
+function duration(env: NodeJS.ProcessEnv, name: string, fallback: string): number {
+  const raw = env[name] || fallback
+  const ms = parseDuration(/^\d+$/.test(raw) ? Number(raw) : raw)
+  if (ms === undefined)
+    throw new TypeError(`${name} must be a duration such as 500ms, 60s, 15m (got "${raw}")`)
+  return ms
+}
+
+function startsAt(env: NodeJS.ProcessEnv, now: number, defaultStartsIn: string): number {
+  const at = env.SALE_STARTS_AT
+  if (at !== undefined && at !== '') {
+    const ms = /^\d+$/.test(at) ? Number(at) : Date.parse(at)
+    if (!Number.isFinite(ms))
+      throw new TypeError(`SALE_STARTS_AT must be epoch ms or an ISO date (got "${at}")`)
+    return ms
+  }
+  return now + (env.SALE_STARTS_IN === '0' ? 0 : duration(env, 'SALE_STARTS_IN', defaultStartsIn))
+}

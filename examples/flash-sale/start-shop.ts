@@ -1,0 +1,100 @@
+import type { Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { type Clock, systemClock } from '../../src/clock'
+import { createLimiter, type Limiter } from '../../src/limiter'
+import type { Rule } from '../../src/types'
+import { MemorySaleState } from './domain/memory-sale-state'
+import type { OutboxRelayOptions } from './domain/outbox-relay'
+import { MemoryPointsLedger, type PointsLedger, RedisPointsLedger } from './domain/points-ledger'
+import { RedisSaleState } from './domain/redis-sale-state'
+import type { SaleState } from './domain/sale-state'
+import { Shop } from './domain/shop'
+import { createApp, isCacheableRead } from './http/app'
+import { readDianaRules } from './http/diana-rules'
+import { rateLimitGuard } from './http/rate-limit-guard'
+import { Sessions } from './http/session'
+import type { ShopConfig } from './shop-config'
+
+export interface StartOptions {
+  /** @default Date.now */
+  clock?: Clock
+  /** Rules instead of the YAML file's (tests). */
+  rules?: Rule[]
+  /** A different consumer of "order paid" messages (tests: a flaky one). */
+  ledger?: PointsLedger
+  outbox?: OutboxRelayOptions
+  /** Run the closer and outbox relay in the background. @default true */
+  workers?: boolean
+}
+
+export interface RunningShop {
+  shop: Shop
+  limiter: Limiter
+  server: Server
+  /** `http://host:port`, with the port actually bound. */
+  url: string
+  /** Stops accepting requests, stops the workers, releases connections. */
+  close(): Promise<void>
+}
+
+/**
+ * The composition root: picks memory or Redis state, puts Diana in front of the shop and
+ * starts listening. Everything the demo, the tests and the load driver run goes through here.
+ */
+export async function startShop(config: ShopConfig, options: StartOptions = {}): Promise<RunningShop> {
+  const clock = options.clock ?? systemClock
+  const redis = config.redisUrl
+  const state: SaleState = redis
+    ? new RedisSaleState({ url: redis, saleId: config.saleId })
+    : new MemorySaleState()
+  const ledger =
+    options.ledger ??
+    (redis ? new RedisPointsLedger({ url: redis, saleId: config.saleId }) : new MemoryPointsLedger())
+  const shop = await Shop.open({
+    state,
+    ledger,
+    clock,
+    sale: {
+      saleId: config.saleId,
+      stockTotal: config.stock,
+      startsAt: config.startsAt,
+      paymentWindowMs: config.paymentWindowMs,
+    },
+    ...(options.outbox && { outbox: options.outbox }),
+  })
+  const sessions = new Sessions(config.secret)
+  const limiter = createLimiter({ rules: options.rules ?? readDianaRules(config.dianaConfig), clock })
+  const app = createApp({
+    shop,
+    sessions,
+    product: config.product,
+    cooldownMs: config.cooldownMs,
+    rateLimit: rateLimitGuard({
+      limiter,
+      identify: (req) => sessions.user(req),
+      skip: isCacheableRead,
+    }),
+  })
+  const server = await new Promise<Server>((resolve, reject) => {
+    const listening = app.listen(config.port, config.host, (error?: Error) =>
+      error ? reject(error) : resolve(listening),
+    )
+  })
+  server.keepAliveTimeout = 5000
+  if (options.workers !== false) shop.start()
+  const { port } = server.address() as AddressInfo
+  return {
+    shop,
+    limiter,
+    server,
+    url: `http://${config.host}:${port}`,
+    async close() {
+      await new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeAllConnections()
+      })
+      await shop.close()
+      await limiter.close()
+    },
+  }
+}
