@@ -1,0 +1,180 @@
+import { parseArgs } from 'node:util'
+import { hint } from '../src/did-you-mean'
+import { algorithmNames } from '../src/registry'
+
+export const USAGE = `usage:
+  diana bench [--algorithm A] [--store memory|redis] [--redis-url URL] [--keys N]
+              [--concurrency N] [--duration S] [--rules N] [--samples N]
+              [--compare] [--json] [--out FILE.md]
+  diana bench http [--framework express|fastify|koa] [--algorithm A] [--keys N]
+              [--concurrency N] [--duration S] [--samples N] [--compare] [--json] [--out FILE.md]
+
+  --algorithm A     fixed-window | sliding-window | token-bucket | leaky-bucket (default: all four)
+  --store S         memory (default) | redis
+  --redis-url URL   Redis for --store redis (default redis://127.0.0.1:6379)
+  --keys N          distinct subjects, checked round robin (default 10000; 1 = one hot key)
+  --concurrency N   checks in flight (HTTP: connections) (default 16)
+  --duration S      measured seconds per contender and scenario, warm-up excluded (default 5)
+  --rules N         rules applicable to each check (default 1)
+  --samples N       samples per contender; median and min-max are reported (default 5)
+  --compare         the same scenario through rate-limiter-flexible (HTTP: the framework's
+                    usual limiter), interleaved A B A B, with the ratio
+  --json            one JSON object per scenario per line on stdout
+  --out FILE.md     also write the table as Markdown
+  --framework F     HTTP benchmark: express | fastify | koa (default: all three)`
+
+/** A mistake in the command line: exit 2 with the usage. */
+export class UsageError extends Error {
+  override name = 'UsageError'
+}
+
+export const STORES = ['memory', 'redis'] as const
+export const FRAMEWORKS = ['express', 'fastify', 'koa'] as const
+export type StoreName = (typeof STORES)[number]
+export type Framework = (typeof FRAMEWORKS)[number]
+
+export interface BenchOptions {
+  mode: 'decisions' | 'http'
+  algorithms: string[]
+  store: StoreName
+  redisUrl: string
+  keys: number
+  concurrency: number
+  durationS: number
+  rules: number
+  samples: number
+  compare: boolean
+  json: boolean
+  out: string | undefined
+  frameworks: Framework[]
+  /** The command line as typed, for reports. */
+  argv: string[]
+}
+
+export const DEFAULT_BENCH_OPTIONS = {
+  store: 'memory',
+  redisUrl: 'redis://127.0.0.1:6379',
+  keys: 10_000,
+  concurrency: 16,
+  durationS: 5,
+  rules: 1,
+  samples: 5,
+} as const
+
+const LIMITS = { keys: 10_000_000, concurrency: 10_000, rules: 100, samples: 1000, durationS: 3600 }
+
+/** Parses `diana bench ...` arguments, or throws a {@link UsageError} saying what is wrong. */
+export function parseBenchArgs(argv: string[]): BenchOptions {
+  const http = argv[0] === 'http'
+  let values: Record<string, string | boolean | undefined>
+  let positionals: string[]
+  try {
+    ;({ values, positionals } = parseArgs({
+      args: http ? argv.slice(1) : argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        algorithm: { type: 'string' },
+        store: { type: 'string' },
+        'redis-url': { type: 'string' },
+        keys: { type: 'string' },
+        concurrency: { type: 'string' },
+        duration: { type: 'string' },
+        rules: { type: 'string' },
+        samples: { type: 'string' },
+        compare: { type: 'boolean' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+        framework: { type: 'string' },
+      },
+    }))
+  } catch (error) {
+    throw new UsageError(String((error as Error).message).split('\n')[0])
+  }
+  if (positionals.length > 0) {
+    throw new UsageError(`unexpected argument "${positionals[0]}"${hint(positionals[0] as string, ['http'])}`)
+  }
+  if (http) {
+    for (const flag of ['store', 'redis-url', 'rules'] as const) {
+      if (values[flag] !== undefined) throw new UsageError(`--${flag} does not apply to "diana bench http"`)
+    }
+  } else if (values.framework !== undefined) {
+    throw new UsageError('--framework applies only to "diana bench http"')
+  }
+
+  const known = algorithmNames()
+  const algorithm = values.algorithm as string | undefined
+  if (algorithm !== undefined && !known.includes(algorithm)) {
+    throw new UsageError(
+      `--algorithm: unknown algorithm "${algorithm}"${hint(algorithm, known)} (known: ${known.join(', ')})`,
+    )
+  }
+  const store = oneOf('store', values.store as string | undefined, STORES) ?? DEFAULT_BENCH_OPTIONS.store
+  const framework = oneOf('framework', values.framework as string | undefined, FRAMEWORKS)
+  const redisUrl = (values['redis-url'] as string | undefined) ?? DEFAULT_BENCH_OPTIONS.redisUrl
+  if (values['redis-url'] !== undefined && store !== 'redis') {
+    throw new UsageError('--redis-url needs --store redis')
+  }
+  if (!/^rediss?:\/\//.test(redisUrl))
+    throw new UsageError(`--redis-url must start with redis:// or rediss:// (got "${redisUrl}")`)
+  const out = values.out as string | undefined
+  if (out !== undefined && out.trim() === '') throw new UsageError('--out needs a file name')
+
+  return {
+    mode: http ? 'http' : 'decisions',
+    // HTTP runs one Diana rule; token bucket is what an API gateway would usually pick.
+    algorithms: algorithm !== undefined ? [algorithm] : http ? ['token-bucket'] : known,
+    store,
+    redisUrl,
+    keys: whole('keys', values.keys, DEFAULT_BENCH_OPTIONS.keys, LIMITS.keys),
+    concurrency: whole(
+      'concurrency',
+      values.concurrency,
+      DEFAULT_BENCH_OPTIONS.concurrency,
+      LIMITS.concurrency,
+    ),
+    durationS: seconds(values.duration as string | undefined),
+    rules: whole('rules', values.rules, DEFAULT_BENCH_OPTIONS.rules, LIMITS.rules),
+    samples: whole('samples', values.samples, DEFAULT_BENCH_OPTIONS.samples, LIMITS.samples),
+    compare: values.compare === true,
+    json: values.json === true,
+    out,
+    frameworks: framework !== undefined ? [framework] : [...FRAMEWORKS],
+    argv,
+  }
+}
+
+function oneOf<T extends string>(
+  flag: string,
+  value: string | undefined,
+  allowed: readonly T[],
+): T | undefined {
+  if (value === undefined) return undefined
+  if ((allowed as readonly string[]).includes(value)) return value as T
+  throw new UsageError(
+    `--${flag} must be one of ${allowed.join(', ')} (got "${value}")${hint(value, allowed)}`,
+  )
+}
+
+function whole(flag: string, raw: unknown, fallback: number, max: number): number {
+  if (raw === undefined) return fallback
+  const text = String(raw)
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new UsageError(
+      `--${flag} must be a whole number from 1 to ${max.toLocaleString('en')} (got "${text}")`,
+    )
+  }
+  return value
+}
+
+function seconds(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_BENCH_OPTIONS.durationS
+  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN
+  if (!(value >= 0.1) || value > LIMITS.durationS) {
+    throw new UsageError(
+      `--duration must be a number of seconds from 0.1 to ${LIMITS.durationS} (got "${raw}")`,
+    )
+  }
+  return value
+}
