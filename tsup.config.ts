@@ -3,7 +3,14 @@ import { defineConfig } from 'tsup'
 // Each public entry point is built twice (ESM and CJS) with its own declarations, so that
 // `import` and `require` users both get types that match what they load.
 export default defineConfig({
-  entry: { 'src/index': 'src/index.ts', 'src/cli/main': 'src/cli/main.ts' },
+  entry: {
+    'src/index': 'src/index.ts',
+    'src/cli/main': 'src/cli/main.ts',
+    'adapters/express': 'adapters/express.ts',
+    'adapters/fastify': 'adapters/fastify.ts',
+    'adapters/koa': 'adapters/koa.ts',
+    'src/metrics/index': 'src/metrics/index.ts',
+  },
   format: ['esm', 'cjs'],
   dts: true,
   sourcemap: true,
@@ -11,4 +18,6 @@ export default defineConfig({
   target: 'node20',
   outDir: 'dist',
   splitting: true,
+  // `import.meta.url` in the CJS build (diana-limiter/metrics resolves prom-client from it).
+  shims: true,
 })

@@ -25,8 +25,11 @@ export interface LimiterOptions {
 }
 
 export interface LimiterEvents {
-  /** Every decision, when someone listens. */
-  decision: [decision: Decision, subject: Subject]
+  /**
+   * Every decision, when someone listens, with the milliseconds the check took (measured only
+   * while a `decision` listener is attached).
+   */
+  decision: [decision: Decision, subject: Subject, elapsedMs: number]
   /** Every denied decision, when someone listens. */
   denied: [decision: Decision, subject: Subject]
 }
@@ -82,6 +85,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   check(subject: Subject, options?: CheckOptions): Promise<Decision> {
     try {
+      // Timing costs a clock read, so it is done only for someone listening (e.g. metrics).
+      const started = this.listenerCount('decision') > 0 ? performance.now() : -1
       if (this.#closed) throw new Error('limiter is closed')
       const cost = options?.cost ?? 1
       if (typeof cost !== 'number' || !(cost >= 0) || !Number.isFinite(cost)) {
@@ -100,12 +105,12 @@ export class Limiter extends EventEmitter<LimiterEvents> {
           subjectKeys.push(key)
         }
       }
-      if (applicable.length === 0) return Promise.resolve(this.#report(UNLIMITED, subject))
+      if (applicable.length === 0) return Promise.resolve(this.#report(UNLIMITED, subject, started))
       const evaluation = this.#store.evaluate({ rules: applicable, subjectKeys, cost })
       if (evaluation instanceof Promise) {
-        return evaluation.then((done) => this.#finish(applicable, done, subject))
+        return evaluation.then((done) => this.#finish(applicable, done, subject, started))
       }
-      return Promise.resolve(this.#finish(applicable, evaluation, subject))
+      return Promise.resolve(this.#finish(applicable, evaluation, subject, started))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -118,13 +123,20 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     await this.#store.close()
   }
 
-  #finish(rules: readonly CompiledRule[], evaluation: Evaluation, subject: Subject): Decision {
-    return this.#report(decide(rules, evaluation.verdicts, evaluation.degraded), subject)
+  #finish(
+    rules: readonly CompiledRule[],
+    evaluation: Evaluation,
+    subject: Subject,
+    started: number,
+  ): Decision {
+    return this.#report(decide(rules, evaluation.verdicts, evaluation.degraded), subject, started)
   }
 
-  #report(decision: Decision, subject: Subject): Decision {
+  #report(decision: Decision, subject: Subject, started: number): Decision {
     // Listeners are optional; with none attached, reporting costs two property reads.
-    if (this.listenerCount('decision') > 0) this.emit('decision', decision, subject)
+    if (this.listenerCount('decision') > 0) {
+      this.emit('decision', decision, subject, started < 0 ? 0 : performance.now() - started)
+    }
     if (!decision.allowed && this.listenerCount('denied') > 0) this.emit('denied', decision, subject)
     return decision
   }
