@@ -1,0 +1,127 @@
+import { describe, expect, it } from 'vitest'
+import type { Algorithm } from '../../src/algorithm'
+import { createLimiter, RuleError, registerAlgorithm, registerDimension } from '../../src/index'
+import { createFakeClock } from '../support/fake-clock'
+
+/**
+ * Extension without modification: everything here goes through the public entry point only.
+ * "lifetime-quota" never refills: L units per subject, ever (a trial allowance, say).
+ */
+const lifetimeQuota: Algorithm = {
+  stateSize: 1,
+  acceptsBurst: false,
+  step(state, { cost }, { limit }) {
+    const used = state?.[0] ?? 0
+    const allowed = used + cost <= limit
+    const after = allowed ? used + cost : used
+    return {
+      state: [after],
+      decision: {
+        allowed,
+        remaining: limit - after,
+        resetMs: Number.POSITIVE_INFINITY,
+        retryAfterMs: allowed ? 0 : Number.POSITIVE_INFINITY,
+        delayMs: 0,
+      },
+    }
+  },
+}
+
+registerAlgorithm('lifetime-quota', lifetimeQuota)
+registerDimension('tenant') // reads subject.tenant
+registerDimension('plan', {
+  valueFrom: (subject) => (typeof subject.plan === 'string' ? subject.plan.toLowerCase() : undefined),
+})
+
+describe('registerAlgorithm / registerDimension', () => {
+  it('a registered algorithm and dimension work in rules, including a composite key', async () => {
+    const limiter = createLimiter({
+      rules: [
+        {
+          name: 'trial',
+          dimension: ['tenant', 'account'],
+          algorithm: 'lifetime-quota',
+          limit: 2,
+          window: '1d',
+        },
+        { name: 'tenant-rate', dimension: 'tenant', algorithm: 'fixed-window', limit: 100, window: '1s' },
+      ],
+      clock: createFakeClock(),
+    })
+    const alice = { tenant: 'acme', account: 'alice' }
+    expect(await limiter.check(alice)).toMatchObject({ allowed: true, rule: 'trial', remaining: 1 })
+    expect(await limiter.check(alice)).toMatchObject({ allowed: true, rule: 'trial', remaining: 0 })
+    expect(await limiter.check(alice)).toMatchObject({
+      allowed: false,
+      rule: 'trial',
+      retryAfterMs: Number.POSITIVE_INFINITY,
+    })
+    // Same account in another tenant, another account in the same tenant: their own quotas.
+    expect(await limiter.check({ tenant: 'globex', account: 'alice' })).toMatchObject({
+      allowed: true,
+      remaining: 1,
+    })
+    expect(await limiter.check({ tenant: 'acme', account: 'bob' })).toMatchObject({
+      allowed: true,
+      remaining: 1,
+    })
+    // Without an account only the per-tenant rule applies; without a tenant, neither.
+    expect((await limiter.check({ tenant: 'acme' })).rule).toBe('tenant-rate')
+    expect((await limiter.check({ account: 'alice' })).rule).toBeUndefined()
+  })
+
+  it('a dimension with its own reader counts by what it reads', async () => {
+    const limiter = createLimiter({
+      rules: [{ name: 'per-plan', dimension: 'plan', algorithm: 'token-bucket', limit: 1, window: '1h' }],
+      clock: createFakeClock(),
+    })
+    expect((await limiter.check({ plan: 'FREE' })).allowed).toBe(true)
+    expect((await limiter.check({ plan: 'free' })).allowed).toBe(false)
+    expect((await limiter.check({ plan: 'pro' })).allowed).toBe(true)
+  })
+
+  it('registered names join validation: hints and the list of known names', () => {
+    expect(() =>
+      createLimiter({
+        rules: [{ name: 'x', dimension: 'tennant', algorithm: 'lifetime-quotas', limit: 1, window: '1s' }],
+      }),
+    ).toThrow(/unknown algorithm "lifetime-quotas"; did you mean "lifetime-quota"\?/)
+    try {
+      createLimiter({
+        rules: [{ name: 'x', dimension: 'tennant', algorithm: 'fixed-window', limit: 1, window: '1s' }],
+      })
+      expect.unreachable()
+    } catch (error) {
+      expect(error).toBeInstanceOf(RuleError)
+      expect((error as Error).message).toMatch(
+        /unknown dimension "tennant"; did you mean "tenant"\?.*known: .*tenant/,
+      )
+    }
+    // burst follows the algorithm's own declaration.
+    expect(() =>
+      createLimiter({
+        rules: [
+          { name: 'x', dimension: 'tenant', algorithm: 'lifetime-quota', limit: 1, window: '1s', burst: 2 },
+        ],
+      }),
+    ).toThrow(/burst: is not valid for lifetime-quota/)
+  })
+
+  it('cannot replace a built-in or an already registered name, nor take a malformed one', () => {
+    expect(() => registerAlgorithm('token-bucket', lifetimeQuota)).toThrow(/already registered/)
+    expect(() => registerAlgorithm('lifetime-quota', lifetimeQuota)).toThrow(/already registered/)
+    expect(() => registerDimension('account')).toThrow(/already registered/)
+    expect(() => registerDimension('Tenant Id')).toThrow(TypeError)
+    expect(() => registerAlgorithm('broken', {} as Algorithm)).toThrow(TypeError)
+    expect(() => registerDimension('broken', {} as never)).toThrow(TypeError)
+  })
+
+  it('existing rules keep working next to the registered ones', async () => {
+    const limiter = createLimiter({
+      rules: [{ name: 'classic', dimension: 'account', algorithm: 'sliding-window', limit: 1, window: '1m' }],
+      clock: createFakeClock(),
+    })
+    expect((await limiter.check({ account: 'a', tenant: 't' })).allowed).toBe(true)
+    expect((await limiter.check({ account: 'a', tenant: 't' })).allowed).toBe(false)
+  })
+})
