@@ -1,4 +1,160 @@
-/** Placeholder until the HTTP benchmark lands (next commit). */
-export async function serve(_args: string[]): Promise<number> {
-  return 2
+import type { Server } from 'node:http'
+import { benchRules } from './contenders'
+import { importOptional, interop } from './optional-module'
+import type { Framework } from './options'
+
+/** What the server process runs: the bare app, Diana in front of it, or the framework's usual limiter. */
+export type HttpVariant = 'none' | 'diana' | 'peer'
+
+/** The framework's usual limiter, compared with Diana under `--compare`. */
+export const HTTP_PEERS: Record<Framework, string> = {
+  express: 'express-rate-limit',
+  fastify: '@fastify/rate-limit',
+  koa: 'koa-ratelimit',
+}
+
+/** Messages between the benchmark and its server process. */
+export type ToServer = { type: 'start' } | { type: 'stop' }
+export type FromServer =
+  | { type: 'ready'; port: number }
+  | { type: 'usage'; cpuUs: number; requests: number }
+  | { type: 'error'; message: string }
+
+// The same quota for Diana and the peers, high enough that every request is allowed.
+const LIMIT = 1_000_000_000
+const WINDOW_MS = 60_000
+
+const deviceOf = (headers: Record<string, string | string[] | undefined>, ip: string | undefined) => {
+  const value = headers['x-device-id']
+  return (Array.isArray(value) ? value[0] : value) ?? ip ?? 'unknown'
+}
+
+/**
+ * The server process of `diana bench http`: one app on a free loopback port, reporting its
+ * own CPU time per request between the benchmark's `start` and `stop` messages, so the load
+ * generator's CPU (which shares the machine) is never counted.
+ */
+export async function serve(args: string[]): Promise<number> {
+  const [framework, variant, algorithm] = args as [Framework, HttpVariant, string]
+  const send = (message: FromServer) => process.send?.(message)
+  if (!process.send) {
+    process.stderr.write('diana bench: the HTTP server process must be started by "diana bench http"\n')
+    return 2
+  }
+  let server: Server
+  try {
+    server = await listen(framework, variant, algorithm)
+  } catch (error) {
+    send({ type: 'error', message: (error as Error).message })
+    return 1
+  }
+  let requests = 0
+  server.on('request', () => {
+    requests++
+  })
+  let cpu = process.cpuUsage()
+  process.on('message', (message: ToServer) => {
+    if (message.type === 'start') {
+      requests = 0
+      cpu = process.cpuUsage()
+    } else if (message.type === 'stop') {
+      const used = process.cpuUsage(cpu)
+      send({ type: 'usage', cpuUs: used.user + used.system, requests })
+    }
+  })
+  // The benchmark going away (or killing us) ends the server.
+  process.on('disconnect', () => process.exit(0))
+  const address = server.address()
+  send({ type: 'ready', port: typeof address === 'object' && address ? address.port : 0 })
+  return new Promise<number>(() => {})
+}
+
+async function listen(framework: Framework, variant: HttpVariant, algorithm: string): Promise<Server> {
+  const rules = benchRules(algorithm, 1, 'device')
+  const purpose = `diana bench http --framework ${framework}`
+  const diana = async <T>() =>
+    interop(await importOptional<T | { default: T }>(`diana-limiter/${framework}`, purpose))
+  const peer = async <T>() =>
+    interop(await importOptional<T | { default: T }>(HTTP_PEERS[framework], `${purpose} --compare`))
+  const hello = { hello: 'world' }
+
+  if (framework === 'express') {
+    type Handler = (req: unknown, res: unknown, next: () => void) => void
+    type App = {
+      use(h: Handler): void
+      get(path: string, h: Handler): void
+      listen(port: number, host: string, cb: () => void): Server
+    }
+    const express = interop(await importOptional<(() => App) | { default: () => App }>('express', purpose))
+    const app = express()
+    if (variant === 'diana') app.use((await diana<(o: unknown) => Handler>())({ rules }))
+    if (variant === 'peer') {
+      const rateLimit = await peer<(o: unknown) => Handler>()
+      app.use(
+        rateLimit({
+          windowMs: WINDOW_MS,
+          limit: LIMIT,
+          standardHeaders: 'draft-8',
+          legacyHeaders: false,
+          keyGenerator: (req: { headers: Record<string, string>; ip?: string }) =>
+            deviceOf(req.headers, req.ip),
+          validate: false,
+        }),
+      )
+    }
+    app.get('/hello', (_req, res) => (res as { json(body: unknown): void }).json(hello))
+    return new Promise((resolve) => {
+      const server = app.listen(0, '127.0.0.1', () => resolve(server))
+    })
+  }
+
+  if (framework === 'fastify') {
+    type App = {
+      register(plugin: unknown, options: unknown): Promise<unknown>
+      get(path: string, handler: () => Promise<unknown>): void
+      listen(options: { port: number; host: string }): Promise<string>
+      server: Server
+    }
+    const Fastify = interop(
+      await importOptional<((o?: unknown) => App) | { default: (o?: unknown) => App }>('fastify', purpose),
+    )
+    const app = Fastify({ logger: false })
+    if (variant === 'diana') await app.register(await diana<unknown>(), { rules })
+    if (variant === 'peer') {
+      await app.register(await peer<unknown>(), {
+        max: LIMIT,
+        timeWindow: WINDOW_MS,
+        keyGenerator: (req: { headers: Record<string, string>; ip?: string }) =>
+          deviceOf(req.headers, req.ip),
+      })
+    }
+    app.get('/hello', async () => hello)
+    await app.listen({ port: 0, host: '127.0.0.1' })
+    return app.server
+  }
+
+  type Context = { path: string; body: unknown; ip: string; headers: Record<string, string> }
+  type Middleware = (ctx: Context, next: () => Promise<void>) => Promise<void> | void
+  type App = { use(m: Middleware): void; listen(port: number, host: string, cb: () => void): Server }
+  const Koa = interop(await importOptional<(new () => App) | { default: new () => App }>('koa', purpose))
+  const app = new Koa()
+  if (variant === 'diana') app.use((await diana<(o: unknown) => Middleware>())({ rules }))
+  if (variant === 'peer') {
+    const ratelimit = await peer<(o: unknown) => Middleware>()
+    app.use(
+      ratelimit({
+        driver: 'memory',
+        db: new Map(),
+        duration: WINDOW_MS,
+        max: LIMIT,
+        id: (ctx: Context) => deviceOf(ctx.headers, ctx.ip),
+      }),
+    )
+  }
+  app.use((ctx) => {
+    if (ctx.path === '/hello') ctx.body = hello
+  })
+  return new Promise((resolve) => {
+    const server = app.listen(0, '127.0.0.1', () => resolve(server))
+  })
 }
