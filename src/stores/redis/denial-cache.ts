@@ -2,65 +2,120 @@ import { LRUCache } from 'lru-cache'
 import type { RuleVerdict } from '../../algorithm'
 
 interface Denial {
-  /** Local time until which the same request is denied, if nothing else changes. */
+  /** Local time of the answer. */
+  at: number
+  /** Local time until which the same check is denied, if nothing else changes. */
   until: number
-  /** Local time at which the key's quota is whole again. */
-  resetAt: number
-  cost: number
-  /** The request can never pass (cost above the limit). */
-  never: boolean
+  verdicts: readonly RuleVerdict[]
+  keys: readonly string[]
+  /** Write versions of `keys` when the answer came. */
+  versions: readonly number[]
+  era: number
 }
 
 /**
- * Keys Redis said are over their limit, answered locally until then. Only denials with
- * nothing left (`remaining` 0) and a cost of at most one unit are kept, and only a request of
- * the same cost is answered from them: for those the remaining quota stays 0 and the wait
- * only shrinks with time until the quota frees up, so a cached answer is the one Redis would
- * give if nothing else arrived. Bounded by an LRU; times come from the local clock and are
- * relative, so a skewed local clock does not matter.
+ * Checks Redis said are over a limit, answered locally until the first denying rule frees up,
+ * without a round trip. A cached answer is exactly the one Redis would give if nothing else
+ * arrived: the waits and resets only shrink with time, and `remaining` stays 0 because only
+ * checks costing at most one unit are kept. Entries are per check (the same keys and cost),
+ * so the binding rule is the one Redis named, and a check of this process that writes any of
+ * those keys in between drops the entry. Traffic from other instances can only make the real
+ * wait longer; the caller then asks Redis again when the cached wait is over.
+ *
+ * Bounded by an LRU of checks; times come from the local clock and are relative, so a skewed
+ * local clock does not matter.
  */
 export class DenialCache {
-  readonly #cache: LRUCache<string, Denial>
+  readonly #entries: LRUCache<string, Denial>
+  /** Write versions of keys that cached answers depend on. */
+  #versions = new Map<string, number>()
+  #era = 0
+  readonly #maxWatched: number
 
   constructor(maxKeys: number) {
-    this.#cache = new LRUCache({ max: maxKeys })
-  }
-
-  /** The cached denial of `key` for a request of `cost` at `now`, or undefined. */
-  lookup(key: string, cost: number, now: number): RuleVerdict | undefined {
-    const denial = this.#cache.get(key)
-    if (denial === undefined || denial.cost !== cost) return undefined
-    if (now >= denial.until) {
-      this.#cache.delete(key)
-      return undefined
-    }
-    return {
-      allowed: false,
-      remaining: 0,
-      resetMs: Math.max(0, denial.resetAt - now),
-      retryAfterMs: denial.never ? Number.POSITIVE_INFINITY : denial.until - now,
-      delayMs: 0,
-    }
-  }
-
-  /** Records what Redis just said about `key`. */
-  learn(key: string, cost: number, verdict: RuleVerdict, now: number): void {
-    if (verdict.allowed || verdict.remaining !== 0 || cost > 1 || !(verdict.retryAfterMs > 0)) {
-      this.#cache.delete(key)
-      return
-    }
-    // A request that can never pass (cost above the limit) is still re-asked now and then,
-    // in case the rules change under the same key.
-    const wait = Math.min(verdict.retryAfterMs, 60_000)
-    this.#cache.set(key, {
-      until: now + wait,
-      resetAt: now + verdict.resetMs,
-      cost,
-      never: verdict.retryAfterMs === Number.POSITIVE_INFINITY,
-    })
+    this.#entries = new LRUCache({ max: maxKeys })
+    this.#maxWatched = maxKeys * 8
   }
 
   get size(): number {
-    return this.#cache.size
+    return this.#entries.size
   }
+
+  /** The cached answer to a check of `keys` and `cost` at `now`, or undefined. */
+  lookup(keys: readonly string[], cost: number, now: number): RuleVerdict[] | undefined {
+    const signature = signatureOf(keys, cost)
+    const denial = this.#entries.get(signature)
+    if (denial === undefined) return undefined
+    if (now >= denial.until || now < denial.at || denial.era !== this.#era || this.#changed(denial)) {
+      this.#entries.delete(signature)
+      return undefined
+    }
+    const elapsed = now - denial.at
+    return denial.verdicts.map((verdict) =>
+      verdict.allowed
+        ? verdict
+        : {
+            allowed: false,
+            remaining: 0,
+            resetMs: Math.max(0, verdict.resetMs - elapsed),
+            retryAfterMs: verdict.retryAfterMs - elapsed,
+            delayMs: 0,
+          },
+    )
+  }
+
+  /**
+   * Records Redis's answer to a check. Denied checks of at most one unit without shadow rules
+   * are kept; an admitted check marks its keys as written.
+   */
+  learn(
+    keys: readonly string[],
+    cost: number,
+    verdicts: readonly RuleVerdict[],
+    admitted: boolean,
+    hasShadow: boolean,
+    now: number,
+  ): void {
+    if (admitted) {
+      if (this.#versions.size > 0) {
+        for (const key of keys) {
+          const version = this.#versions.get(key)
+          if (version !== undefined) this.#versions.set(key, version + 1)
+        }
+      }
+      return
+    }
+    if (hasShadow || cost > 1) return
+    let until = Number.POSITIVE_INFINITY
+    for (const verdict of verdicts) {
+      if (!verdict.allowed && verdict.retryAfterMs < until) until = verdict.retryAfterMs
+    }
+    // A check that can never pass is asked again now and then, as rules may change.
+    if (!(until > 0)) return
+    until = now + Math.min(until, 60_000)
+    if (this.#versions.size >= this.#maxWatched) {
+      this.#versions = new Map()
+      this.#era += 1
+    }
+    const versions = keys.map((key) => {
+      let version = this.#versions.get(key)
+      if (version === undefined) {
+        version = 0
+        this.#versions.set(key, 0)
+      }
+      return version
+    })
+    this.#entries.set(signatureOf(keys, cost), { at: now, until, verdicts, keys, versions, era: this.#era })
+  }
+
+  #changed(denial: Denial): boolean {
+    for (let i = 0; i < denial.keys.length; i++) {
+      if (this.#versions.get(denial.keys[i] as string) !== denial.versions[i]) return true
+    }
+    return false
+  }
+}
+
+function signatureOf(keys: readonly string[], cost: number): string {
+  return keys.length === 1 ? `${keys[0]}\n${cost}` : `${keys.join('\n')}\n${cost}`
 }

@@ -159,7 +159,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       keys[i] = this.#keys.ruleKey(rules[i] as CompiledRule, subjectKeys[i] as string)
     }
     if (this.#denials) {
-      const cached = this.#fromDenialCache(rules, keys, cost)
+      const cached = this.#fromDenialCache(keys, cost)
       if (cached) return cached
     }
     if (this.#breaker.isOpen || this.#closed) return this.#degraded(request)
@@ -235,13 +235,10 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         for (const check of checks) {
           const verdicts: RuleVerdict[] = new Array(check.rules.length)
           for (let i = 0; i < check.rules.length; i++) {
-            const verdict = parseVerdict(fields, at)
-            verdicts[i] = verdict
+            verdicts[i] = parseVerdict(fields, at)
             at += VERDICT_FIELDS
-            if (this.#denials && !(check.rules[i] as CompiledRule).shadow) {
-              this.#denials.learn(check.keys[i] as string, check.cost, verdict, now)
-            }
           }
+          if (this.#denials) this.#learn(check, verdicts, now)
           check.resolve({ verdicts, degraded: false })
         }
       },
@@ -269,10 +266,14 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const release = (i: number) => {
       const reservation = results[i]
       if (reservation === undefined || reservation.written === '') return
-      this.#run(
-        this.#releaseScript,
-        [check.keys[i] as string],
-        [reservation.written, reservation.replaced],
+      // EVAL, not EVALSHA: a NOSCRIPT round trip could let the caller's next check reach
+      // the key before the release does. The script is small and Redis caches it anyway.
+      this.#whenConnected(() =>
+        this.#releaseScript.runByEval(
+          this.#client as unknown as ScriptClient,
+          [check.keys[i] as string],
+          [reservation.written, reservation.replaced],
+        ),
       ).catch(() => {})
     }
     const fail = (error: unknown) => {
@@ -308,14 +309,12 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         this.#breaker.success()
         const verdicts: RuleVerdict[] = new Array(n)
         let admitted = true
-        const now = this.#denials ? this.#localClock() : 0
         for (let j = 0; j < n; j++) {
           const verdict = (results[j] as Reservation).verdict
           verdicts[j] = verdict
-          const shadow = (check.rules[j] as CompiledRule).shadow
-          if (!verdict.allowed && !shadow) admitted = false
-          if (this.#denials && !shadow) this.#denials.learn(check.keys[j] as string, check.cost, verdict, now)
+          if (!verdict.allowed && !(check.rules[j] as CompiledRule).shadow) admitted = false
         }
+        if (this.#denials) this.#learn(check, verdicts, this.#localClock())
         if (!admitted) {
           releasing = true
           for (let j = 0; j < n; j++) release(j)
@@ -413,39 +412,21 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     return { verdicts, degraded: true }
   }
 
-  /**
-   * Answers a check locally when an enforcing rule's key is a known denial for this cost.
-   * Checks with shadow rules always go to Redis, which reports what the shadow rules say.
-   */
-  #fromDenialCache(
-    rules: readonly CompiledRule[],
-    keys: readonly string[],
-    cost: number,
-  ): Evaluation | undefined {
+  #fromDenialCache(keys: readonly string[], cost: number): Evaluation | undefined {
     const denials = this.#denials as DenialCache
     if (denials.size === 0) return undefined
-    const now = this.#localClock()
-    let verdicts: RuleVerdict[] | undefined
-    for (let i = 0; i < rules.length; i++) {
-      if ((rules[i] as CompiledRule).shadow) return undefined
-      const denied = denials.lookup(keys[i] as string, cost, now)
-      if (denied) {
-        verdicts ??= new Array(rules.length)
-        verdicts[i] = denied
-      }
+    const verdicts = denials.lookup(keys, cost, this.#localClock())
+    return verdicts === undefined ? undefined : { verdicts, degraded: false }
+  }
+
+  #learn(check: PendingCheck, verdicts: readonly RuleVerdict[], now: number): void {
+    let admitted = true
+    let hasShadow = false
+    for (let i = 0; i < verdicts.length; i++) {
+      if ((check.rules[i] as CompiledRule).shadow) hasShadow = true
+      else if (!(verdicts[i] as RuleVerdict).allowed) admitted = false
     }
-    if (verdicts === undefined) return undefined
-    for (let i = 0; i < rules.length; i++) {
-      // Not consulted: the request is denied whatever these say, and nothing is counted.
-      verdicts[i] ??= {
-        allowed: true,
-        remaining: (rules[i] as CompiledRule).params.limit,
-        resetMs: 0,
-        retryAfterMs: 0,
-        delayMs: 0,
-      }
-    }
-    return { verdicts, degraded: false }
+    ;(this.#denials as DenialCache).learn(check.keys, check.cost, verdicts, admitted, hasShadow, now)
   }
 
   async #ping(): Promise<void> {

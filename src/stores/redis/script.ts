@@ -31,6 +31,11 @@ export class RedisScript {
       return client.eval(this.source, keys.length, ...keys, ...args)
     })
   }
+
+  /** Sends the source every time: one round trip whatever the server's script cache holds. */
+  runByEval(client: ScriptClient, keys: readonly string[], args: readonly string[]): Promise<unknown> {
+    return client.eval(this.source, keys.length, ...keys, ...args)
+  }
 }
 
 export function isNoScript(error: unknown): boolean {
