@@ -1,5 +1,6 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
+import { diana } from '../../adapters/express'
 import { type Clock, systemClock } from '../../src/clock'
 import { createLimiter, type Limiter } from '../../src/limiter'
 import type { Rule } from '../../src/types'
@@ -11,7 +12,6 @@ import type { SaleState } from './domain/sale-state'
 import { Shop } from './domain/shop'
 import { createApp, isCacheableRead } from './http/app'
 import { readDianaRules } from './http/diana-rules'
-import { rateLimitGuard } from './http/rate-limit-guard'
 import { Sessions } from './http/session'
 import type { ShopConfig } from './shop-config'
 
@@ -63,17 +63,20 @@ export async function startShop(config: ShopConfig, options: StartOptions = {}):
     ...(options.outbox && { outbox: options.outbox }),
   })
   const sessions = new Sessions(config.secret)
-  const limiter = createLimiter({ rules: options.rules ?? readDianaRules(config.dianaConfig), clock })
+  // In Redis mode the counters are shared too, so the quotas hold across every shop process.
+  // A stampede keeps this event loop busy, so replies are read late: a 250 ms timeout (not the
+  // store's 50 ms) keeps Diana on the shared counters instead of falling back to local ones.
+  const limiter = createLimiter({
+    rules: options.rules ?? readDianaRules(config.dianaConfig),
+    clock,
+    ...(redis && { store: { type: 'redis' as const, url: redis, commandTimeoutMs: 250 } }),
+  })
   const app = createApp({
     shop,
     sessions,
     product: config.product,
     cooldownMs: config.cooldownMs,
-    rateLimit: rateLimitGuard({
-      limiter,
-      identify: (req) => sessions.user(req),
-      skip: isCacheableRead,
-    }),
+    rateLimit: diana({ limiter, identify: (req) => sessions.user(req), skip: isCacheableRead }),
   })
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) =>
