@@ -7,5 +7,12 @@ export { registerAlgorithm, registerDimension } from './registry'
 export { RuleError, type RuleIssue } from './rules/rule-issue'
 export { DEFAULT_MEMORY_STORE_OPTIONS, MemoryStore, type MemoryStoreOptions } from './stores/memory-store'
 export type { StoreOptions } from './stores/create-store'
+export {
+  DEFAULT_REDIS_STORE_OPTIONS,
+  type FailurePolicy,
+  type RedisStoreOptions,
+  type StoreLogger,
+} from './stores/redis/options'
+export { RedisStore, type RedisStoreEvents } from './stores/redis/redis-store'
 export type { Evaluation, EvaluationRequest, Store } from './stores/store'
 export type { BuiltInAlgorithm, BuiltInDimension, CheckOptions, Decision, Rule, Subject } from './types'

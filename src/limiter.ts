@@ -32,6 +32,13 @@ export interface LimiterEvents {
   decision: [decision: Decision, subject: Subject, elapsedMs: number]
   /** Every denied decision, when someone listens. */
   denied: [decision: Decision, subject: Subject]
+  /**
+   * The shared store (Redis) stopped answering: decisions are taken locally, with
+   * `degraded: true`, by its `onFailure` policy until `recovered`. Once per outage.
+   */
+  degraded: [info: { reason: string; policy: string }]
+  /** The shared store answers again and decisions are shared again. */
+  recovered: [info: { downMs: number }]
 }
 
 const OPTION_NAMES = ['rules', 'store', 'clock']
@@ -51,6 +58,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     const clock = options.clock ?? systemClock
     this.#rules = compileOrThrow(options.rules)
     this.#store = createStore(options.store, clock)
+    forwardStoreEvents(this.#store, this)
   }
 
   /** The rules in force, as written. */
@@ -172,4 +180,11 @@ function checkOptions(options: LimiterOptions): void {
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new TypeError('createLimiter: clock must be a function returning epoch milliseconds')
   }
+}
+
+/** Stores that can fail (Redis) report going degraded and recovering; the limiter re-emits both. */
+function forwardStoreEvents(store: Store, limiter: Limiter): void {
+  if (!(store instanceof EventEmitter)) return
+  store.on('degraded', (info) => limiter.emit('degraded', info))
+  store.on('recovered', (info) => limiter.emit('recovered', info))
 }

@@ -62,4 +62,9 @@ export interface Rule {
   match?: { path?: string | string[]; methods?: string[] }
   /** Count and report, never deny. */
   shadow?: boolean
+  /**
+   * This instance's limit (per window) while the shared store (Redis) is unreachable, instead of
+   * `limit` divided by the live instances; `burst` is scaled alike. Shared counters ignore it.
+   */
+  fallbackLimit?: number
 }

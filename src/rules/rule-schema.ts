@@ -62,6 +62,14 @@ export const ruleSchema = z.strictObject({
     .optional()
     .describe('Narrows the rule to matching resource paths and methods.'),
   shadow: z.boolean({ error: 'must be true or false' }).optional().describe('Count and report, never deny.'),
+  fallbackLimit: z
+    .number({ error: 'must be a whole number of requests, at least 1' })
+    .int({ error: 'must be a whole number of requests, at least 1' })
+    .positive({ error: 'must be a whole number of requests, at least 1' })
+    .optional()
+    .describe(
+      "This instance's own limit while the shared store (Redis) is unreachable; by default the limit divided by the live instances.",
+    ),
 })
 
 export type RuleInput = z.infer<typeof ruleSchema>
