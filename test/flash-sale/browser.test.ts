@@ -1,0 +1,152 @@
+/**
+ * The page in a real browser: Debian's Chromium (never a downloaded one) driven by
+ * playwright-core. The server runs on real time; the 10 s button cooldown is skipped through
+ * with Playwright's page clock instead of waited for.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { type BrowserContext, chromium, type Page } from 'playwright-core'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
+import { type RunningShop, startShop } from '../../examples/flash-sale/start-shop'
+import { systemClock } from '../../src/clock'
+import { testConfig } from './shop-harness'
+
+const CHROMIUM = '/usr/bin/chromium'
+const ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+]
+
+// Skipped loudly without Chromium; CI (.ci/run) installs it and sets DIANA_REQUIRE_BROWSER=1.
+const installed = existsSync(CHROMIUM)
+if (!installed) {
+  if (process.env.DIANA_REQUIRE_BROWSER === '1') {
+    throw new Error(
+      `${CHROMIUM} is missing and DIANA_REQUIRE_BROWSER=1 requires it (apt-get install chromium)`,
+    )
+  }
+  console.warn(`SKIPPED flash-sale browser test: ${CHROMIUM} is missing (apt-get install chromium)`)
+}
+const describeBrowser = installed ? describe : describe.skip
+
+const profiles: string[] = []
+const contexts: BrowserContext[] = []
+let running: RunningShop | undefined
+
+/** A fresh browser profile per person, so each has their own cookies and device id. */
+async function person(): Promise<Page> {
+  const dir = mkdtempSync(join(tmpdir(), 'flash-sale-chromium-'))
+  profiles.push(dir)
+  const context = await chromium.launchPersistentContext(dir, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ARGS,
+    viewport: { width: 900, height: 900 },
+  })
+  contexts.push(context)
+  const page = context.pages()[0] ?? (await context.newPage())
+  await page.clock.install()
+  return page
+}
+
+async function signIn(page: Page, user: string): Promise<void> {
+  await page.goto(running!.url)
+  await page.getByLabel('Your name').fill(user)
+  await page.getByRole('button', { name: 'Reserve my spot' }).click()
+  await expect.poll(() => page.getByTestId('who').textContent()).toContain(`signed in as ${user}`)
+}
+
+describeBrowser('flash-sale page in Chromium', () => {
+  let alice: Page
+  let bob: Page
+
+  beforeAll(async () => {
+    ;[alice, bob] = await Promise.all([person(), person()])
+    // The sale opens 4 s from now: long enough to see the grey button, short enough to wait for.
+    running = await startShop(testConfig(systemClock() + 4000, { stock: 1, paymentWindowMs: 60_000 }), {
+      rules: [
+        { name: 'global', dimension: 'global', algorithm: 'token-bucket', limit: 1000, window: '1s' },
+        // One purchase request per account per minute, so the page's retry meets Diana.
+        {
+          name: 'account',
+          dimension: 'account',
+          match: { path: '/api/seckill/**' },
+          algorithm: 'token-bucket',
+          limit: 1,
+          window: '1m',
+        },
+      ],
+    })
+  })
+
+  afterAll(async () => {
+    await Promise.all(contexts.map((context) => context.close()))
+    await running?.close()
+    for (const dir of profiles) rmSync(dir, { recursive: true, force: true })
+  })
+
+  it('counts down, lights the button, buys, shows the order and pays', async () => {
+    await signIn(alice, 'alice')
+    const buy = alice.getByTestId('buy')
+    await expect.poll(() => alice.getByTestId('countdown').textContent()).toMatch(/^Sale opens in 0:0\d$/)
+    expect(await buy.isDisabled()).toBe(true)
+    expect(await buy.textContent()).toBe('Not yet open')
+    expect(await alice.getByTestId('price').textContent()).toBe('€49.00')
+    expect(await alice.getByTestId('stock-left').textContent()).toBe('1')
+
+    await buy.waitFor({ state: 'visible' })
+    await alice.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })
+    expect(await alice.getByTestId('countdown').textContent()).toBe('The sale is open')
+    await buy.click()
+
+    await expect
+      .poll(() => alice.getByTestId('result').textContent())
+      .toMatch(/^Success! Order T\d+y\d+-000001/)
+    const orderId = await alice.getByTestId('order-id').textContent()
+    expect(orderId).toMatch(/-000001$/)
+    expect(await alice.getByTestId('order-status').textContent()).toBe('pending')
+    expect(await alice.getByTestId('pay-left').textContent()).toMatch(/^[01]:\d\d left to pay €49\.00$/)
+    expect(await buy.isDisabled()).toBe(true)
+    await expect.poll(() => alice.getByTestId('stock-left').textContent()).toBe('0')
+
+    await alice.getByTestId('pay').click()
+    await expect.poll(() => alice.getByTestId('order-status').textContent()).toBe('paid')
+    expect(await alice.getByTestId('result').textContent()).toBe(`Paid! Order ${orderId} is complete.`)
+    expect(await running!.shop.order(orderId!)).toMatchObject({ user: 'alice', status: 'paid' })
+  })
+
+  it('tells a second buyer it is sold out, holds the button for 10 s, then shows the rate limit', async () => {
+    await signIn(bob, 'bob')
+    const buy = bob.getByTestId('buy')
+    await bob.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })
+    await buy.click()
+    await expect.poll(() => bob.getByTestId('result').textContent()).toMatch(/^Sold out\./)
+    expect(await bob.getByTestId('order').isHidden()).toBe(true)
+
+    // Disabled for 10 s after the click, whatever the answer.
+    expect(await buy.isDisabled()).toBe(true)
+    expect(await buy.textContent()).toMatch(/^Wait (10|9) s$/)
+    await bob.clock.fastForward(8_500)
+    expect(await buy.isDisabled()).toBe(true)
+    expect(await buy.textContent()).toMatch(/^Wait [12] s$/)
+    await bob.clock.fastForward(2_000)
+    await expect.poll(() => buy.isDisabled()).toBe(false)
+    expect(await buy.textContent()).toBe('Buy now')
+
+    // The server's clock did not move: Diana's per-account quota is still spent.
+    await buy.click()
+    await expect
+      .poll(() => bob.getByTestId('result').textContent())
+      .toMatch(/^Too many requests — try again in \d+ s$/)
+    const seconds = Number((await bob.getByTestId('result').textContent())!.match(/in (\d+) s/)![1])
+    expect(seconds).toBeGreaterThanOrEqual(45)
+    expect(seconds).toBeLessThanOrEqual(60)
+  })
+})
