@@ -1,31 +1,29 @@
 import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
-import { wholeCeil, wholeFloor } from './rounding'
+import { SNAP_LUA, snap } from './snap'
 
 /** The Lua twin of {@link leakyBucket}'s step, for the Redis store (see `Algorithm.lua`). */
-export const LUA = `
-local function queue_room(backlog, burst, limit, window)
-  local queued = (math.max(0, backlog) * limit) / window
-  if queued > burst + 1e-9 then return 0 end
-  return whole_floor(burst - queued + 1)
+export const LUA = `${SNAP_LUA}
+local function queue_room(backlog, max_delay, window)
+  if backlog > max_delay then return 0 end
+  return math.floor((max_delay - math.max(0, backlog)) / window) + 1
 end
 
 return function(state, now, cost, limit, window, burst, mode)
   burst = burst or 0
-  local interval = window / limit
-  local max_delay = (burst * window) / limit
-  local tat = now
-  if state ~= nil and state[1] ~= nil then tat = state[1] end
-  local start = math.max(now, tat)
-  local delay = start - now
-  if delay <= max_delay then
-    local next_tat = start + cost * interval
-    local shaped = delay
+  local now_u = now * limit
+  local tat_u = now_u
+  if state ~= nil and state[1] ~= nil then tat_u = snap(state[1] * limit) end
+  local start_u = math.max(now_u, tat_u)
+  local delay_u = start_u - now_u
+  local max_delay_u = burst * window
+  if delay_u <= max_delay_u then
+    local next_u = start_u + cost * window
+    local shaped = delay_u / limit
     if mode == 'police' then shaped = 0 end
-    return true, { next_tat }, queue_room(next_tat - now, burst, limit, window), whole_ceil(next_tat - now), 0, shaped
+    return true, { next_u / limit }, queue_room(next_u - now_u, max_delay_u, window), math.ceil((next_u - now_u) / limit), 0, shaped
   end
-  local wait = whole_ceil(delay - max_delay)
-  while tat - (now + wait) > max_delay do wait = wait + 1 end
-  return false, { tat }, queue_room(tat - now, burst, limit, window), whole_ceil(tat - now), wait, 0
+  return false, { tat_u / limit }, queue_room(tat_u - now_u, max_delay_u, window), math.ceil((tat_u - now_u) / limit),
+    math.ceil((delay_u - max_delay_u) / limit), 0
 end
 `
 
@@ -50,42 +48,40 @@ export const leakyBucket: Algorithm = {
   step(state: AlgorithmState | undefined, { now, cost }: StepInput, rule: RuleParams): StepResult {
     const { limit, windowMs } = rule
     const burst = rule.burst ?? 0
-    const interval = windowMs / limit
-    const maxDelay = (burst * windowMs) / limit
-    const tat = state?.[0] ?? now
-    const start = Math.max(now, tat)
-    const delay = start - now
-    if (delay <= maxDelay) {
-      const nextTat = start + cost * interval
+    // Time counted in 1/L ms, where T = W/L is the whole number W: with whole-ms clocks no
+    // decision hangs on how W/L rounds, and the stored epoch-ms TAT is recovered exactly.
+    const nowU = now * limit
+    const tatU = state?.[0] === undefined ? nowU : snap(state[0] * limit)
+    const startU = Math.max(nowU, tatU)
+    const delayU = startU - nowU
+    const maxDelayU = burst * windowMs
+    if (delayU <= maxDelayU) {
+      const nextU = startU + cost * windowMs
       return {
-        state: [nextTat],
+        state: [nextU / limit],
         decision: {
           allowed: true,
-          remaining: queueRoom(nextTat - now, burst, limit, windowMs),
-          resetMs: wholeCeil(nextTat - now),
+          remaining: queueRoom(nextU - nowU, maxDelayU, windowMs),
+          resetMs: Math.ceil((nextU - nowU) / limit),
           retryAfterMs: 0,
-          delayMs: rule.mode === 'police' ? 0 : delay,
+          delayMs: rule.mode === 'police' ? 0 : delayU / limit,
         },
       }
     }
-    let wait = wholeCeil(delay - maxDelay)
-    // Floating point may land a hair early; step forward to the first whole ms that fits.
-    while (tat - (now + wait) > maxDelay) wait += 1
     return {
-      state: [tat],
+      state: [tatU / limit],
       decision: {
         allowed: false,
-        remaining: queueRoom(tat - now, burst, limit, windowMs),
-        resetMs: wholeCeil(tat - now),
-        retryAfterMs: wait,
+        remaining: queueRoom(tatU - nowU, maxDelayU, windowMs),
+        resetMs: Math.ceil((tatU - nowU) / limit),
+        retryAfterMs: Math.ceil((delayU - maxDelayU) / limit),
         delayMs: 0,
       },
     }
   },
 }
 
-/** How many unit requests would still be admitted right now with `backlog` ms queued. */
-function queueRoom(backlog: number, burst: number, limit: number, windowMs: number): number {
-  const queued = (Math.max(0, backlog) * limit) / windowMs
-  return queued > burst + 1e-9 ? 0 : wholeFloor(burst - queued + 1)
+/** How many unit requests would still be admitted right now with `backlog` (in 1/L ms) queued. */
+function queueRoom(backlog: number, maxDelay: number, windowMs: number): number {
+  return backlog > maxDelay ? 0 : Math.floor((maxDelay - Math.max(0, backlog)) / windowMs) + 1
 }

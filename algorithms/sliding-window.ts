@@ -1,35 +1,24 @@
 import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
-import { wholeCeil, wholeFloor } from './rounding'
 
 /** The Lua twin of {@link slidingWindow}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `
-local function estimate(p, q, now, k, window)
-  return p * (1 - (now - k * window) / window) + q
-end
-
 local function reset_after(p, q, now, k, window)
   if q > 0 then return (k + 2) * window - now end
   if p > 0 then return (k + 1) * window - now end
   return 0
 end
 
-local function passes_at(t, p, q, k, cost, limit, window)
-  local kt = math.floor(t / window)
-  local est = 0
-  if kt == k then est = estimate(p, q, t, k, window)
-  elseif kt == k + 1 then est = estimate(q, 0, t, kt, window) end
-  return est + cost <= limit
+local function room_left(limit, est_w, window)
+  return math.max(0, math.floor((limit * window - est_w) / window))
 end
 
 local function retry_after(p, q, now, k, cost, limit, window)
   if cost > limit then return INF end
   local room = limit - cost
-  local at
-  if q <= room then at = k * window + window * (1 - (room - q) / p)
-  else at = (k + 1) * window + window * (1 - room / q) end
-  local wait = whole_ceil(at - now)
-  while not passes_at(now + wait, p, q, k, cost, limit, window) do wait = wait + 1 end
-  return wait
+  local wait
+  if q <= room then wait = math.ceil((p * ((k + 1) * window - now) - (room - q) * window) / p)
+  else wait = math.ceil((q * ((k + 2) * window - now) - room * window) / q) end
+  return math.max(1, wait)
 end
 
 return function(state, now, cost, limit, window)
@@ -43,12 +32,12 @@ return function(state, now, cost, limit, window)
       p = state[3] or 0
     end
   end
-  local est = estimate(p, q, now, k, window)
-  if est + cost <= limit then
+  local est_w = p * ((k + 1) * window - now) + q * window
+  if est_w + cost * window <= limit * window then
     local next_q = q + cost
-    return true, { k, p, next_q }, whole_floor(limit - (est + cost)), reset_after(p, next_q, now, k, window), 0, 0
+    return true, { k, p, next_q }, room_left(limit, est_w + cost * window, window), reset_after(p, next_q, now, k, window), 0, 0
   end
-  return false, { k, p, q }, whole_floor(limit - est), reset_after(p, q, now, k, window),
+  return false, { k, p, q }, room_left(limit, est_w, window), reset_after(p, q, now, k, window),
     retry_after(p, q, now, k, cost, limit, window), 0
 end
 `
@@ -87,14 +76,16 @@ export const slidingWindow: Algorithm = {
         p = state[2] ?? 0
       }
     }
-    const est = estimate(p, q, now, k, windowMs)
-    if (est + cost <= limit) {
+    // The estimate times W: a whole number with whole-ms clocks, so "est + cost <= L" and
+    // floor(L - est) are decided exactly even when 1 ms is a billionth of a 30-day window.
+    const estW = p * ((k + 1) * windowMs - now) + q * windowMs
+    if (estW + cost * windowMs <= limit * windowMs) {
       const nextQ = q + cost
       return {
         state: [k, p, nextQ],
         decision: {
           allowed: true,
-          remaining: wholeFloor(limit - (est + cost)),
+          remaining: roomLeft(limit, estW + cost * windowMs, windowMs),
           resetMs: resetAfter(p, nextQ, now, k, windowMs),
           retryAfterMs: 0,
           delayMs: 0,
@@ -105,7 +96,7 @@ export const slidingWindow: Algorithm = {
       state: [k, p, q],
       decision: {
         allowed: false,
-        remaining: wholeFloor(limit - est),
+        remaining: roomLeft(limit, estW, windowMs),
         resetMs: resetAfter(p, q, now, k, windowMs),
         retryAfterMs: retryAfter(p, q, now, k, cost, limit, windowMs),
         delayMs: 0,
@@ -114,8 +105,9 @@ export const slidingWindow: Algorithm = {
   },
 }
 
-function estimate(p: number, q: number, now: number, k: number, windowMs: number): number {
-  return p * (1 - (now - k * windowMs) / windowMs) + q
+/** floor(L - est), with the estimate given times W. */
+function roomLeft(limit: number, estW: number, windowMs: number): number {
+  return Math.max(0, Math.floor((limit * windowMs - estW) / windowMs))
 }
 
 /** Until the estimate reaches 0: q's window must become the previous one and decay too. */
@@ -126,8 +118,10 @@ function resetAfter(p: number, q: number, now: number, k: number, windowMs: numb
 }
 
 /**
- * The earliest time the estimate lets `cost` through, as the previous window's weight decays:
- * within this window if q alone leaves room, else in the next one, where q becomes p.
+ * The earliest whole ms at which the estimate lets `cost` through, as the previous window's
+ * weight decays: within this window, p·((k+1)W - t) <= (room - q)·W, if q alone leaves room;
+ * else in the next one, where q has become the previous count: q·((k+2)W - t) <= room·W.
+ * A denial with q <= room implies p > 0, and q > room implies q > 0, so neither divides by 0.
  */
 function retryAfter(
   p: number,
@@ -137,21 +131,12 @@ function retryAfter(
   cost: number,
   limit: number,
   windowMs: number,
-) {
+): number {
   if (cost > limit) return Number.POSITIVE_INFINITY
   const room = limit - cost
-  const at =
+  const wait =
     q <= room
-      ? k * windowMs + windowMs * (1 - (room - q) / p)
-      : (k + 1) * windowMs + windowMs * (1 - room / q)
-  let wait = wholeCeil(at - now)
-  // Floating point may land a hair early; step forward to the first whole ms that passes.
-  while (!passesAt(now + wait, p, q, k, cost, limit, windowMs)) wait += 1
-  return wait
-}
-
-function passesAt(t: number, p: number, q: number, k: number, cost: number, limit: number, windowMs: number) {
-  const kt = Math.floor(t / windowMs)
-  const est = kt === k ? estimate(p, q, t, k, windowMs) : kt === k + 1 ? estimate(q, 0, t, kt, windowMs) : 0
-  return est + cost <= limit
+      ? Math.ceil((p * ((k + 1) * windowMs - now) - (room - q) * windowMs) / p)
+      : Math.ceil((q * ((k + 2) * windowMs - now) - room * windowMs) / q)
+  return Math.max(1, wait)
 }

@@ -1,27 +1,26 @@
 import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
-import { wholeCeil, wholeFloor } from './rounding'
+import { SNAP_LUA, snap } from './snap'
 
 /** The Lua twin of {@link tokenBucket}'s step, for the Redis store (see `Algorithm.lua`). */
-export const LUA = `
+export const LUA = `${SNAP_LUA}
 return function(state, now, cost, limit, window, burst)
   local capacity = burst or limit
-  local tokens = capacity
+  local full = capacity * window
+  local units = full
   local last = now
   if state ~= nil then
     local stored_last = state[2] or now
     last = math.max(stored_last, now)
-    tokens = math.min(capacity, (state[1] or capacity) + (math.max(0, now - stored_last) * limit) / window)
+    units = math.min(full, snap((state[1] or capacity) * window) + math.max(0, now - stored_last) * limit)
   end
-  if tokens >= cost then
-    local left = tokens - cost
-    return true, { left, last }, whole_floor(left), whole_ceil(((capacity - left) * window) / limit), 0, 0
+  local need = cost * window
+  if units >= need then
+    local left = units - need
+    return true, { left / window, last }, math.max(0, math.floor(left / window)), math.ceil((full - left) / limit), 0, 0
   end
   local retry = INF
-  if cost <= capacity then
-    retry = whole_ceil(((cost - tokens) * window) / limit)
-    while tokens + (retry * limit) / window < cost do retry = retry + 1 end
-  end
-  return false, { tokens, last }, whole_floor(tokens), whole_ceil(((capacity - tokens) * window) / limit), retry, 0
+  if cost <= capacity then retry = math.ceil((need - units) / limit) end
+  return false, { units / window, last }, math.max(0, math.floor(units / window)), math.ceil((full - units) / limit), retry, 0
 end
 `
 
@@ -48,43 +47,41 @@ export const tokenBucket: Algorithm = {
   step(state: AlgorithmState | undefined, { now, cost }: StepInput, rule: RuleParams): StepResult {
     const { limit, windowMs } = rule
     const capacity = rule.burst ?? limit
-    let tokens = capacity
+    // Counted in tokens·W: refills of L per ms are then whole numbers, so with whole-ms clocks
+    // and whole costs no decision hangs on how 1/3 of a token rounds in binary.
+    const full = capacity * windowMs
+    let units = full
     let last = now
     if (state !== undefined) {
       const storedLast = state[1] ?? now
       // A clock that stepped back (another server's time after a failover) must not mint tokens.
       last = Math.max(storedLast, now)
-      tokens = Math.min(capacity, (state[0] ?? capacity) + (Math.max(0, now - storedLast) * limit) / windowMs)
+      units = Math.min(full, snap((state[0] ?? capacity) * windowMs) + Math.max(0, now - storedLast) * limit)
     }
-    if (tokens >= cost) {
-      const left = tokens - cost
+    const need = cost * windowMs
+    if (units >= need) {
+      const left = units - need
       return {
-        state: [left, last],
+        state: [left / windowMs, last],
         decision: {
           allowed: true,
-          remaining: wholeFloor(left),
-          resetMs: wholeCeil(((capacity - left) * windowMs) / limit),
+          remaining: Math.max(0, Math.floor(left / windowMs)),
+          resetMs: Math.ceil((full - left) / limit),
           retryAfterMs: 0,
           delayMs: 0,
         },
       }
     }
     return {
-      state: [tokens, last],
+      state: [units / windowMs, last],
       decision: {
         allowed: false,
-        remaining: wholeFloor(tokens),
-        resetMs: wholeCeil(((capacity - tokens) * windowMs) / limit),
-        retryAfterMs: cost > capacity ? Number.POSITIVE_INFINITY : retryAfter(tokens, cost, limit, windowMs),
+        remaining: Math.max(0, Math.floor(units / windowMs)),
+        resetMs: Math.ceil((full - units) / limit),
+        // Refill adds exactly L units per ms, so this is the first whole ms with enough.
+        retryAfterMs: cost > capacity ? Number.POSITIVE_INFINITY : Math.ceil((need - units) / limit),
         delayMs: 0,
       },
     }
   },
-}
-
-function retryAfter(tokens: number, cost: number, limit: number, windowMs: number): number {
-  let wait = wholeCeil(((cost - tokens) * windowMs) / limit)
-  // Floating point may land a hair early; step forward to the first whole ms that refills enough.
-  while (tokens + (wait * limit) / windowMs < cost) wait += 1
-  return wait
 }
