@@ -1,4 +1,5 @@
-import { createLimiter, type LimiterOptions, type Rule } from '../src/index'
+import { createLimiter, type LimiterOptions } from '../src/limiter'
+import type { Rule } from '../src/types'
 import { importOptional, interop } from './optional-module'
 import type { StoreName } from './options'
 

@@ -8,7 +8,7 @@
  */
 import { parseArgs } from 'node:util'
 import { RateLimiterMemory } from 'rate-limiter-flexible'
-import { createLimiter } from '../src/index'
+import { createLimiter } from '../src/limiter'
 import { collectGarbage } from './gc'
 import { interleave, type Spread, spread } from './sampling'
 
