@@ -1,12 +1,24 @@
 export type { Algorithm, AlgorithmState, RuleParams, RuleVerdict, StepInput, StepResult } from './algorithm'
 export type { Clock } from './clock'
+export { ConfigError, type ConfigIssue } from './config/config-error'
+export type {
+  DianaConfig,
+  NacosConfig,
+  RemoteDocument,
+  ResponseConfig,
+  StoreConfig,
+} from './config/config-schema'
+export type { ConfigSource, RemoteSourceOptions } from './config/config-source'
+export type { ConfigEvent, ConfigLogger, RemoteConfigSource } from './config/live-config'
+export { loadConfig } from './config/load-config'
+export { type ParseResult, parseConfig, parseRemoteDocument } from './config/parse-config'
 export type { Dimension } from './dimension'
 export { parseDuration } from './duration'
 export { createLimiter, Limiter, type LimiterEvents, type LimiterOptions } from './limiter'
 export { registerAlgorithm, registerDimension } from './registry'
 export { RuleError, type RuleIssue } from './rules/rule-issue'
-export { DEFAULT_MEMORY_STORE_OPTIONS, MemoryStore, type MemoryStoreOptions } from './stores/memory-store'
 export type { StoreOptions } from './stores/create-store'
+export { DEFAULT_MEMORY_STORE_OPTIONS, MemoryStore, type MemoryStoreOptions } from './stores/memory-store'
 export {
   DEFAULT_REDIS_STORE_OPTIONS,
   type FailurePolicy,

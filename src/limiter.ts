@@ -1,5 +1,9 @@
 import { EventEmitter } from 'node:events'
 import { type Clock, systemClock } from './clock'
+import type { ConfigError } from './config/config-error'
+import type { DianaConfig } from './config/config-schema'
+import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config/limiter-config'
+import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from './config/live-config'
 import { decide, UNLIMITED } from './decision'
 import { hint } from './did-you-mean'
 import { compileRules, ruleLabel } from './rules/compile-rules'
@@ -10,8 +14,33 @@ import type { Evaluation, Store } from './stores/store'
 import type { CheckOptions, Decision, Rule, Subject } from './types'
 
 export interface LimiterOptions {
-  /** The rules to enforce, in priority order (ties for the binding rule go to the first). */
-  rules: readonly Rule[]
+  /**
+   * The rules to enforce, in priority order (ties for the binding rule go to the first).
+   * Required unless `config` names a file with them.
+   */
+  rules?: readonly Rule[]
+  /**
+   * Path of a `diana.yaml` (see docs/configuration.md), instead of `rules`. Read and validated
+   * at creation (a `ConfigError` with `FILE:LINE:COL` lines if invalid); its `store` is used
+   * unless `store` is given; its `remote` section subscribes to a configuration centre.
+   */
+  config?: string
+  /**
+   * Watch the `config` file: a valid edit is in force within a second, counters of unchanged
+   * rules carry on; an invalid edit is rejected (`configError`) and the rules in force stay.
+   * @default true
+   */
+  watch?: boolean
+  /**
+   * Further remote configuration sources (etcd, Consul, an HTTP URL...), lowest precedence
+   * first, after the `remote` of the file. Their rules override local rules of the same name.
+   */
+  sources?: readonly RemoteConfigSource[]
+  /**
+   * Where rejected configurations and unreachable sources are reported, one line each.
+   * @default console
+   */
+  logger?: ConfigLogger
   /**
    * Where counters live: `{ type: 'memory' }` (default) or a ready {@link Store}.
    * @default { type: 'memory', maxKeys: 100_000 }
@@ -39,9 +68,16 @@ export interface LimiterEvents {
   degraded: [info: { reason: string; policy: string }]
   /** The shared store answers again and decisions are shared again. */
   recovered: [info: { downMs: number }]
+  /** A configuration (file edit, remote push, snapshot) was validated and its rules put in force. */
+  config: [event: ConfigEvent]
+  /**
+   * A configuration was rejected (a {@link ConfigError} with `FILE:LINE:COL` lines) or a source
+   * failed; the rules in force stay. Once per distinct document or outage.
+   */
+  configError: [error: ConfigError | Error]
 }
 
-const OPTION_NAMES = ['rules', 'store', 'clock']
+const OPTION_NAMES = ['rules', 'config', 'watch', 'sources', 'logger', 'store', 'clock']
 
 /**
  * Decides requests against a rule set. Build it with {@link createLimiter}; share one per
@@ -51,14 +87,41 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   readonly #store: Store
   #rules: readonly CompiledRule[]
   #closed = false
+  readonly #config: DianaConfig | undefined
+  readonly #live: LiveConfig | undefined
 
   constructor(options: LimiterOptions) {
     super()
     checkOptions(options)
     const clock = options.clock ?? systemClock
-    this.#rules = compileOrThrow(options.rules)
-    this.#store = createStore(options.store, clock)
+    const file = readLimiterConfig(options)
+    this.#config = file?.config
+    this.#rules = compileOrThrow(file ? file.config.rules : options.rules)
+    this.#store = createStore(options.store ?? (file?.config.store as StoreOptions | undefined), clock)
     forwardStoreEvents(this.#store, this)
+    // Events wait a tick, so listeners attached right after createLimiter see the first one.
+    this.#live = startLiveConfig(options, file, {
+      apply: (rules) => this.setRules(rules),
+      applied: (event) => process.nextTick(() => this.emit('config', event)),
+      rejected: (error) => process.nextTick(() => this.emit('configError', error)),
+    })
+  }
+
+  /**
+   * The `config` file as read at creation (`response` is read by the HTTP adapters); undefined
+   * when the rules were given in code. The rules in force are {@link rules}.
+   */
+  get config(): DianaConfig | undefined {
+    return this.#config
+  }
+
+  /**
+   * Resolves once the remote sources answered at start (their rules, if valid, are in force)
+   * or their startup wait ran out (`remote.nacos.startupWait`, default 2 s). Never rejects;
+   * resolves at once without remote sources. Checks need not wait for it.
+   */
+  ready(): Promise<void> {
+    return this.#live?.ready() ?? Promise.resolve()
   }
 
   /** The rules in force, as written. */
@@ -128,6 +191,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
+    await this.#live?.close()
     await this.#store.close()
   }
 
@@ -176,7 +240,7 @@ function checkOptions(options: LimiterOptions): void {
       throw new TypeError(`createLimiter: unknown option "${key}"${hint(key, OPTION_NAMES)}`)
     }
   }
-  if (options.rules === undefined) throw new TypeError('createLimiter: rules is required (a list of rules)')
+  checkConfigOptions(options)
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new TypeError('createLimiter: clock must be a function returning epoch milliseconds')
   }

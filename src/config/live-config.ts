@@ -1,0 +1,251 @@
+import { createHash } from 'node:crypto'
+import type { Rule } from '../types'
+import { ConfigError } from './config-error'
+import type { DianaConfig, RemoteDocument } from './config-schema'
+import type { ConfigSource, RemoteSourceOptions } from './config-source'
+import { mergeRules } from './merge-rules'
+import { SnapshotFile } from './snapshot-file'
+
+/** Payload of the limiter's `config` event: a rule set was put in force. */
+export interface ConfigEvent {
+  /** Counts the rule sets this limiter has put in force; 1 is the one it started with. */
+  version: number
+  /** First 16 hex digits of the SHA-256 of the rules in force; equal rule sets, equal hashes. */
+  hash: string
+  /** What brought the change: the file path, a remote source's name, or `snapshot:PATH`. */
+  source: string
+  /** The rules now in force, after precedence. */
+  rules: Rule[]
+}
+
+/** Where `warn` lines go: one line per rejected document or outage, never one per request. */
+export interface ConfigLogger {
+  warn(message: string): void
+}
+
+/** A remote source as the engine takes it: the source plus where its snapshot lives. */
+export type RemoteConfigSource = ConfigSource<RemoteDocument> & RemoteSourceOptions
+
+/** What the engine drives; the limiter implements it with `setRules` and its events. */
+export interface LiveConfigTarget {
+  /** Puts a whole rule set in force in one step, or throws and keeps the rules in force. */
+  apply(rules: readonly Rule[]): void
+  applied(event: ConfigEvent): void
+  rejected(error: Error): void
+}
+
+export interface LiveConfigOptions {
+  /** The local rules in force at start (from the file, or given in code). */
+  rules: readonly Rule[]
+  /** The local file, to watch; absent when the rules were given in code. */
+  file?: { source: ConfigSource<DianaConfig>; text: string; config: DianaConfig } | undefined
+  /** Watch the local file. */
+  watch: boolean
+  /** Remote layers, lowest precedence first. */
+  remotes: readonly RemoteConfigSource[]
+  logger: ConfigLogger
+}
+
+const DEFAULT_STARTUP_WAIT_MS = 2000
+
+interface Layer {
+  readonly source: RemoteConfigSource
+  readonly snapshot: SnapshotFile | undefined
+  rules: Rule[] | undefined
+  /** The last text seen, good or bad, so repeats are ignored (and logged only once). */
+  text: string | undefined
+  /** Outage messages already reported since the last document arrived. */
+  readonly failures: Set<string>
+}
+
+/**
+ * Keeps a limiter's rules in step with its configuration: the local file (watched) and the
+ * remote layers (subscribed), merged by rule name with remote over local. Every document is
+ * validated as a whole before anything changes; a bad one is reported once and the rules in
+ * force stay. Swaps go through `apply`, which keeps the counters of unchanged rules.
+ */
+export class LiveConfig {
+  readonly #target: LiveConfigTarget
+  readonly #options: LiveConfigOptions
+  readonly #layers: Layer[]
+  readonly #ready: Promise<void>
+  #localRules: readonly Rule[]
+  #localText: string | undefined
+  #version = 0
+  #hash = ''
+  #closed = false
+
+  constructor(target: LiveConfigTarget, options: LiveConfigOptions) {
+    this.#target = target
+    this.#options = options
+    this.#localRules = options.rules
+    this.#localText = options.file?.text
+    this.#layers = options.remotes.map((source) => ({
+      source,
+      snapshot: source.snapshot === undefined ? undefined : new SnapshotFile(source.snapshot),
+      rules: undefined,
+      text: undefined,
+      failures: new Set(),
+    }))
+    // The last good remote documents count from the first check on: a restart while the
+    // centre is down starts with the remote rules, not just the local ones.
+    let origin = options.file?.source.name ?? 'rules'
+    for (const layer of this.#layers)
+      if (this.#loadSnapshot(layer)) origin = `snapshot:${layer.snapshot?.path}`
+    this.#apply(origin)
+    this.#ready = Promise.all(this.#layers.map((layer) => this.#start(layer))).then(() => undefined)
+    if (options.watch && options.file) {
+      const source = options.file.source
+      source.listen(
+        (text) => this.#onLocalText(text),
+        (error) => this.#report(new Error(`${source.name}: ${error.message}`, { cause: error })),
+      )
+    }
+  }
+
+  /** Resolves once every remote source answered at start, or its startup wait ran out. */
+  ready(): Promise<void> {
+    return this.#ready
+  }
+
+  async close(): Promise<void> {
+    if (this.#closed) return
+    this.#closed = true
+    const sources = [this.#options.file?.source, ...this.#layers.map((layer) => layer.source)]
+    await Promise.all(sources.map((source) => source?.close()))
+    await Promise.all(this.#layers.map((layer) => layer.snapshot?.settled()))
+  }
+
+  #loadSnapshot(layer: Layer): boolean {
+    const snapshot = layer.snapshot
+    if (!snapshot) return false
+    let text: string | undefined
+    try {
+      text = snapshot.readSync()
+    } catch (error) {
+      this.#report(
+        new Error(`${snapshot.path}: cannot read the snapshot (${describe(error)})`, { cause: error }),
+      )
+      return false
+    }
+    if (text === undefined) return false
+    const parsed = layer.source.convert(text, snapshot.path)
+    if (!parsed.ok) {
+      this.#report(parsed.error)
+      return false
+    }
+    layer.rules = parsed.value.rules
+    layer.text = text
+    return true
+  }
+
+  #start(layer: Layer): Promise<void> {
+    const { source } = layer
+    const first = source.read().then(
+      (text) => this.#onRemoteText(layer, text),
+      (error: unknown) => this.#onRemoteError(layer, error),
+    )
+    source.listen(
+      (text) => this.#onRemoteText(layer, text),
+      (error) => this.#onRemoteError(layer, error),
+    )
+    const wait = source.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS
+    let timer: NodeJS.Timeout | undefined
+    const timeout = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, wait)
+      timer.unref()
+    })
+    return Promise.race([first, timeout]).finally(() => clearTimeout(timer))
+  }
+
+  #onLocalText(text: string | undefined): void {
+    if (this.#closed || text === undefined || text === this.#localText) return
+    this.#localText = text
+    const file = this.#options.file
+    if (!file) return
+    const parsed = file.source.convert(text)
+    if (!parsed.ok) {
+      this.#report(parsed.error)
+      return
+    }
+    const { rules: _next, ...nextRest } = parsed.value
+    const { rules: _first, ...firstRest } = file.config
+    if (JSON.stringify(nextRest) !== JSON.stringify(firstRest)) {
+      this.#options.logger.warn(
+        `${file.source.name}: store, remote and response changes take effect on restart; applying the rules`,
+      )
+    }
+    this.#localRules = parsed.value.rules
+    this.#apply(file.source.name)
+  }
+
+  #onRemoteText(layer: Layer, text: string | undefined): void {
+    if (this.#closed) return
+    layer.failures.clear()
+    const absent = text === undefined || text.trim() === ''
+    if (absent ? layer.text === undefined : text === layer.text) return
+    layer.text = absent ? undefined : text
+    if (absent) {
+      // The document was deleted (or never published): the centre no longer overrides.
+      layer.rules = undefined
+      this.#saveSnapshot(layer, undefined)
+      this.#apply(layer.source.name)
+      return
+    }
+    const parsed = layer.source.convert(text as string)
+    if (!parsed.ok) {
+      this.#report(parsed.error)
+      return
+    }
+    layer.rules = parsed.value.rules
+    this.#saveSnapshot(layer, text)
+    this.#apply(layer.source.name)
+  }
+
+  #onRemoteError(layer: Layer, error: unknown): void {
+    if (this.#closed) return
+    const message = `${layer.source.name}: ${describe(error)}; keeping the rules in force`
+    if (layer.failures.has(message)) return
+    layer.failures.add(message)
+    this.#report(new Error(message, { cause: error }))
+  }
+
+  #saveSnapshot(layer: Layer, text: string | undefined): void {
+    const snapshot = layer.snapshot
+    if (!snapshot) return
+    const write = text === undefined ? snapshot.remove() : snapshot.save(text)
+    write.catch((error: unknown) =>
+      this.#report(new Error(`${snapshot.path}: cannot write the snapshot (${describe(error)})`)),
+    )
+  }
+
+  #apply(origin: string): void {
+    const rules = mergeRules(
+      this.#localRules,
+      this.#layers.map((layer) => layer.rules),
+    )
+    const hash = createHash('sha256').update(JSON.stringify(rules)).digest('hex').slice(0, 16)
+    if (hash === this.#hash) return
+    try {
+      this.#target.apply(rules)
+    } catch (error) {
+      this.#report(error instanceof Error ? error : new Error(String(error)))
+      return
+    }
+    this.#hash = hash
+    this.#version += 1
+    this.#target.applied({ version: this.#version, hash, source: origin, rules })
+  }
+
+  #report(error: Error): void {
+    if (this.#closed) return
+    const headline = error instanceof ConfigError ? 'configuration rejected, the rules in force stay:\n' : ''
+    this.#options.logger.warn(`diana: ${headline}${error.message}`)
+    this.#target.rejected(error)
+  }
+}
+
+function describe(error: unknown): string {
+  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message
+  return String(error)
+}
