@@ -25,6 +25,10 @@ const duration = z
   .transform((value) => parseDuration(value) as number)
 
 const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` })
+const wholeNumber = z
+  .number({ error: 'must be a whole number, at least 1' })
+  .int({ error: 'must be a whole number, at least 1' })
+  .positive({ error: 'must be a whole number, at least 1' })
 
 export const ON_FAILURE_VALUES = ['fallback', 'open', 'closed'] as const
 export const RESPONSE_HEADER_STYLES = ['draft', 'legacy', 'both', 'none'] as const
@@ -47,16 +51,57 @@ const redisStoreSchema = z
     url: text('a Redis URL such as redis://127.0.0.1:6379')
       .optional()
       .describe('Redis URL. Default redis://127.0.0.1:6379.'),
+    cluster: z
+      .strictObject({
+        nodes: z
+          .array(
+            z.union([text('a node URL'), z.looseObject({ host: text('a host name'), port: wholeNumber })], {
+              error: 'must be a node URL such as redis://10.0.0.1:7000 or { host, port }',
+            }),
+            { error: 'must be a list of seed nodes' },
+          )
+          .min(1, { error: 'must list at least one seed node' }),
+        options: z
+          .record(z.string(), z.unknown(), { error: 'must be a mapping of ioredis Cluster options' })
+          .optional(),
+      })
+      .optional()
+      .describe('Redis Cluster seed nodes, instead of url; options are ioredis Cluster options.'),
     onFailure: z
       .enum(ON_FAILURE_VALUES, { error: `must be one of ${ON_FAILURE_VALUES.join(', ')}` })
       .optional()
       .describe('When Redis fails: fallback (decide locally, the default), open (allow), closed (deny).'),
+    commandTimeoutMs: wholeNumber.optional().describe('Longest a check waits for Redis, in ms. Default 50.'),
+    failureThreshold: wholeNumber
+      .optional()
+      .describe('Consecutive failures that open the circuit breaker. Default 3.'),
+    probeBackoff: z
+      .strictObject({ minMs: wholeNumber.optional(), maxMs: wholeNumber.optional() })
+      .optional()
+      .describe('Probe backoff while the breaker is open, in ms. Default { minMs: 50, maxMs: 1000 }.'),
+    heartbeatMs: wholeNumber
+      .optional()
+      .describe('How often this instance announces itself, in ms. Default 1000.'),
+    denialCache: z
+      .union([z.literal(false), z.strictObject({ maxKeys: wholeNumber.optional() })], {
+        error: 'must be false or { maxKeys }',
+      })
+      .optional()
+      .describe('Local cache of keys Redis said are over their limit; false switches it off.'),
+    batch: z
+      .union([z.literal(false), z.strictObject({ maxChecks: wholeNumber.optional() })], {
+        error: 'must be false or { maxChecks }',
+      })
+      .optional()
+      .describe('Checks of the same tick share one script call; false sends one per check.'),
+    keyPrefix: text('a key prefix').optional().describe('Key namespace. Default diana.'),
+    fallbackMaxKeys: wholeNumber.optional().describe('Most keys the local fallback keeps. Default 100000.'),
   })
   .describe('Counters in Redis, shared by every instance.')
 
 export const storeSchema = z
   .discriminatedUnion('type', [memoryStoreSchema, redisStoreSchema], {
-    error: 'must be { type: memory } or { type: redis, url, onFailure }',
+    error: 'must be { type: memory } or { type: redis, url, onFailure, ... }',
   })
   .describe('Where counters live.')
 

@@ -43,6 +43,22 @@ describe('loadConfig: valid files', () => {
     })
   })
 
+  it('reads the Redis store options a file can express', () => {
+    expect(loadConfig(fixture('redis-store.yaml')).store).toEqual({
+      type: 'redis',
+      cluster: {
+        nodes: ['redis://10.0.0.1:7000', { host: '10.0.0.2', port: 7000 }],
+        options: { scaleReads: 'slave' },
+      },
+      onFailure: 'closed',
+      commandTimeoutMs: 80,
+      probeBackoff: { minMs: 20, maxMs: 500 },
+      denialCache: false,
+      batch: { maxChecks: 32 },
+      keyPrefix: 'shop',
+    })
+  })
+
   it('reads durations of the remote section as milliseconds', () => {
     const file = fixture('remote-durations.yaml')
     const config = loadConfig(file)
@@ -93,6 +109,10 @@ describe('loadConfig: each kind of error, with its position', () => {
     ],
     ['duplicate-key.yaml', ['FILE:7:5: YAML syntax error: Map keys must be unique']],
     ['bad-store.yaml', ['FILE:2:63: store.onFailure: must be one of fallback, open, closed']],
+    [
+      'bad-redis-option.yaml',
+      ['FILE:5:3: store.commandTimeout: unknown field "commandTimeout"; did you mean "commandTimeoutMs"?'],
+    ],
     ['bad-version.yaml', ['FILE:1:10: version: must be 1 (the only format version so far)']],
     ['missing-rules.yaml', ['FILE:1:1: rules: is required']],
     ['empty.yaml', ['FILE:1:1: is empty; expected version and rules']],
