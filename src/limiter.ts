@@ -99,11 +99,11 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     this.#rules = compileOrThrow(file ? file.config.rules : options.rules)
     this.#store = createStore(options.store ?? (file?.config.store as StoreOptions | undefined), clock)
     forwardStoreEvents(this.#store, this)
-    // Events wait a tick, so listeners attached right after createLimiter see the first one.
+    // Events wait for a microtask, so listeners attached right after createLimiter see the first.
     this.#live = startLiveConfig(options, file, {
       apply: (rules) => this.setRules(rules),
-      applied: (event) => process.nextTick(() => this.emit('config', event)),
-      rejected: (error) => process.nextTick(() => this.emit('configError', error)),
+      applied: (event) => queueMicrotask(() => this.emit('config', event)),
+      rejected: (error) => queueMicrotask(() => this.emit('configError', error)),
     })
   }
 
