@@ -87,12 +87,21 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   readonly #store: Store
   #rules: readonly CompiledRule[]
   #closed = false
+  /** Whether anyone listens to `decision` or `denied`; kept current so checks skip reporting cheaply. */
+  #reporting = false
   readonly #config: DianaConfig | undefined
   readonly #live: LiveConfig | undefined
 
   constructor(options: LimiterOptions) {
     super()
     checkOptions(options)
+    const emitter = this as EventEmitter
+    emitter.on('newListener', (event: string | symbol) => {
+      if (event === 'decision' || event === 'denied') this.#reporting = true
+    })
+    emitter.on('removeListener', () => {
+      this.#reporting = this.listenerCount('decision') + this.listenerCount('denied') > 0
+    })
     const clock = options.clock ?? systemClock
     const file = readLimiterConfig(options)
     this.#config = file?.config
@@ -157,7 +166,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   check(subject: Subject, options?: CheckOptions): Promise<Decision> {
     try {
       // Timing costs a clock read, so it is done only for someone listening (e.g. metrics).
-      const started = this.listenerCount('decision') > 0 ? performance.now() : -1
+      const started = this.#reporting && this.listenerCount('decision') > 0 ? performance.now() : -1
       if (this.#closed) throw new Error('limiter is closed')
       const cost = options?.cost ?? 1
       if (typeof cost !== 'number' || !(cost >= 0) || !Number.isFinite(cost)) {
@@ -166,22 +175,27 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       if (subject === null || typeof subject !== 'object')
         throw new TypeError('check: subject must be an object')
       const ruleSet = this.#rules
-      const applicable: CompiledRule[] = []
-      const subjectKeys: string[] = []
+      let applicable: CompiledRule[] | undefined
+      let subjectKeys: string[] = []
       for (let i = 0; i < ruleSet.length; i++) {
         const rule = ruleSet[i] as CompiledRule
         const key = rule.subjectKey(subject)
-        if (key !== undefined) {
+        if (key === undefined) continue
+        if (applicable === undefined) {
+          applicable = [rule]
+          subjectKeys = [key]
+        } else {
           applicable.push(rule)
           subjectKeys.push(key)
         }
       }
-      if (applicable.length === 0) return Promise.resolve(this.#report(UNLIMITED, subject, started))
+      if (applicable === undefined) return Promise.resolve(this.#report(UNLIMITED, subject, started))
+      const rules = applicable
       const evaluation = this.#store.evaluate({ rules: applicable, subjectKeys, cost })
       if (evaluation instanceof Promise) {
-        return evaluation.then((done) => this.#finish(applicable, done, subject, started))
+        return evaluation.then((done) => this.#finish(rules, done, subject, started))
       }
-      return Promise.resolve(this.#finish(applicable, evaluation, subject, started))
+      return Promise.resolve(this.#finish(rules, evaluation, subject, started))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -205,7 +219,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   }
 
   #report(decision: Decision, subject: Subject, started: number): Decision {
-    // Listeners are optional; with none attached, reporting costs two property reads.
+    if (!this.#reporting) return decision
     if (this.listenerCount('decision') > 0) {
       this.emit('decision', decision, subject, started < 0 ? 0 : performance.now() - started)
     }

@@ -160,27 +160,30 @@ function subjectKeyReader(dimensions: Dimension[], match: RuleInput['match']) {
       : (Array.isArray(match.path) ? match.path : [match.path]).map(globToRegExp)
   const methods =
     match?.methods === undefined ? undefined : new Set(match.methods.map((m) => m.toUpperCase()))
-  const matches = (subject: Subject): boolean => {
-    if (paths) {
-      const resource = subject.resource
-      if (typeof resource !== 'string' || !paths.some((glob) => glob.test(resource))) return false
-    }
-    if (methods) {
-      const method = subject.method
-      if (typeof method !== 'string' || !methods.has(method.toUpperCase())) return false
-    }
-    return true
-  }
+  const matches =
+    paths === undefined && methods === undefined
+      ? undefined
+      : (subject: Subject): boolean => {
+          if (paths) {
+            const resource = subject.resource
+            if (typeof resource !== 'string' || !paths.some((glob) => glob.test(resource))) return false
+          }
+          if (methods) {
+            const method = subject.method
+            if (typeof method !== 'string' || !methods.has(method.toUpperCase())) return false
+          }
+          return true
+        }
   const [only] = dimensions
   if (dimensions.length === 1 && only) {
     return (subject: Subject): string | undefined => {
-      if (!matches(subject)) return undefined
+      if (matches !== undefined && !matches(subject)) return undefined
       const value = only.valueFrom(subject)
       return value === undefined ? undefined : keyPart(value)
     }
   }
   return (subject: Subject): string | undefined => {
-    if (!matches(subject)) return undefined
+    if (matches !== undefined && !matches(subject)) return undefined
     let key = ''
     for (let i = 0; i < dimensions.length; i++) {
       const value = (dimensions[i] as Dimension).valueFrom(subject)

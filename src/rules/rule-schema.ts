@@ -1,9 +1,10 @@
 import { z } from 'zod'
-import { DURATION_PATTERN } from '../duration'
+import { DURATION_PATTERN, parseDuration } from '../duration'
 
 /** Rule names become header policy names and key parts, so they are kept plain. */
 export const RULE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 
+const isWholePositiveMs = (ms: number | undefined) => ms !== undefined && ms >= 1 && Number.isSafeInteger(ms)
 const WINDOW_ERROR = () => 'must be a duration such as 500ms, 1s, 1m, 1h, 1d, or a whole number of ms'
 const nonEmpty = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` })
 const pathGlobs = z.union([nonEmpty('a path glob'), z.array(nonEmpty('a path glob')).min(1)], {
@@ -43,6 +44,8 @@ export const ruleSchema = z.strictObject({
       ],
       { error: WINDOW_ERROR },
     )
+    // '0s' or '1e400d' match the pattern but are no usable window.
+    .refine((window) => isWholePositiveMs(parseDuration(window)), { error: WINDOW_ERROR })
     .describe('W: the window, in ms or as a duration string.'),
   burst: z
     .number({ error: 'must be a whole number' })

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache'
-import type { AlgorithmState, RuleVerdict } from '../algorithm'
+import type { AlgorithmState, RuleVerdict, StepInput } from '../algorithm'
 import type { Clock } from '../clock'
+import { hint } from '../did-you-mean'
 import type { CompiledRule } from '../rules/compiled-rule'
 import { stepAll } from './all-or-nothing'
 import type { Evaluation, EvaluationRequest, Store } from './store'
@@ -14,6 +15,8 @@ export interface MemoryStoreOptions {
    */
   maxKeys?: number
 }
+
+const MEMORY_STORE_OPTION_NAMES = ['type', 'maxKeys']
 
 export const DEFAULT_MEMORY_STORE_OPTIONS = {
   type: 'memory',
@@ -30,6 +33,13 @@ export class MemoryStore implements Store {
   readonly #clock: Clock
 
   constructor(options: Partial<MemoryStoreOptions>, clock: Clock) {
+    for (const key of Object.keys(options)) {
+      if (!MEMORY_STORE_OPTION_NAMES.includes(key)) {
+        throw new TypeError(
+          `store: unknown option "${key}" for the memory store${hint(key, MEMORY_STORE_OPTION_NAMES)}`,
+        )
+      }
+    }
     const maxKeys = options.maxKeys ?? DEFAULT_MEMORY_STORE_OPTIONS.maxKeys
     if (!Number.isInteger(maxKeys) || maxKeys < 1) {
       throw new TypeError(`store.maxKeys must be a whole number of keys, at least 1 (got ${String(maxKeys)})`)
@@ -45,6 +55,8 @@ export class MemoryStore implements Store {
 
   evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
     const input = { now: this.#clock(), cost }
+    if (rules.length === 1)
+      return this.#evaluateOne(rules[0] as CompiledRule, subjectKeys[0] as string, input)
     const keys: string[] = new Array(rules.length)
     const states: (number[] | undefined)[] = new Array(rules.length)
     for (let i = 0; i < rules.length; i++) {
@@ -61,6 +73,15 @@ export class MemoryStore implements Store {
       }
     }
     return { verdicts, degraded: false }
+  }
+
+  /** The common case of one applicable rule, without the bookkeeping of all-or-nothing. */
+  #evaluateOne(rule: CompiledRule, subjectKey: string, input: StepInput): Evaluation {
+    const key = `${rule.id}|${subjectKey}`
+    const state = this.#cache.get(key)
+    const { state: next, decision } = rule.algorithm.step(state, input, rule.params)
+    if (decision.allowed) this.#write(key, state, next)
+    return { verdicts: [decision], degraded: false }
   }
 
   async close(): Promise<void> {
