@@ -11,7 +11,6 @@ import { RedisSaleState } from './domain/redis-sale-state'
 import type { SaleState } from './domain/sale-state'
 import { Shop } from './domain/shop'
 import { createApp, isCacheableRead } from './http/app'
-import { readDianaRules } from './http/diana-rules'
 import { Sessions } from './http/session'
 import type { ShopConfig } from './shop-config'
 
@@ -20,6 +19,8 @@ export interface StartOptions {
   clock?: Clock
   /** Rules instead of the YAML file's (tests). */
   rules?: Rule[]
+  /** Reload the Diana YAML file when it changes. @default true */
+  watchConfig?: boolean
   /** A different consumer of "order paid" messages (tests: a flaky one). */
   ledger?: PointsLedger
   outbox?: OutboxRelayOptions
@@ -66,8 +67,11 @@ export async function startShop(config: ShopConfig, options: StartOptions = {}):
   // In Redis mode the counters are shared too, so the quotas hold across every shop process.
   // A stampede keeps this event loop busy, so replies are read late: a 250 ms timeout (not the
   // store's 50 ms) keeps Diana on the shared counters instead of falling back to local ones.
+  // Edit diana.yaml while the demo runs: a valid edit is in force within a second.
   const limiter = createLimiter({
-    rules: options.rules ?? readDianaRules(config.dianaConfig),
+    ...(options.rules
+      ? { rules: options.rules }
+      : { config: config.dianaConfig, watch: options.watchConfig ?? true }),
     clock,
     ...(redis && { store: { type: 'redis' as const, url: redis, commandTimeoutMs: 250 } }),
   })

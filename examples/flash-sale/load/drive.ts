@@ -11,9 +11,9 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { Agent, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
+import { loadConfig } from '../../../src/config/load-config'
 import { parseDuration } from '../../../src/duration'
 import type { Order, SaleAudit } from '../domain/order'
-import { readDianaRules } from '../http/diana-rules'
 import { DIANA_CONFIG_PATH } from '../shop-config'
 
 const FACTOR = Number(process.env.LOAD_FACTOR ?? 10)
@@ -97,7 +97,7 @@ function percentile(sorted: number[], p: number): number {
 const ms = (value: number) => (Number.isNaN(value) ? '-' : `${value.toFixed(1)} ms`)
 
 async function main(): Promise<void> {
-  const rules = readDianaRules(process.env.DIANA_CONFIG ?? DIANA_CONFIG_PATH)
+  const { rules } = loadConfig(process.env.DIANA_CONFIG ?? DIANA_CONFIG_PATH)
   const seckill = rules.find((rule) => rule.name === 'seckill')
   const perSecond = seckill ? (seckill.limit * 1000) / (parseDuration(seckill.window) ?? 1000) : 100
   const rate = Math.round(perSecond * FACTOR)

@@ -86,9 +86,11 @@ function say(text, tone) {
   el.result.className = `result ${tone ?? ''}`
 }
 
-async function loadSale() {
+async function loadSale(fresh = false) {
   const sent = Date.now()
-  const { status, body } = await api('/api/sale')
+  // Polls may be served from cache (the page is built to sit behind a CDN); after a purchase
+  // the visitor wants the stock as it is now.
+  const { status, body } = await api('/api/sale', fresh ? { cache: 'no-cache' } : {})
   if (status !== 200) return
   // Half the round trip is the best guess of how old the server's `now` is.
   state.offset = body.now + (Date.now() - sent) / 2 - Date.now()
@@ -201,7 +203,7 @@ el.buy.addEventListener('click', async () => {
   } finally {
     state.busy = false
     render()
-    void loadSale()
+    void loadSale(true).then(render)
   }
 })
 
