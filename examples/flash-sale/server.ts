@@ -4,7 +4,7 @@
  * buyers 60 s to pay.
  */
 import { systemClock } from '../../src/clock'
-import { configFromEnv } from './shop-config'
+import { configFromEnv, DEMO_SECRET } from './shop-config'
 import { startShop } from './start-shop'
 
 const config = configFromEnv(process.env, systemClock(), { startsIn: '15s', paymentWindow: '60s' })
@@ -16,6 +16,10 @@ console.log(
   `[flash-sale] sale ${info.saleId}: ${info.stockLeft}/${info.stockTotal} left, ` +
     `${startsIn > 0 ? `opens in ${startsIn} s` : 'open'}, ${info.paymentWindowMs / 1000} s to pay`,
 )
+
+if (config.redisUrl && config.secret === DEMO_SECRET) {
+  console.warn('[flash-sale] SHOP_SECRET is the demo default: fine on your machine, never on a network')
+}
 
 let stopping = false
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
