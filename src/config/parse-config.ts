@@ -85,7 +85,8 @@ function parseDocumentText(
 
 /**
  * A misspelled required field shows up twice: as an unknown field and as a missing one. When
- * the unknown one's hint names the missing one, the hint says it all, so the echo is dropped.
+ * the unknown one's hint names the missing one, the hint says it all, so the echo is dropped;
+ * so are exact repeats.
  */
 function withoutEchoes(found: Found[]): Found[] {
   const guessed = new Set<string>()
@@ -94,7 +95,14 @@ function withoutEchoes(found: Found[]): Found[] {
     if (message.startsWith('unknown field') && guess)
       guessed.add(JSON.stringify([...path.slice(0, -1), guess]))
   }
-  return found.filter(({ path, message }) => message !== 'is required' || !guessed.has(JSON.stringify(path)))
+  const seen = new Set<string>()
+  return found.filter(({ path, message }) => {
+    // A schema may report the same problem twice (a union and a refinement of one field).
+    const key = JSON.stringify([path, message])
+    if (seen.has(key)) return false
+    seen.add(key)
+    return message !== 'is required' || !guessed.has(JSON.stringify(path))
+  })
 }
 
 function describeTop(schema: z.ZodObject): string {
