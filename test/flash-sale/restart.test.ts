@@ -169,5 +169,6 @@ describeRedis('flash-sale restart in Redis mode', () => {
     } finally {
       await state.dispose()
     }
-  })
+    // Two process start-ups and a 6 s payment window: about 10 s, more on a busy machine.
+  }, 60_000)
 })

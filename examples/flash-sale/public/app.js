@@ -20,6 +20,7 @@ const el = {
   orderStatus: $('order-status'),
   payLeft: $('pay-left'),
   pay: $('pay'),
+  cooldown: $('cooldown'),
 }
 
 const state = {
@@ -100,6 +101,7 @@ async function loadSale(fresh = false) {
   el.price.textContent = money(body.product.priceCents, body.product.currency)
   el.stockLeft.textContent = String(body.stockLeft)
   el.stockTotal.textContent = String(body.stockTotal)
+  el.cooldown.textContent = String(Math.ceil(body.cooldownMs / 1000))
   el.stockBar.style.width = `${body.stockTotal > 0 ? (100 * body.stockLeft) / body.stockTotal : 0}%`
 }
 
