@@ -206,6 +206,8 @@ export class LiveConfig {
     if (this.#closed) return
     const message = `${layer.source.name}: ${describe(error)}; keeping the rules in force`
     if (layer.failures.has(message)) return
+    // Bounded: a long outage with ever-new messages is reported, not remembered forever.
+    if (layer.failures.size >= 100) layer.failures.clear()
     layer.failures.add(message)
     this.#report(new Error(message, { cause: error }))
   }

@@ -53,6 +53,7 @@ export function summarize(rule: Rule): string {
     parts.push(`path ${Array.isArray(rule.match.path) ? rule.match.path.join(' ') : rule.match.path}`)
   }
   if (rule.shadow) parts.push('shadow')
+  if (rule.fallbackLimit !== undefined) parts.push(`fallback limit ${rule.fallbackLimit}`)
   return parts.join(', ')
 }
 

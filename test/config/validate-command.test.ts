@@ -32,7 +32,7 @@ describe('diana validate', () => {
       status: 0,
       out: [
         'global: token-bucket per global, 5000 per 1s, burst 10000',
-        'account: sliding-window per account, 100 per 1m',
+        'account: sliding-window per account, 100 per 1m, fallback limit 50',
         'device: fixed-window per device, 20 per 10s',
         'seckill: leaky-bucket per resource, 1000 per 1s, burst 200, methods POST, path /api/seckill/**',
         '',
