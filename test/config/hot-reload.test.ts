@@ -191,9 +191,13 @@ describe('hot reload', () => {
     const other = limiterFor().limiter
     await nextEvent(other, 'config')
     await limiter.close()
-    const applied = nextEvent(other, 'config')
-    writeAtomically(file, yaml(9, 10))
-    await applied
+    // Two edits in turn: by the time the second is seen, a live watcher would have seen the first.
+    for (const limit of [9, 8]) {
+      const applied = nextEvent(other, 'config')
+      writeAtomically(file, yaml(limit, 10))
+      await applied
+    }
+    expect(other.rules[0]?.limit).toBe(8)
     expect(limiter.rules[0]?.limit).toBe(3)
   })
 })
