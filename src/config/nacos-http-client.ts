@@ -71,9 +71,9 @@ export function createNacosHttpClient(options: {
         return { status: response.status, data: text, headers: Object.fromEntries(response.headers) }
       } catch (error) {
         if (signal.aborted) return CLOSED
-        const cause = (error as { cause?: { code?: string } }).cause
+        const cause = (error as { cause?: { code?: string; message?: string } }).cause
         const failure = new Error(
-          `${verb} ${target.origin}${target.pathname}: ${cause?.code ?? (error as Error).message}`,
+          `${verb} ${target.origin}${target.pathname}: ${cause?.code ?? cause?.message ?? (error as Error).message}`,
           {
             cause: error,
           },
