@@ -97,5 +97,5 @@ function startsAt(env: NodeJS.ProcessEnv, now: number, defaultStartsIn: string):
       throw new TypeError(`SALE_STARTS_AT must be epoch ms or an ISO date (got "${at}")`)
     return ms
   }
-  return now + (env.SALE_STARTS_IN === '0' ? 0 : duration(env, 'SALE_STARTS_IN', defaultStartsIn))
+  return now + duration(env, 'SALE_STARTS_IN', defaultStartsIn)
 }

@@ -189,4 +189,24 @@ describeRedis('flash-sale shop over HTTP (Redis, two shop processes)', () => {
     expect(new Set(created.map((order) => order.id.split('-')[1])).size).toBe(100)
     expect(replies.filter((reply) => reply.status === 409)).toHaveLength(900)
   })
+
+  it('answers 503 problem+json promptly when Redis is gone, instead of hanging or crashing', async () => {
+    const own = await startRedis()
+    try {
+      const clock = createFakeClock()
+      const { url } = await shop(testConfig(clock(), { redisUrl: own.url }), { clock, rules: ROOMY_RULES })
+      const alice = new Buyer(url, 'alice')
+      expect((await alice.reserve()).status).toBe(200)
+      await own.kill()
+      const started = performance.now()
+      const reply = await alice.purchase()
+      expect(reply.status).toBe(503)
+      expect(reply.headers.get('content-type')).toContain('application/problem+json')
+      expect(reply.body).toMatchObject({ status: 503, title: 'Service unavailable' })
+      // Bounded by the command timeouts (Diana 250 ms, sale state 2 s), not by the client's patience.
+      expect(performance.now() - started).toBeLessThan(5000)
+    } finally {
+      await own.stop()
+    }
+  })
 })

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { luaScript } from './lua-script'
+import { closeClient, luaScript } from './lua-script'
 import type { OutboxMessage } from './order'
 
 /** Loyalty points awarded for each paid order. */
@@ -75,6 +75,6 @@ export class RedisPointsLedger implements PointsLedger {
   }
 
   async dispose(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect())
+    await closeClient(this.#redis)
   }
 }

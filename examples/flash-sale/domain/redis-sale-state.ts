@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis'
-import { luaScript } from './lua-script'
+import { closeClient, luaScript } from './lua-script'
 import type {
   ClaimedMessage,
   CloseResult,
@@ -202,7 +202,7 @@ export class RedisSaleState implements SaleState {
   }
 
   async dispose(): Promise<void> {
-    await this.#redis.quit().catch(() => this.#redis.disconnect())
+    await closeClient(this.#redis)
   }
 
   async #earliest(key: string): Promise<number | undefined> {
