@@ -8,7 +8,7 @@ import type { Evaluation, EvaluationRequest, Store } from '../store'
 import { CircuitBreaker } from './circuit-breaker'
 import { buildClient } from './client'
 import { DenialCache } from './denial-cache'
-import { buildEvaluateScript, HEARTBEAT_SCRIPT, RELEASE_SCRIPT, VERDICT_FIELDS } from './evaluate-script'
+import { buildEvaluateScript, HEARTBEAT_SCRIPT, RELEASE_SCRIPT, VERDICT_SEPARATOR } from './evaluate-script'
 import { KeyLayout } from './keys'
 import { LocalFallback } from './local-fallback'
 import {
@@ -75,7 +75,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   readonly #heartbeatScript = new RedisScript(HEARTBEAT_SCRIPT)
   readonly #algorithms: Algorithm[] = []
   readonly #slots = new Map<Algorithm, string>()
-  readonly #ruleArgs = new WeakMap<CompiledRule, readonly string[]>()
+  readonly #ruleArgs = new WeakMap<CompiledRule, string>()
   #script = new RedisScript(buildEvaluateScript([]))
   #pending: PendingCheck[] = []
   #flushScheduled = false
@@ -222,7 +222,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     for (const check of checks) {
       args.push(String(check.cost), String(check.rules.length))
       for (let i = 0; i < check.rules.length; i++) {
-        args.push(...(this.#argsOf(check.rules[i] as CompiledRule) as string[]))
+        args.push(this.#argsOf(check.rules[i] as CompiledRule))
         keys.push(check.keys[i] as string)
       }
     }
@@ -235,8 +235,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         for (const check of checks) {
           const verdicts: RuleVerdict[] = new Array(check.rules.length)
           for (let i = 0; i < check.rules.length; i++) {
-            verdicts[i] = parseVerdict(fields, at)
-            at += VERDICT_FIELDS
+            verdicts[i] = parseVerdict((fields[at++] as string).split(VERDICT_SEPARATOR))
           }
           if (this.#denials) this.#learn(check, verdicts, now)
           check.resolve({ verdicts, degraded: false })
@@ -291,13 +290,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     for (let i = 0; i < n; i++) {
       const rule = check.rules[i] as CompiledRule
       const args = this.#headerArgs(true, 1)
-      args.push(String(check.cost), '1', ...(this.#argsOf(rule) as string[]))
+      args.push(String(check.cost), '1', this.#argsOf(rule))
       this.#whenConnected(() => this.#run(this.#script, [check.keys[i] as string], args)).then((reply) => {
-        const fields = reply as string[]
+        const fields = ((reply as string[])[0] as string).split(VERDICT_SEPARATOR)
         results[i] = {
-          verdict: parseVerdict(fields, 0),
-          written: fields[VERDICT_FIELDS] as string,
-          replaced: fields[VERDICT_FIELDS + 1] as string,
+          verdict: parseVerdict(fields),
+          written: fields[5] as string,
+          replaced: fields[6] as string,
         }
         if (releasing) {
           release(i)
@@ -336,22 +335,24 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     ]
   }
 
-  /** The six script arguments describing `rule`, computed once per compiled rule. */
-  #argsOf(rule: CompiledRule): readonly string[] {
-    let args = this.#ruleArgs.get(rule)
-    if (args === undefined) {
+  /** The script argument describing `rule` (see `rule_def` in the script), made once per rule. */
+  #argsOf(rule: CompiledRule): string {
+    let arg = this.#ruleArgs.get(rule)
+    if (arg === undefined) {
       const { limit, windowMs, burst, mode } = rule.params
-      args = [
+      if (mode !== undefined && /[, ]/.test(mode))
+        throw new TypeError(`rule "${rule.name}": mode "${mode}" cannot be sent to Redis`)
+      arg = [
         this.#slotOf(rule),
         String(limit),
         String(windowMs),
         burst === undefined ? '' : String(burst),
         mode ?? '',
         rule.shadow ? '1' : '0',
-      ]
-      this.#ruleArgs.set(rule, args)
+      ].join(',')
+      this.#ruleArgs.set(rule, arg)
     }
-    return args
+    return arg
   }
 
   #slotOf(rule: CompiledRule): string {
@@ -470,13 +471,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 }
 
-function parseVerdict(fields: readonly string[], at: number): RuleVerdict {
+function parseVerdict(fields: readonly string[]): RuleVerdict {
   return {
-    allowed: fields[at] === '1',
-    remaining: Number(fields[at + 1]),
-    resetMs: Number(fields[at + 2]),
-    retryAfterMs: Number(fields[at + 3]),
-    delayMs: Number(fields[at + 4]),
+    allowed: fields[0] === '1',
+    remaining: Number(fields[1]),
+    resetMs: Number(fields[2]),
+    retryAfterMs: Number(fields[3]),
+    delayMs: Number(fields[4]),
   }
 }
 
