@@ -17,6 +17,11 @@ console.log(
     `${startsIn > 0 ? `opens in ${startsIn} s` : 'open'}, ${info.paymentWindowMs / 1000} s to pay`,
 )
 
+if (info.startsAt !== config.startsAt || info.stockTotal !== config.stock) {
+  console.log(
+    `[flash-sale] joined the sale "${info.saleId}" already in Redis; set SALE_ID to start a new one`,
+  )
+}
 if (config.redisUrl && config.secret === DEMO_SECRET) {
   console.warn('[flash-sale] SHOP_SECRET is the demo default: fine on your machine, never on a network')
 }

@@ -25,6 +25,8 @@ export interface ShopConfig {
   product: Product
   /** @default 10_000 */
   cooldownMs: number
+  /** Most users that may reserve; bounds the sale's memory. @default 100_000 */
+  maxReservations: number
 }
 
 export const DIANA_CONFIG_PATH = fileURLToPath(new URL('./diana.yaml', import.meta.url))
@@ -43,7 +45,7 @@ export const DEFAULT_PRODUCT: Product = {
  * Reads the shop's configuration from environment variables:
  * PORT, HOST, REDIS_URL, SALE_ID, SALE_STOCK, SALE_STARTS_AT (epoch ms or ISO date) or
  * SALE_STARTS_IN (a duration after start-up, e.g. 15s), PAYMENT_WINDOW (e.g. 60s, 15m),
- * DIANA_CONFIG, SHOP_SECRET, COOLDOWN. `defaults` are what the caller (the demo) prefers when
+ * DIANA_CONFIG, SHOP_SECRET, COOLDOWN, SALE_MAX_RESERVATIONS. `defaults` are what the caller (the demo) prefers when
  * a variable is unset. A bad value is an error naming the variable.
  */
 export function configFromEnv(
@@ -68,6 +70,7 @@ export function configFromEnv(
     secret: env.SHOP_SECRET ?? DEMO_SECRET,
     product: DEFAULT_PRODUCT,
     cooldownMs: duration(env, 'COOLDOWN', '10s'),
+    maxReservations: integer(env, 'SALE_MAX_RESERVATIONS', 100_000, 1),
   }
 }
 

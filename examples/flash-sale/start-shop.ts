@@ -60,6 +60,7 @@ export async function startShop(config: ShopConfig, options: StartOptions = {}):
       stockTotal: config.stock,
       startsAt: config.startsAt,
       paymentWindowMs: config.paymentWindowMs,
+      maxReservations: config.maxReservations,
     },
     ...(options.outbox && { outbox: options.outbox }),
   })

@@ -16,7 +16,8 @@ export type MakeState = (saleId: string) => SaleState
 const WINDOW = 60_000
 let sequence = 0
 
-export function saleStateSuite(make: MakeState): void {
+/** `shared`: states made with the same sale id see one sale (Redis), as separate processes do. */
+export function saleStateSuite(make: MakeState, { shared }: { shared: boolean }): void {
   const open: SaleState[] = []
   afterEach(async () => {
     await Promise.all(open.splice(0).map((state) => state.dispose()))
@@ -25,11 +26,18 @@ export function saleStateSuite(make: MakeState): void {
   async function sale(
     stock: number,
     clock = createFakeClock(),
+    maxReservations = 10_000,
   ): Promise<{ state: SaleState; meta: SaleMeta }> {
     const saleId = `T${process.pid}x${++sequence}`
     const state = make(saleId)
     open.push(state)
-    const meta = await state.open({ saleId, stockTotal: stock, startsAt: clock(), paymentWindowMs: WINDOW })
+    const meta = await state.open({
+      saleId,
+      stockTotal: stock,
+      startsAt: clock(),
+      paymentWindowMs: WINDOW,
+      maxReservations,
+    })
     return { state, meta }
   }
 
@@ -63,17 +71,40 @@ export function saleStateSuite(make: MakeState): void {
     expect(audit.orders).toEqual({ pending: 100, paid: 0, closed: 0 })
   })
 
-  it('turns away users without eligibility, and issues eligibility idempotently', async () => {
+  it('turns away users without eligibility, and issues eligibility idempotently, up to a cap', async () => {
     const clock = createFakeClock()
-    const { state } = await sale(5, clock)
+    const { state } = await sale(5, clock, 2)
     expect(await state.purchase({ user: 'mallory', key: 'k1', now: clock() })).toEqual({
       outcome: 'not-eligible',
     })
-    expect(await state.reserve('alice')).toBe(true)
-    expect(await state.reserve('alice')).toBe(false)
+    expect(await state.reserve('alice')).toBe('reserved')
+    expect(await state.reserve('alice')).toBe('already-reserved')
     expect(await state.isEligible('alice')).toBe(true)
+    expect(await state.reserve('bob')).toBe('reserved')
+    expect(await state.reserve('carol')).toBe('full')
+    expect(await state.isEligible('carol')).toBe(false)
+    expect(await state.reserve('bob')).toBe('already-reserved')
     expect(await state.stockLeft()).toBe(5)
   })
+
+  it.runIf(shared)(
+    'keeps the sale the first process opened when another opens it with other figures',
+    async () => {
+      const clock = createFakeClock()
+      const { state, meta } = await sale(5, clock)
+      const second = make(meta.saleId)
+      open.push(second)
+      const joined = await second.open({
+        ...meta,
+        stockTotal: 999,
+        startsAt: 1,
+        paymentWindowMs: 1,
+        maxReservations: 1,
+      })
+      expect(joined).toEqual(meta)
+      expect(await state.stockLeft()).toBe(5)
+    },
+  )
 
   it('returns the same order for a retried purchase and refuses a second order for the user', async () => {
     const clock = createFakeClock()

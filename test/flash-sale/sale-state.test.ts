@@ -5,7 +5,7 @@ import { describeRedis, type RedisProcess, startRedis } from '../support/redis-s
 import { saleStateSuite } from './sale-state-suite'
 
 describe('flash sale state in memory', () => {
-  saleStateSuite(() => new MemorySaleState())
+  saleStateSuite(() => new MemorySaleState(), { shared: false })
 })
 
 let redis: RedisProcess | undefined
@@ -18,5 +18,7 @@ describeRedis('flash sale state in Redis', () => {
     await redis?.stop()
   })
   // Generous command timeout: correctness is under test, not latency on a busy machine.
-  saleStateSuite((saleId) => new RedisSaleState({ url: redis!.url, saleId, commandTimeoutMs: 10_000 }))
+  saleStateSuite((saleId) => new RedisSaleState({ url: redis!.url, saleId, commandTimeoutMs: 10_000 }), {
+    shared: true,
+  })
 })

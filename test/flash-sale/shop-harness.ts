@@ -18,6 +18,7 @@ export function testConfig(startsAt: number, overrides: Partial<ShopConfig> = {}
     secret: 'test-secret-0123456789',
     product: DEFAULT_PRODUCT,
     cooldownMs: 10_000,
+    maxReservations: 100_000,
     ...overrides,
   }
 }

@@ -1,5 +1,5 @@
 import type { ClaimedMessage, CloseResult, Order, OutboxMessage, PayResult, SaleAudit } from './order'
-import type { OutboxRetryPolicy, PurchaseInput, SaleMeta, SaleState } from './sale-state'
+import type { OutboxRetryPolicy, PurchaseInput, ReserveOutcome, SaleMeta, SaleState } from './sale-state'
 import { TimerHeap } from './timer-heap'
 
 type OutboxState = 'pending' | 'delivered' | 'dead'
@@ -34,10 +34,11 @@ export class MemorySaleState implements SaleState {
     return { ...this.#meta }
   }
 
-  async reserve(user: string): Promise<boolean> {
-    if (this.#eligible.has(user)) return false
+  async reserve(user: string): Promise<ReserveOutcome> {
+    if (this.#eligible.has(user)) return 'already-reserved'
+    if (this.#eligible.size >= this.#opened().maxReservations) return 'full'
     this.#eligible.add(user)
-    return true
+    return 'reserved'
   }
 
   async isEligible(user: string): Promise<boolean> {

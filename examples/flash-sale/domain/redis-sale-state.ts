@@ -17,12 +17,14 @@ import {
   OPEN_LUA,
   PAY_LUA,
   PURCHASE_LUA,
+  RESERVE_LUA,
   type SaleKeys,
   saleKeys,
 } from './redis-scripts'
-import type { OutboxRetryPolicy, PurchaseInput, SaleMeta, SaleState } from './sale-state'
+import type { OutboxRetryPolicy, PurchaseInput, ReserveOutcome, SaleMeta, SaleState } from './sale-state'
 
 const open = luaScript(OPEN_LUA)
+const reserve = luaScript(RESERVE_LUA)
 const purchase = luaScript(PURCHASE_LUA)
 const pay = luaScript(PAY_LUA)
 const close = luaScript(CLOSE_LUA)
@@ -68,18 +70,19 @@ export class RedisSaleState implements SaleState {
     const stored = (await open(
       this.#redis,
       [k.meta, k.stock],
-      [meta.saleId, meta.stockTotal, meta.startsAt, meta.paymentWindowMs],
+      [meta.saleId, meta.stockTotal, meta.startsAt, meta.paymentWindowMs, meta.maxReservations],
     )) as string[]
     return {
       saleId: stored[0] as string,
       stockTotal: Number(stored[1]),
       startsAt: Number(stored[2]),
       paymentWindowMs: Number(stored[3]),
+      maxReservations: Number(stored[4]),
     }
   }
 
-  async reserve(user: string): Promise<boolean> {
-    return (await this.#redis.sadd(this.#keys.eligible, user)) === 1
+  async reserve(user: string): Promise<ReserveOutcome> {
+    return (await reserve(this.#redis, [this.#keys.meta, this.#keys.eligible], [user])) as ReserveOutcome
   }
 
   async isEligible(user: string): Promise<boolean> {

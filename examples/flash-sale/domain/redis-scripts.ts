@@ -33,11 +33,23 @@ local saleId = ARGV[1]          -- sale id
 local stockTotal = ARGV[2]      -- items on sale
 local startsAt = ARGV[3]        -- epoch ms
 local paymentWindowMs = ARGV[4] -- ms
+local maxReservations = ARGV[5] -- most users holding eligibility
 if redis.call('HSETNX', KEYS[1], 'saleId', saleId) == 1 then
-  redis.call('HSET', KEYS[1], 'stockTotal', stockTotal, 'startsAt', startsAt, 'paymentWindowMs', paymentWindowMs)
+  redis.call('HSET', KEYS[1], 'stockTotal', stockTotal, 'startsAt', startsAt, 'paymentWindowMs', paymentWindowMs,
+    'maxReservations', maxReservations)
   redis.call('SET', KEYS[2], stockTotal)
 end
-return redis.call('HMGET', KEYS[1], 'saleId', 'stockTotal', 'startsAt', 'paymentWindowMs')
+return redis.call('HMGET', KEYS[1], 'saleId', 'stockTotal', 'startsAt', 'paymentWindowMs', 'maxReservations')
+`
+
+/** KEYS: meta, eligible. Idempotent eligibility, capped at the sale's maxReservations. */
+export const RESERVE_LUA = `
+local user = ARGV[1] -- account id
+if redis.call('SISMEMBER', KEYS[2], user) == 1 then return 'already-reserved' end
+local max = tonumber(redis.call('HGET', KEYS[1], 'maxReservations'))
+if redis.call('SCARD', KEYS[2]) >= max then return 'full' end
+redis.call('SADD', KEYS[2], user)
+return 'reserved'
 `
 
 /**

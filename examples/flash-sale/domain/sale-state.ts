@@ -8,7 +8,12 @@ export interface SaleMeta {
   startsAt: number
   /** How long a pending order may wait for payment before the closer returns its stock. */
   paymentWindowMs: number
+  /** Most users that may hold eligibility: keeps the sale's memory bounded whatever signs up. */
+  maxReservations: number
 }
+
+/** `reserved` the first time, `already-reserved` after; `full` once `maxReservations` hold it. */
+export type ReserveOutcome = 'reserved' | 'already-reserved' | 'full'
 
 export interface PurchaseInput {
   user: string
@@ -33,8 +38,8 @@ export interface OutboxRetryPolicy {
 export interface SaleState {
   /** Creates the sale, or adopts the one already stored under the same id (first writer wins). */
   open(meta: SaleMeta): Promise<SaleMeta>
-  /** Grants purchase eligibility; idempotent. Resolves true the first time only. */
-  reserve(user: string): Promise<boolean>
+  /** Grants purchase eligibility; idempotent. */
+  reserve(user: string): Promise<ReserveOutcome>
   isEligible(user: string): Promise<boolean>
   /** Eligibility, one live order per user, stock > 0, decrement, record, schedule the closure. */
   purchase(input: PurchaseInput): Promise<Exclude<PurchaseResult, { outcome: 'not-started' }>>

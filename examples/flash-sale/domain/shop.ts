@@ -8,7 +8,7 @@ import {
   relayOutbox,
 } from './outbox-relay'
 import type { PointsLedger } from './points-ledger'
-import type { SaleMeta, SaleState } from './sale-state'
+import type { ReserveOutcome, SaleMeta, SaleState } from './sale-state'
 
 export interface ShopOptions {
   state: SaleState
@@ -76,8 +76,8 @@ export class Shop {
     return { ...this.meta, stockLeft: await this.state.stockLeft(), now: this.#clock() }
   }
 
-  /** Phase 1: purchase eligibility. Idempotent: resolves true only the first time. */
-  reserve(user: string): Promise<boolean> {
+  /** Phase 1: purchase eligibility. Idempotent. */
+  reserve(user: string): Promise<ReserveOutcome> {
     return this.state.reserve(user)
   }
 

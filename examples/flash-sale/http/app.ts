@@ -62,9 +62,11 @@ export function createApp(options: AppOptions): express.Express {
     if (typeof user !== 'string' || !USER_PATTERN.test(user)) {
       return problem(res, 400, 'Bad user name', 'user must be 1-32 letters, digits, ".", "_" or "-"')
     }
-    const reserved = await shop.reserve(user)
+    const outcome = await shop.reserve(user)
+    if (outcome === 'full')
+      return problem(res, 409, 'Reservations are full', 'every place for this sale is taken')
     res.setHeader('Set-Cookie', sessions.cookie(user))
-    res.json({ user, eligible: true, reserved })
+    res.json({ user, eligible: true, reserved: outcome === 'reserved' })
   })
 
   app.get('/api/me', async (req, res) => {
