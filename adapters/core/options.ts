@@ -58,7 +58,9 @@ export interface AdapterHooks<Req, Res> {
    */
   maxDelayMs?: number
   /**
-   * Where the adapter reports a failing store (once per outage, not per request).
+   * Where the adapter reports a failing limiter (once per outage, not per request). When the
+   * adapter builds the limiter, it gets this logger too (rejected config files, unreachable
+   * config sources).
    * @default console (Fastify: the instance's logger)
    */
   logger?: { warn(message: string): void }
@@ -117,31 +119,26 @@ export function resolveOptions<Req, Res>(
   const hooks: Record<string, unknown> = {}
   const limiterOptions: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
-    if ((HOOK_NAMES as readonly string[]).includes(key)) hooks[key] = value
-    else if (key !== 'limiter') limiterOptions[key] = value
+    const isHook = (HOOK_NAMES as readonly string[]).includes(key)
+    if (isHook) hooks[key] = value
+    // The limiter reports config problems through the same logger.
+    if ((!isHook || key === 'logger') && key !== 'limiter') limiterOptions[key] = value
   }
   for (const name of ['identify', 'normalizeResource', 'skip', 'onLimited'] as const) {
     if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
       throw new TypeError(`${where}: ${name} must be a function (got ${typeof hooks[name]})`)
     }
   }
-  const response = (hooks.response ?? {}) as ResponseOptions
-  if (typeof response !== 'object') throw new TypeError(`${where}: response must be an object`)
-  for (const key of Object.keys(response)) {
+  if (hooks.response !== undefined && (hooks.response === null || typeof hooks.response !== 'object')) {
+    throw new TypeError(`${where}: response must be an object such as { status: 429, headers: 'draft' }`)
+  }
+  const ownResponse = (hooks.response ?? {}) as ResponseOptions
+  for (const key of Object.keys(ownResponse)) {
     if (key !== 'status' && key !== 'headers') {
       throw new TypeError(`${where}: unknown option "response.${key}"${hint(key, ['status', 'headers'])}`)
     }
   }
-  const status = response.status ?? DEFAULT_ADAPTER_OPTIONS.response.status
-  if (status !== 429 && status !== 503) {
-    throw new TypeError(`${where}: response.status must be 429 or 503 (got ${JSON.stringify(status)})`)
-  }
-  const headers = response.headers ?? DEFAULT_ADAPTER_OPTIONS.response.headers
-  if (!HEADER_STYLES.includes(headers)) {
-    throw new TypeError(
-      `${where}: response.headers must be one of ${HEADER_STYLES.join(', ')} (got ${JSON.stringify(headers)})`,
-    )
-  }
+  checkResponse(ownResponse, where)
   const maxDelayMs = (hooks.maxDelayMs ?? DEFAULT_ADAPTER_OPTIONS.maxDelayMs) as number
   if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0) || !Number.isFinite(maxDelayMs)) {
     throw new TypeError(`${where}: maxDelayMs must be a finite number of ms >= 0 (got ${String(maxDelayMs)})`)
@@ -158,7 +155,7 @@ export function resolveOptions<Req, Res>(
     if (typeof candidate?.check !== 'function' || typeof candidate.windowOf !== 'function') {
       throw new TypeError(`${where}: limiter must be a Limiter made by createLimiter`)
     }
-    const extra = Object.keys(limiterOptions)
+    const extra = Object.keys(limiterOptions).filter((key) => key !== 'logger')
     if (extra.length > 0) {
       throw new TypeError(
         `${where}: pass either a built limiter or the options to build one, not both (got limiter and ${extra.join(', ')})`,
@@ -168,7 +165,9 @@ export function resolveOptions<Req, Res>(
   } else {
     limiter = createLimiter(limiterOptions as unknown as LimiterOptions)
   }
-  const store = limiterOptions.store as { onFailure?: unknown } | undefined
+  // A config file's `response` section applies where the adapter options say nothing.
+  const file = (limiter as ConfiguredLimiter).config
+  const response: ResponseOptions = { ...file?.response, ...ownResponse }
   return {
     limiter,
     ownsLimiter: given === undefined,
@@ -176,10 +175,36 @@ export function resolveOptions<Req, Res>(
     normalizeResource: hooks.normalizeResource as ResolvedOptions<Req, Res>['normalizeResource'],
     skip: hooks.skip as ResolvedOptions<Req, Res>['skip'],
     onLimited: hooks.onLimited as ResolvedOptions<Req, Res>['onLimited'],
-    status,
-    headers,
+    status: response.status ?? DEFAULT_ADAPTER_OPTIONS.response.status,
+    headers: response.headers ?? DEFAULT_ADAPTER_OPTIONS.response.headers,
     maxDelayMs,
     logger,
-    failClosed: store?.onFailure === 'closed',
+    failClosed: failsClosed(limiterOptions.store, limiter),
   }
+}
+
+function checkResponse(response: ResponseOptions, where: string): void {
+  const { status, headers } = response
+  if (status !== undefined && status !== 429 && status !== 503) {
+    throw new TypeError(`${where}: response.status must be 429 or 503 (got ${JSON.stringify(status)})`)
+  }
+  if (headers !== undefined && !HEADER_STYLES.includes(headers)) {
+    throw new TypeError(
+      `${where}: response.headers must be one of ${HEADER_STYLES.join(', ')} (got ${JSON.stringify(headers)})`,
+    )
+  }
+}
+
+/** What the adapter reads of a config file (`limiter.config`), when the limiter has one. */
+interface FileSettings {
+  response?: ResponseOptions
+  store?: { onFailure?: string }
+}
+type ConfiguredLimiter = Limiter & { config?: FileSettings }
+
+/** Whether the store refuses requests while it is down: `onFailure: 'closed'`, in code or file. */
+function failsClosed(store: unknown, limiter: Limiter): boolean {
+  const fromOptions = (store as { onFailure?: unknown } | undefined)?.onFailure
+  if (fromOptions !== undefined) return fromOptions === 'closed'
+  return (limiter as ConfiguredLimiter).config?.store?.onFailure === 'closed'
 }

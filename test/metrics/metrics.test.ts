@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process'
+import type { EventEmitter } from 'node:events'
 import { promisify } from 'node:util'
 import { Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
@@ -62,9 +63,10 @@ describe('diana-limiter/metrics', () => {
     degraded = false
     await limiter.check({ device: 'a' })
     expect(await value(registry, 'shop_store_degraded')).toBe(0)
-    limiter.emit('degraded' as never)
+    const events = limiter as unknown as EventEmitter
+    events.emit('degraded', { reason: 'test', policy: 'fallback' })
     expect(await value(registry, 'shop_store_degraded')).toBe(1)
-    limiter.emit('recovered' as never)
+    events.emit('recovered', { downMs: 1 })
     expect(await value(registry, 'shop_store_degraded')).toBe(0)
   })
 

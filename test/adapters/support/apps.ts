@@ -10,6 +10,7 @@ import koa2 from 'koa2'
 import { diana as dianaExpress } from '../../../adapters/express'
 import dianaFastify from '../../../adapters/fastify'
 import { diana as dianaKoa } from '../../../adapters/koa'
+import type { Limiter } from '../../../src/limiter'
 import type { Decision, Rule } from '../../../src/types'
 
 /**
@@ -36,6 +37,8 @@ export interface AppSpec {
 
 export interface RunningApp {
   url: string
+  /** The limiter the app-wide adapter uses (built by it, or the one passed in). */
+  limiter: Limiter
   /** Requests that reached a handler, per route. */
   hits: Map<string, number>
   close(): Promise<void>
@@ -110,6 +113,7 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
       const url = await listen(server)
       return {
         url,
+        limiter: limit.limiter,
         hits,
         close: async () => {
           await closeServer(server)
@@ -165,6 +169,7 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
       await app.listen({ port: 0, host: '127.0.0.1' })
       return {
         url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+        limiter: app.dianaLimiter,
         hits,
         close: async () => {
           app.server.closeAllConnections()
@@ -230,6 +235,7 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
       const url = await listen(server)
       return {
         url,
+        limiter: limit.limiter,
         hits,
         close: async () => {
           await closeServer(server)
