@@ -44,11 +44,14 @@ local function num(x)
   return string.format('%.17g', x)
 end
 local function encode(state)
+  if #state == 1 then return num(state[1]) end
+  if #state == 2 then return num(state[1]) .. ',' .. num(state[2]) end
   local parts = {}
   for i = 1, #state do parts[i] = num(state[i]) end
   return table.concat(parts, ',')
 end
 local function whole(x)
+  if x == 0 then return '0' end
   if x == math.floor(x) and x > -1e15 and x < 1e15 then return string.format('%d', x) end
   return num(x)
 end
@@ -64,6 +67,8 @@ local function rule_def(arg)
   return def
 end
 local function decode(raw)
+  local a, b = string.match(raw, '^([^,]*),([^,]*)$')
+  if a ~= nil then return { tonumber(a), tonumber(b) } end
   local state = {}
   for part in string.gmatch(raw, '[^,]+') do state[#state + 1] = tonumber(part) end
   return state
@@ -113,7 +118,7 @@ for c = 1, check_count do
         local written = encode(next_state)
         -- Once resetMs has passed the state means the same as none, so the key may go.
         local ttl = math.max(1, math.ceil(ttls[r]), min_ttl)
-        redis.call('SET', KEYS[key_index + r], written, 'PX', ttl)
+        redis.call('SET', KEYS[key_index + r], written, 'PX', string.format('%d', ttl))
         if reserve then out[first_out + r] = out[first_out + r] .. ' ' .. written .. ' ' .. raws[r] end
       end
     end
