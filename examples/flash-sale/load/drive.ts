@@ -9,6 +9,7 @@
  * (200), LOAD_SHOPS (1: how many shop processes share the sale; Redis mode only).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
+import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../../../src/config/load-config'
@@ -113,6 +114,8 @@ async function main(): Promise<void> {
       SALE_STOCK: String(STOCK),
       SALE_STARTS_IN: '0',
       PAYMENT_WINDOW: '15m',
+      // The shop processes of one run must share it; nobody else needs to know it.
+      SHOP_SECRET: process.env.SHOP_SECRET ?? randomUUID(),
     }
     const started = await Promise.all(Array.from({ length: REDIS_URL ? SHOPS : 1 }, () => startShop(env)))
     shops.push(...started.map((shop) => shop.child))
