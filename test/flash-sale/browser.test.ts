@@ -10,6 +10,7 @@ import { type BrowserContext, chromium, type Page } from 'playwright-core'
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
 import { type RunningShop, startShop } from '../../examples/flash-sale/start-shop'
 import { systemClock } from '../../src/clock'
+import { createFakeClock } from '../support/fake-clock'
 import { testConfig } from './shop-harness'
 
 const CHROMIUM = '/usr/bin/chromium'
@@ -42,7 +43,13 @@ const poll = { timeout: 10_000 }
 
 const profiles: string[] = []
 const contexts: BrowserContext[] = []
-let running: RunningShop | undefined
+const shops: RunningShop[] = []
+
+afterAll(async () => {
+  await Promise.all(contexts.map((context) => context.close()))
+  await Promise.all(shops.map((shop) => shop.close()))
+  for (const dir of profiles) rmSync(dir, { recursive: true, force: true })
+})
 
 /** A fresh browser profile per person, so each has their own cookies and device id. */
 async function person(): Promise<Page> {
@@ -60,8 +67,8 @@ async function person(): Promise<Page> {
   return page
 }
 
-async function signIn(page: Page, user: string): Promise<void> {
-  await page.goto(running!.url)
+async function signIn(page: Page, url: string, user: string): Promise<void> {
+  await page.goto(url)
   await page.getByLabel('Your name').fill(user)
   await page.getByRole('button', { name: 'Reserve my spot' }).click()
   await expect.poll(() => page.getByTestId('who').textContent(), poll).toContain(`signed in as ${user}`)
@@ -70,6 +77,7 @@ async function signIn(page: Page, user: string): Promise<void> {
 describeBrowser('flash-sale page in Chromium', () => {
   let alice: Page
   let bob: Page
+  let running: RunningShop
 
   beforeAll(async () => {
     ;[alice, bob] = await Promise.all([person(), person()])
@@ -88,16 +96,11 @@ describeBrowser('flash-sale page in Chromium', () => {
         },
       ],
     })
-  })
-
-  afterAll(async () => {
-    await Promise.all(contexts.map((context) => context.close()))
-    await running?.close()
-    for (const dir of profiles) rmSync(dir, { recursive: true, force: true })
+    shops.push(running)
   })
 
   it('counts down, lights the button, buys, shows the order and pays', async () => {
-    await signIn(alice, 'alice')
+    await signIn(alice, running.url, 'alice')
     const buy = alice.getByTestId('buy')
     await expect
       .poll(() => alice.getByTestId('countdown').textContent(), poll)
@@ -125,11 +128,11 @@ describeBrowser('flash-sale page in Chromium', () => {
     await alice.getByTestId('pay').click()
     await expect.poll(() => alice.getByTestId('order-status').textContent(), poll).toBe('paid')
     expect(await alice.getByTestId('result').textContent()).toBe(`Paid! Order ${orderId} is complete.`)
-    expect(await running!.shop.order(orderId!)).toMatchObject({ user: 'alice', status: 'paid' })
+    expect(await running.shop.order(orderId!)).toMatchObject({ user: 'alice', status: 'paid' })
   })
 
   it('tells a second buyer it is sold out, holds the button for 10 s, then shows the rate limit', async () => {
-    await signIn(bob, 'bob')
+    await signIn(bob, running.url, 'bob')
     const buy = bob.getByTestId('buy')
     await bob.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })
     // Stop the page's clock, so the 10 s are counted exactly however slow this machine is.
@@ -156,5 +159,55 @@ describeBrowser('flash-sale page in Chromium', () => {
     const seconds = Number((await bob.getByTestId('result').textContent())!.match(/in (\d+) s/)![1])
     expect(seconds).toBeGreaterThanOrEqual(45)
     expect(seconds).toBeLessThanOrEqual(60)
+  })
+})
+
+describeBrowser('flash-sale page in Chromium: an unpaid order', () => {
+  it('counts down the time to pay, shows the order closed when it runs out, and lets the buyer try again', async () => {
+    // The shop's clock is driven by hand: the payment window passes without waiting for it.
+    const clock = createFakeClock(systemClock())
+    const running = await startShop(
+      testConfig(clock(), { stock: 1, paymentWindowMs: 60_000, cooldownMs: 1000 }),
+      {
+        clock,
+        workers: false,
+        rules: [
+          { name: 'global', dimension: 'global', algorithm: 'token-bucket', limit: 1000, window: '1s' },
+        ],
+      },
+    )
+    shops.push(running)
+    const carol = await person()
+    await signIn(carol, running.url, 'carol')
+    const buy = carol.getByTestId('buy')
+    await carol.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })
+    await buy.click()
+    await expect.poll(() => carol.getByTestId('order-status').textContent(), poll).toBe('pending')
+    const orderId = await carol.getByTestId('order-id').textContent()
+    expect(await carol.getByTestId('pay-left').textContent()).toMatch(/^[01]:\d\d left to pay/)
+    await expect.poll(() => carol.getByTestId('stock-left').textContent(), poll).toBe('0')
+
+    clock.advance(60_000)
+    expect(await running.shop.closeDue()).toBe(1)
+    // The page learns the shop's time and stock from its next poll of /api/sale.
+    await expect.poll(() => carol.getByTestId('stock-left').textContent(), poll).toBe('1')
+    await expect.poll(() => carol.getByTestId('order-status').textContent(), poll).toBe('closed')
+    expect(await carol.getByTestId('pay-left').textContent()).toBe(
+      'Not paid in time: the item went back on sale.',
+    )
+    expect(await carol.getByTestId('pay').isHidden()).toBe(true)
+
+    // Her retry key still names the closed order: the page says so and starts afresh.
+    await carol.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })
+    await buy.click()
+    await expect
+      .poll(() => carol.getByTestId('result').textContent(), poll)
+      .toBe(`Order ${orderId} was not paid in time and has been closed. Try again for a new one.`)
+    await carol.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })
+    await buy.click()
+    await expect
+      .poll(() => carol.getByTestId('result').textContent(), poll)
+      .toMatch(/^Success! Order .*-000002/)
+    expect(await carol.getByTestId('order-status').textContent()).toBe('pending')
   })
 })

@@ -185,7 +185,9 @@ el.buy.addEventListener('click', async () => {
       state.order = body.order
       if (body.order.status === 'closed') sessionStorage.removeItem(`fs-key:${state.user}`)
     }
-    if (status === 201 || (status === 200 && body.outcome === 'replayed')) {
+    if (body.order?.status === 'closed') {
+      say(`Order ${body.order.id} was not paid in time and has been closed. Try again for a new one.`, 'warn')
+    } else if (status === 201 || (status === 200 && body.outcome === 'replayed')) {
       say(`Success! Order ${body.order.id} is yours — pay to complete it.`, 'ok')
     } else if (status === 409 && body.outcome === 'sold-out') {
       say('Sold out. Unpaid orders return to stock, so check back in a minute.', 'bad')
