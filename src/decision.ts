@@ -2,17 +2,19 @@ import type { RuleVerdict } from './algorithm'
 import type { CompiledRule } from './rules/compiled-rule'
 import type { Decision } from './types'
 
-/** The answer when no rule applies: nothing limits this request. */
-export const UNLIMITED: Readonly<Decision> = Object.freeze({
-  allowed: true,
-  rule: undefined,
-  limit: Number.POSITIVE_INFINITY,
-  remaining: Number.POSITIVE_INFINITY,
-  resetMs: 0,
-  retryAfterMs: 0,
-  delayMs: 0,
-  degraded: false,
-})
+/** The answer when no rule applies: nothing limits this request. A fresh object each time, so callers may annotate it. */
+export function unlimited(): Decision {
+  return {
+    allowed: true,
+    rule: undefined,
+    limit: Number.POSITIVE_INFINITY,
+    remaining: Number.POSITIVE_INFINITY,
+    resetMs: 0,
+    retryAfterMs: 0,
+    delayMs: 0,
+    degraded: false,
+  }
+}
 
 /**
  * Folds per-rule verdicts into one Decision. Denied: the binding rule is the denying one with

@@ -4,7 +4,7 @@ import type { ConfigError } from './config/config-error'
 import type { DianaConfig } from './config/config-schema'
 import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config/limiter-config'
 import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from './config/live-config'
-import { decide, UNLIMITED } from './decision'
+import { decide, unlimited } from './decision'
 import { hint } from './did-you-mean'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
@@ -157,6 +157,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   setRules(rules: readonly Rule[]): void {
     this.#rules = compileOrThrow(rules)
+    this.#store.retain?.(this.#rules)
   }
 
   /**
@@ -189,7 +190,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
           subjectKeys.push(key)
         }
       }
-      if (applicable === undefined) return Promise.resolve(this.#report(UNLIMITED, subject, started))
+      if (applicable === undefined) return Promise.resolve(this.#report(unlimited(), subject, started))
       const rules = applicable
       const evaluation = this.#store.evaluate({ rules: applicable, subjectKeys, cost })
       if (evaluation instanceof Promise) {

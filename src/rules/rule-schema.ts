@@ -39,13 +39,19 @@ export const ruleSchema = z.strictObject({
   window: z
     .union(
       [
-        z.number().int({ error: WINDOW_ERROR }).positive({ error: WINDOW_ERROR }),
-        z.string().regex(new RegExp(DURATION_PATTERN), { error: WINDOW_ERROR }),
+        z
+          .number()
+          .int({ error: WINDOW_ERROR, abort: true })
+          .positive({ error: WINDOW_ERROR, abort: true })
+          .max(Number.MAX_SAFE_INTEGER, { error: WINDOW_ERROR }),
+        z
+          .string()
+          .regex(new RegExp(DURATION_PATTERN), { error: WINDOW_ERROR, abort: true })
+          // '0s' or '1e400d' match the pattern but are no usable window.
+          .refine((window) => isWholePositiveMs(parseDuration(window)), { error: WINDOW_ERROR }),
       ],
       { error: WINDOW_ERROR },
     )
-    // '0s' or '1e400d' match the pattern but are no usable window.
-    .refine((window) => isWholePositiveMs(parseDuration(window)), { error: WINDOW_ERROR })
     .describe('W: the window, in ms or as a duration string.'),
   burst: z
     .number({ error: 'must be a whole number' })

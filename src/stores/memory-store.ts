@@ -9,8 +9,9 @@ import type { Evaluation, EvaluationRequest, Store } from './store'
 export interface MemoryStoreOptions {
   type: 'memory'
   /**
-   * Most keys (rule × subject) kept; the least recently used is evicted beyond it. Each key
-   * costs well under 200 bytes of heap, so the default bounds the store near 20 MB.
+   * Most keys (subjects) kept per rule; beyond it the least recently used is evicted. Each key
+   * costs about 100-150 bytes of heap, and a rule's table reserves about 24 bytes per key up
+   * front when its first key arrives, so the default bounds a rule near 15 MB.
    * @default 100_000
    */
   maxKeys?: number
@@ -23,13 +24,20 @@ export const DEFAULT_MEMORY_STORE_OPTIONS = {
   maxKeys: 100_000,
 } as const satisfies MemoryStoreOptions
 
+type Table = LRUCache<string, number[]>
+
 /**
- * Rule states in process memory, in one bounded LRU. Nothing expires on a timer: a stale state
- * means the same as none to every algorithm (an old window, a refilled bucket), so it simply
- * waits to be evicted. That keeps per-key cost low and makes any window length safe.
+ * Rule states in process memory: one bounded LRU per rule, keyed by the subject's key part
+ * itself. A per-rule table spares every check building and hashing a combined key string (the
+ * largest single cost of a check), and a subject string from the request is hashed only once.
+ * Nothing expires on a timer: a stale state means the same as none to every algorithm (an old
+ * window, a refilled bucket), so it simply waits to be evicted. That keeps per-key cost low and
+ * makes any window length safe.
  */
 export class MemoryStore implements Store {
-  readonly #cache: LRUCache<string, number[]>
+  /** By rule id: rules whose definition did not change keep their id, and so their counters. */
+  readonly #tables = new Map<string, Table>()
+  readonly #maxKeys: number
   readonly #clock: Clock
 
   constructor(options: Partial<MemoryStoreOptions>, clock: Clock) {
@@ -44,56 +52,77 @@ export class MemoryStore implements Store {
     if (!Number.isInteger(maxKeys) || maxKeys < 1) {
       throw new TypeError(`store.maxKeys must be a whole number of keys, at least 1 (got ${String(maxKeys)})`)
     }
-    this.#cache = new LRUCache({ max: maxKeys })
+    this.#maxKeys = maxKeys
     this.#clock = clock
   }
 
-  /** Keys currently held. */
+  /** Keys currently held, over all rules. */
   get size(): number {
-    return this.#cache.size
+    let size = 0
+    for (const table of this.#tables.values()) size += table.size
+    return size
   }
 
   evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
     const input = { now: this.#clock(), cost }
-    if (rules.length === 1)
+    if (rules.length === 1) {
       return this.#evaluateOne(rules[0] as CompiledRule, subjectKeys[0] as string, input)
-    const keys: string[] = new Array(rules.length)
+    }
+    const tables: Table[] = new Array(rules.length)
     const states: (number[] | undefined)[] = new Array(rules.length)
     for (let i = 0; i < rules.length; i++) {
-      const key = `${(rules[i] as CompiledRule).id}|${subjectKeys[i]}`
-      keys[i] = key
-      states[i] = this.#cache.get(key)
+      const table = this.#table(rules[i] as CompiledRule)
+      tables[i] = table
+      states[i] = table.get(subjectKeys[i] as string)
     }
     const verdicts: RuleVerdict[] = new Array(rules.length)
     const next = stepAll(rules, states, input, verdicts)
     if (next) {
       for (let i = 0; i < rules.length; i++) {
         const state = next[i]
-        if (state !== undefined) this.#write(keys[i] as string, states[i], state)
+        if (state !== undefined) write(tables[i] as Table, subjectKeys[i] as string, states[i], state)
       }
     }
     return { verdicts, degraded: false }
   }
 
+  /**
+   * The rule set changed: tables of rules no longer in force are dropped (a rule whose
+   * definition is unchanged keeps its id and its table).
+   */
+  retain(rules: readonly CompiledRule[]): void {
+    const live = new Set(rules.map((rule) => rule.id))
+    for (const id of this.#tables.keys()) if (!live.has(id)) this.#tables.delete(id)
+  }
+
   /** The common case of one applicable rule, without the bookkeeping of all-or-nothing. */
   #evaluateOne(rule: CompiledRule, subjectKey: string, input: StepInput): Evaluation {
-    const key = `${rule.id}|${subjectKey}`
-    const state = this.#cache.get(key)
+    const table = this.#table(rule)
+    const state = table.get(subjectKey)
     const { state: next, decision } = rule.algorithm.step(state, input, rule.params)
-    if (decision.allowed) this.#write(key, state, next)
+    if (decision.allowed) write(table, subjectKey, state, next)
     return { verdicts: [decision], degraded: false }
   }
 
-  async close(): Promise<void> {
-    this.#cache.clear()
+  #table(rule: CompiledRule): Table {
+    let table = this.#tables.get(rule.id)
+    if (table === undefined) {
+      table = new LRUCache({ max: this.#maxKeys })
+      this.#tables.set(rule.id, table)
+    }
+    return table
   }
 
-  #write(key: string, current: number[] | undefined, state: AlgorithmState): void {
-    if (current === undefined || current.length !== state.length) {
-      this.#cache.set(key, state as number[])
-      return
-    }
-    // The entry was just read (and so refreshed); updating in place spares a second lookup.
-    for (let i = 0; i < state.length; i++) current[i] = state[i] as number
+  async close(): Promise<void> {
+    this.#tables.clear()
   }
+}
+
+function write(table: Table, key: string, current: number[] | undefined, state: AlgorithmState): void {
+  if (current === undefined || current.length !== state.length) {
+    table.set(key, state as number[])
+    return
+  }
+  // The entry was just read (and so refreshed); updating in place spares a second lookup.
+  for (let i = 0; i < state.length; i++) current[i] = state[i] as number
 }

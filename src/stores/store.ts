@@ -23,5 +23,10 @@ export interface Evaluation {
  */
 export interface Store {
   evaluate(request: EvaluationRequest): Evaluation | Promise<Evaluation>
+  /**
+   * Told the rules now in force after every rule-set change, so a store holding state per rule
+   * can release what belongs to rules that are gone. Optional.
+   */
+  retain?(rules: readonly CompiledRule[]): void
   close(): Promise<void>
 }
