@@ -90,6 +90,7 @@ describe('flash-sale shop over HTTP (memory)', () => {
     const { url } = await shop(testConfig(clock() + 30_000), { clock, rules: ROOMY_RULES })
     const alice = new Buyer(url, 'alice')
     expect((await alice.purchase()).status).toBe(401)
+    expect((await alice.request('GET', '/api/me')).body).toEqual({ user: null, eligible: false, order: null })
     await alice.reserve()
     const early = await alice.purchase()
     expect(early.status).toBe(409)

@@ -69,11 +69,12 @@ export function createApp(options: AppOptions): express.Express {
     res.json({ user, eligible: true, reserved: outcome === 'reserved' })
   })
 
+  // Who the page is talking to; a visitor who has not signed in is `user: null`, not an error.
   app.get('/api/me', async (req, res) => {
     const user = sessions.user(req)
-    if (user === undefined) return problem(res, 401, 'Not signed in', 'reserve first')
-    const [eligible, order] = await Promise.all([shop.state.isEligible(user), shop.orderOf(user)])
     res.setHeader('Cache-Control', 'no-store')
+    if (user === undefined) return res.json({ user: null, eligible: false, order: null })
+    const [eligible, order] = await Promise.all([shop.state.isEligible(user), shop.orderOf(user)])
     res.json({ user, eligible, order: order ?? null })
   })
 

@@ -107,7 +107,7 @@ async function loadSale(fresh = false) {
 
 async function loadMe() {
   const { status, body } = await api('/api/me')
-  if (status !== 200) return
+  if (status !== 200 || !body.user) return
   state.user = body.user
   state.order = body.order ?? undefined
 }
