@@ -7,13 +7,13 @@
  * Each scenario runs in its own server process (tsx, from source). The server measures its own
  * CPU time (process.cpuUsage) between "start" and "stop", so the load generator (autocannon, in
  * this process, sharing the machine's cores) is never counted. Scenarios are interleaved round
- * by round (none, diana, peer, none, ...) and the added cost is taken against the bare app of
- * the same round; the median over rounds is reported with its min-max.
+ * by round, in an order that rotates each round, and the added cost is taken against the bare
+ * app of the same round; the median over rounds is reported with its min-max.
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { fileURLToPath } from 'node:url'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Context, Middleware } from 'koa'
 import type { Rule } from '../src/types'
@@ -249,7 +249,9 @@ async function main(): Promise<void> {
   const results: Record<string, Sample[]> = {}
   for (let round = 1; round <= rounds; round++) {
     for (const framework of frameworks) {
-      for (const variant of variants) {
+      // The order rotates each round, so no scenario always runs first (or right after another).
+      const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant)
+      for (const variant of order) {
         const s = await sample(framework, variant, options)
         const key = `${framework}/${variant}`
         results[key] = [...(results[key] ?? []), s]
@@ -298,8 +300,8 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'serve') {
-  await serve(process.argv[3] as Framework, process.argv[4] as Variant)
-} else {
-  await main()
+// Run only as a script (not when imported, e.g. for FOUR_RULES).
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  if (process.argv[2] === 'serve') await serve(process.argv[3] as Framework, process.argv[4] as Variant)
+  else await main()
 }

@@ -3,7 +3,7 @@ import { afterEach, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
 import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { type AppSpec, frameworks, type RunningApp } from './support/apps'
+import { frameworks, type RunningApp } from './support/apps'
 import { limitHeaders, send } from './support/http'
 
 // An hour-long window: a test never straddles a window boundary of Redis's own clock.
