@@ -95,7 +95,8 @@ export function renderSvg(title: string, unit: string, groups: readonly Group[])
   }
   const width = labelWidth + chartWidth + right
   const height = y + 10
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" role="img">
+<title>${escapeXml(title)}</title>
 <style>.title{font-size:15px;font-weight:600;fill:#1f2933}.unit{font-size:12px;fill:#52606d}.group{font-size:12px;fill:#1f2933}.value{font-size:11px;fill:#3e4c59}.ratio{font-size:13px;font-weight:600;fill:#2f6fdf}</style>
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="12" y="22" class="title">${escapeXml(title)}</text>

@@ -14,7 +14,9 @@ export async function main(argv: string[]): Promise<number> {
   const load = name === undefined ? undefined : commands[name]
   if (!load) {
     const lines = await Promise.all(
-      Object.entries(commands).map(async ([key, loader]) => `  diana ${key.padEnd(10)} ${(await loader()).summary}`),
+      Object.entries(commands).map(
+        async ([key, loader]) => `  diana ${key.padEnd(10)} ${(await loader()).summary}`,
+      ),
     )
     process.stderr.write(`${name ? `diana: unknown command "${name}"\n` : ''}usage:\n${lines.join('\n')}\n`)
     return 2
