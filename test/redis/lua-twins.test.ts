@@ -10,19 +10,8 @@ import type { CompiledRule } from '../../src/rules/compiled-rule'
 import { MemoryStore } from '../../src/stores/memory-store'
 import { RedisStore } from '../../src/stores/redis/redis-store'
 import type { Rule } from '../../src/types'
+import { mulberry32 as random } from '../support/prng'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-
-/** Small deterministic PRNG (mulberry32), so a failure names a reproducible seed. */
-function random(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function compile(rules: Rule[]): CompiledRule[] {
   const result = compileRules(rules)
