@@ -34,8 +34,12 @@ declare module 'fastify' {
 
 // Registering the plugin in two scopes must not count a request twice (as in @fastify/rate-limit).
 const kDianaRan = Symbol('diana-limiter.ran')
+// The route pattern, known when the route was declared: `request.routeOptions` builds a new
+// object on every read, which a per-request limiter should not pay for.
+const kRoute = Symbol('diana-limiter.route')
 
-type Marked = FastifyRequest & { [kDianaRan]?: true }
+type Marked = FastifyRequest & { [kDianaRan]?: true; [kRoute]?: string }
+type Done = (error?: Error) => void
 
 const binding: Binding<FastifyRequest, FastifyReply> = {
   // `request.ip` follows the `trustProxy` server option; X-Forwarded-For counts only when trusted.
@@ -44,7 +48,7 @@ const binding: Binding<FastifyRequest, FastifyReply> = {
     const value = request.headers[name]
     return Array.isArray(value) ? value.join(', ') : value
   },
-  route: (request) => request.routeOptions?.url,
+  route: (request) => (request as Marked)[kRoute],
   path: (request) => {
     const query = request.url.indexOf('?')
     return query < 0 ? request.url : request.url.slice(0, query)
@@ -77,26 +81,51 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
   }
 
   fastify.decorate('dianaLimiter', gate.limiter)
-  // Built when the route is declared, so a bad per-route rule fails at startup, not on a request.
+  // Each route gets its own onRequest hook, after the route's own ones (so `identify` can read
+  // what an authentication hook found), bound to its gate and pattern: the request path then
+  // does no lookups. Per-route gates are built here, so a bad per-route rule fails at startup.
   fastify.addHook('onRoute', (route) => {
     const config = route.config?.diana
-    if (config !== undefined && config !== false) routeGate(checkRouteConfig(config))
-  })
-  fastify.addHook('onRequest', async (request: Marked, reply) => {
-    if (request[kDianaRan]) return
-    request[kDianaRan] = true
-    const config = request.routeOptions?.config?.diana
     if (config === false) return
-    const routeSpecific = config === undefined ? gate : routeGate(config)
-    if (!(await routeSpecific.handle(request, reply))) {
-      // Answered, or the client left while the request was held: stop the lifecycle here.
-      if (!reply.sent) reply.hijack()
-      return reply
+    const target = config === undefined ? gate : routeGate(checkRouteConfig(config))
+    const pattern = route.url
+    const hook = (request: Marked, reply: FastifyReply, done: Done) => {
+      request[kRoute] = pattern
+      run(target, request, reply, done)
     }
+    const existing = route.onRequest
+    route.onRequest = (existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]).concat(
+      hook as never,
+    )
+  })
+  // Requests that match no route (404s) are limited too, by path.
+  fastify.addHook('onRequest', (request: Marked, reply, done) => {
+    if (request.is404) run(gate, request, reply, done)
+    else done()
   })
   fastify.addHook('onClose', async () => {
     await Promise.all(gates.map((g) => g.close()))
   })
+}
+
+/** Callback-style hook body: no promise for Fastify to wait on besides the check itself. */
+function run(
+  gate: Gate<FastifyRequest, FastifyReply>,
+  request: Marked,
+  reply: FastifyReply,
+  done: Done,
+): void {
+  if (request[kDianaRan]) {
+    done()
+    return
+  }
+  request[kDianaRan] = true
+  gate.handle(request, reply).then((pass) => {
+    if (pass) done()
+    // Answered (a hook that sent a reply must not call done), or the client left while the
+    // request was held: stop the lifecycle here.
+    else if (!reply.sent) reply.hijack()
+  }, done)
 }
 
 function checkRouteConfig(config: unknown): object {

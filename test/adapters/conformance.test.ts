@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
 import type { Evaluation, Store } from '../../src/stores/store'
@@ -188,6 +191,31 @@ describe.each(frameworks)('$name adapter', (framework) => {
     const denied = await send(`${url}/health`)
     expect(denied.status).toBe(429)
     expect(limitHeaders(denied)).toEqual(expected)
+  })
+
+  it('takes rules and response settings from a config file', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'diana-adapter-'))
+    const config = join(dir, 'diana.yaml')
+    await writeFile(
+      config,
+      [
+        'version: 1',
+        'response: { status: 503, headers: legacy }',
+        'rules:',
+        '  - { name: per-device, dimension: device, algorithm: fixed-window, limit: 1, window: 1m }',
+      ].join('\n'),
+    )
+    try {
+      const { url } = await start({ options: { config, watch: false, clock: fakeClock().now } })
+      const allowed = await send(`${url}/health`)
+      expect([allowed.status, limitHeaders(allowed)]).toEqual([
+        200,
+        { 'x-ratelimit-limit': '1', 'x-ratelimit-remaining': '0', 'x-ratelimit-reset': '60' },
+      ])
+      expect((await send(`${url}/health`)).status).toBe(503)
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('answers 503 when response.status is 503', async () => {
