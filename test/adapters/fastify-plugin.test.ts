@@ -4,7 +4,9 @@ import diana from '../../adapters/fastify'
 import type { Rule } from '../../src/types'
 import { fakeClock, send } from './support/http'
 
-const rules: Rule[] = [{ name: 'device', dimension: 'device', algorithm: 'fixed-window', limit: 2, window: '1m' }]
+const rules: Rule[] = [
+  { name: 'device', dimension: 'device', algorithm: 'fixed-window', limit: 2, window: '1m' },
+]
 
 describe('Fastify plugin specifics', () => {
   let app: FastifyInstance | undefined
