@@ -70,13 +70,13 @@ export class Gate<Req, Res> {
     const identify = this.#options.identify
     if (identify === undefined) return subject
     const account = identify(req)
-    if (account instanceof Promise) {
-      return account.then((value) => {
+    if (typeof (account as PromiseLike<unknown> | undefined)?.then === 'function') {
+      return Promise.resolve(account).then((value) => {
         subject.account = value
         return subject
       })
     }
-    subject.account = account
+    subject.account = account as string | undefined
     return subject
   }
 

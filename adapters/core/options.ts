@@ -120,6 +120,9 @@ export function resolveOptions<Req, Res>(
   const limiterOptions: Record<string, unknown> = {}
   for (const [key, value] of Object.entries(options)) {
     const isHook = (HOOK_NAMES as readonly string[]).includes(key)
+    // Other keys go to createLimiter, which knows its own; a near-miss of a hook is caught here.
+    const nearHook = isHook || key === 'limiter' ? '' : hint(key, HOOK_NAMES)
+    if (nearHook !== '') throw new TypeError(`${where}: unknown option "${key}"${nearHook}`)
     if (isHook) hooks[key] = value
     // The limiter reports config problems through the same logger.
     if ((!isHook || key === 'logger') && key !== 'limiter') limiterOptions[key] = value

@@ -1,0 +1,95 @@
+import type { ServerResponse } from 'node:http'
+import { describe, expect, it } from 'vitest'
+import { clientKey, prefix64 } from '../../adapters/core/client-ip'
+import { type Binding, Gate } from '../../adapters/core/gate'
+import { diana as dianaExpress } from '../../adapters/express'
+import { diana as dianaKoa } from '../../adapters/koa'
+import { createLimiter } from '../../src/limiter'
+import type { Rule, Subject } from '../../src/types'
+
+interface FakeRequest {
+  ip?: string
+  headers: Record<string, string>
+  path: string
+}
+const binding: Binding<FakeRequest, Record<string, string>> = {
+  clientIp: (req) => req.ip,
+  header: (req, name) => req.headers[name],
+  route: () => undefined,
+  path: (req) => req.path,
+  method: () => 'GET',
+  setHeader: (res, name, value) => {
+    res[name] = value
+  },
+  responded: () => false,
+  sendProblem: (res, status, body) => {
+    res[':status'] = String(status)
+    res[':body'] = body
+  },
+  raw: () => ({ destroyed: false, writableEnded: false }) as ServerResponse,
+}
+const rules: Rule[] = [
+  { name: 'account', dimension: 'account', algorithm: 'fixed-window', limit: 1, window: '1m' },
+]
+
+describe('client addresses', () => {
+  it.each([
+    ['203.0.113.7', '203.0.113.7'],
+    ['::ffff:203.0.113.7', '203.0.113.7'],
+    ['::FFFF:203.0.113.7', '203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
+    ['2001:0DB8:0001:0002::', '2001:db8:1:2::/64'],
+    ['2001:db8::1', '2001:db8:0:0::/64'],
+    ['::1', '0:0:0:0::/64'],
+    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::ffff:1.2.3.4:5', '::ffff:1.2.3.4:5'],
+  ])('%s is counted as %s', (ip, key) => {
+    expect(clientKey(ip)).toBe(key)
+  })
+
+  it('leaves text that is no address to the key hashing', () => {
+    expect(prefix64('not:an:address')).toBeUndefined()
+    expect(clientKey('')).toBeUndefined()
+  })
+})
+
+describe('the shared gate', () => {
+  it('waits for an asynchronous identify', async () => {
+    const gate = new Gate({ rules, identify: async (req: FakeRequest) => req.headers.user }, binding, 'test')
+    const subject = (await gate.subject({ headers: { user: 'ann' }, path: '/x', ip: '10.0.0.1' })) as Subject
+    expect(subject).toMatchObject({ account: 'ann', device: '10.0.0.1', resource: '/x', method: 'GET' })
+    const res: Record<string, string> = {}
+    expect(await gate.handle({ headers: { user: 'ann' }, path: '/x' }, res)).toBe(true)
+    expect(await gate.handle({ headers: { user: 'ann' }, path: '/x' }, res)).toBe(false)
+    expect(res[':status']).toBe('429')
+    await gate.close()
+  })
+
+  it('closes a limiter it built, never one it was given', async () => {
+    const given = createLimiter({ rules })
+    await new Gate({ limiter: given }, binding, 'test').close()
+    await expect(given.check({ account: 'a' })).resolves.toMatchObject({ allowed: true })
+    const built = new Gate({ rules }, binding, 'test')
+    await built.close()
+    await expect(built.limiter.check({ account: 'a' })).rejects.toThrow(/closed/)
+  })
+})
+
+describe('adapter options', () => {
+  it.each([
+    [{ rules, response: { status: 500 } }, /response\.status must be 429 or 503/],
+    [{ rules, response: { headers: 'ietf' } }, /response\.headers must be one of draft, legacy, both, none/],
+    [{ rules, response: { statsu: 503 } }, /unknown option "response\.statsu"; did you mean "status"/],
+    [{ rules, identify: 'x-user' }, /identify must be a function/],
+    [{ rules, maxDelayMs: -1 }, /maxDelayMs must be a finite number/],
+    [{ rules, logger: {} }, /logger must have a warn/],
+    [{ limiter: {} }, /limiter must be a Limiter/],
+    [{ limiter: createLimiter({ rules }), rules }, /either a built limiter or the options to build one/],
+    [{ rules, identfy: () => 'a' }, /unknown option "identfy"; did you mean "identify"/],
+    [{ rules, stor: { type: 'memory' } }, /unknown option "stor"; did you mean "store"/],
+  ])('rejects %j with a TypeError naming the option', (options, message) => {
+    expect(() => dianaExpress(options as never)).toThrow(TypeError)
+    expect(() => dianaExpress(options as never)).toThrow(message)
+    expect(() => dianaKoa(options as never)).toThrow(message)
+  })
+})
