@@ -43,17 +43,18 @@ local function num(x)
   if x == INF then return 'Infinity' end
   return string.format('%.17g', x)
 end
-local function encode(state)
-  if #state == 1 then return num(state[1]) end
-  if #state == 2 then return num(state[1]) .. ',' .. num(state[2]) end
-  local parts = {}
-  for i = 1, #state do parts[i] = num(state[i]) end
-  return table.concat(parts, ',')
-end
+-- Whole numbers (window indexes, counts, epoch ms) print with %d, which is cheaper than %.17g.
 local function whole(x)
   if x == 0 then return '0' end
   if x == math.floor(x) and x > -1e15 and x < 1e15 then return string.format('%d', x) end
   return num(x)
+end
+local function encode(state)
+  if #state == 1 then return whole(state[1]) end
+  if #state == 2 then return whole(state[1]) .. ',' .. whole(state[2]) end
+  local parts = {}
+  for i = 1, #state do parts[i] = whole(state[i]) end
+  return table.concat(parts, ',')
 end
 local defs = {}
 -- A rule travels as one argument, 'slot,limit,window,burst,mode,shadow', parsed once per call.
@@ -84,6 +85,10 @@ else
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end
 
+-- One MGET for every key of the call; a later check of the same call sees what an earlier
+-- one wrote through \`written\`, exactly as if the checks had been sent one by one.
+local stored = redis.call('MGET', unpack(KEYS))
+local written = {}
 local out = {}
 local a = 5
 local key_index = 0
@@ -95,7 +100,8 @@ for c = 1, check_count do
   local first_out = #out
   local raws, nexts, ttls = {}, {}, {}
   for r = 1, rule_count do
-    local raw = redis.call('GET', KEYS[key_index + r])
+    local raw = written[KEYS[key_index + r]]
+    if raw == nil then raw = stored[key_index + r] end
     local state = nil
     if raw then state = decode(raw) end
     raws[r] = raw or ''
@@ -115,11 +121,12 @@ for c = 1, check_count do
     for r = 1, rule_count do
       local next_state = nexts[r]
       if next_state ~= nil then
-        local written = encode(next_state)
+        local encoded = encode(next_state)
+        written[KEYS[key_index + r]] = encoded
         -- Once resetMs has passed the state means the same as none, so the key may go.
         local ttl = math.max(1, math.ceil(ttls[r]), min_ttl)
-        redis.call('SET', KEYS[key_index + r], written, 'PX', string.format('%d', ttl))
-        if reserve then out[first_out + r] = out[first_out + r] .. ' ' .. written .. ' ' .. raws[r] end
+        redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', ttl))
+        if reserve then out[first_out + r] = out[first_out + r] .. ' ' .. encoded .. ' ' .. raws[r] end
       end
     end
   end
