@@ -98,10 +98,22 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
       hook as never,
     )
   })
-  // Requests that match no route (404s) are limited too, by path.
-  fastify.addHook('onRequest', (request: Marked, reply, done) => {
-    if (request.is404) run(gate, request, reply, done)
-    else done()
+  // Routes declared before the plugin had loaded (`app.register(diana)` without `await`) and
+  // requests that match no route (404s) have no hook of their own: they are checked here,
+  // after every onRequest hook, with the pattern read from `request.routeOptions`.
+  fastify.addHook('preParsing', (request: Marked, reply, _payload, done) => {
+    if (request[kDianaRan]) {
+      done()
+      return
+    }
+    const route = request.routeOptions
+    const config = route?.config?.diana
+    if (config === false) {
+      done()
+      return
+    }
+    request[kRoute] = route?.url
+    run(config === undefined ? gate : routeGate(checkRouteConfig(config)), request, reply, done as Done)
   })
   fastify.addHook('onClose', async () => {
     await Promise.all(gates.map((g) => g.close()))

@@ -29,6 +29,17 @@ describe('Fastify plugin specifics', () => {
     expect(statuses).toEqual([404, 404, 429])
   })
 
+  it('limits routes declared before the plugin has loaded (register without await)', async () => {
+    const url = await listen(async (a) => {
+      a.register(diana, { rules, clock: fakeClock().now })
+      a.get('/items/:id', async () => 'item')
+    })
+    const replies = []
+    for (let i = 0; i < 3; i++) replies.push(await send(`${url}/items/${i}`))
+    expect(replies.map((r) => r.status)).toEqual([200, 200, 429])
+    expect(replies[0]?.headers.get('ratelimit')).toBe('"device";r=1;t=60')
+  })
+
   it('checks a request once when the plugin is registered in nested scopes too', async () => {
     const clock = fakeClock()
     const url = await listen(async (a) => {
