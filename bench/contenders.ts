@@ -134,7 +134,10 @@ export async function peerContender(setup: ScenarioSetup, runId: string): Promis
     }
   }
   const limiters = Array.from({ length: setup.rules }, (_, i) => {
-    const options = { points: BENCH_LIMIT, duration: BENCH_WINDOW_S, keyPrefix: `diana-bench-${runId}-${i}` }
+    // In Redis the prefix keeps each run's keys apart; in memory a long prefix would only make
+    // the peer hash longer keys, so it gets a short one, as a typical user would write.
+    const keyPrefix = client ? `diana-bench-${runId}-${i}` : `rl${i}`
+    const options = { points: BENCH_LIMIT, duration: BENCH_WINDOW_S, keyPrefix }
     return client
       ? new flexible.RateLimiterRedis({ ...options, storeClient: client })
       : new flexible.RateLimiterMemory(options)
