@@ -34,6 +34,11 @@ export class LocalFallback {
     return { verdicts, degraded: true }
   }
 
+  /** Drops the local tables of rules no longer in force (see `Store.retain`). */
+  retain(rules: readonly CompiledRule[]): void {
+    this.#store.retain(rules)
+  }
+
   close(): Promise<void> {
     return this.#store.close()
   }

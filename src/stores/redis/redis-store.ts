@@ -171,6 +171,11 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     })
   }
 
+  /** Redis keys expire on their own; only the local fallback holds tables per rule. */
+  retain(rules: readonly CompiledRule[]): void {
+    this.#fallback.retain(rules)
+  }
+
   async close(): Promise<void> {
     if (this.#closed) return
     this.#closed = true
