@@ -1,17 +1,16 @@
-import { LRUCache } from 'lru-cache'
 import type { AlgorithmState, RuleVerdict, StepInput } from '../algorithm'
 import type { Clock } from '../clock'
 import { hint } from '../did-you-mean'
 import type { CompiledRule } from '../rules/compiled-rule'
 import { stepAll } from './all-or-nothing'
+import { LruMap } from './lru-map'
 import type { Evaluation, EvaluationRequest, Store } from './store'
 
 export interface MemoryStoreOptions {
   type: 'memory'
   /**
    * Most keys (subjects) kept per rule; beyond it the least recently used is evicted. Each key
-   * costs about 100-150 bytes of heap, and a rule's table reserves about 24 bytes per key up
-   * front when its first key arrives, so the default bounds a rule near 15 MB.
+   * costs about 100-150 bytes of heap, so the default bounds a rule near 15 MB.
    * @default 100_000
    */
   maxKeys?: number
@@ -24,7 +23,7 @@ export const DEFAULT_MEMORY_STORE_OPTIONS = {
   maxKeys: 100_000,
 } as const satisfies MemoryStoreOptions
 
-type Table = LRUCache<string, number[]>
+type Table = LruMap<number[]>
 
 /**
  * Rule states in process memory: one bounded LRU per rule, keyed by the subject's key part
@@ -107,7 +106,7 @@ export class MemoryStore implements Store {
   #table(rule: CompiledRule): Table {
     let table = this.#tables.get(rule.id)
     if (table === undefined) {
-      table = new LRUCache({ max: this.#maxKeys })
+      table = new LruMap(this.#maxKeys)
       this.#tables.set(rule.id, table)
     }
     return table

@@ -1,5 +1,5 @@
-import { LRUCache } from 'lru-cache'
 import type { RuleVerdict } from '../../algorithm'
+import { LruMap } from '../lru-map'
 
 interface Denial {
   /** Local time of the answer. */
@@ -26,14 +26,14 @@ interface Denial {
  * local clock does not matter.
  */
 export class DenialCache {
-  readonly #entries: LRUCache<string, Denial>
+  readonly #entries: LruMap<Denial>
   /** Write versions of keys that cached answers depend on. */
   #versions = new Map<string, number>()
   #era = 0
   readonly #maxWatched: number
 
   constructor(maxKeys: number) {
-    this.#entries = new LRUCache({ max: maxKeys })
+    this.#entries = new LruMap(maxKeys)
     this.#maxWatched = maxKeys * 8
   }
 
