@@ -56,9 +56,20 @@ function headerValue(value: string | string[] | undefined): string | undefined {
 export function diana(options: DianaExpressOptions): DianaExpressMiddleware {
   const gate = new Gate(options, binding, 'diana-limiter/express')
   const middleware: RequestHandler = (req, res, next) => {
-    gate.handle(req, res).then((pass) => {
-      if (pass) next()
-    }, next)
+    let pass: boolean | Promise<boolean>
+    try {
+      pass = gate.handle(req, res)
+    } catch (error) {
+      next(error)
+      return
+    }
+    // Decided at once (the usual case with a memory store): on in the same tick.
+    if (pass === true) next()
+    else if (pass !== false) {
+      pass.then((yes) => {
+        if (yes) next()
+      }, next)
+    }
   }
   return Object.assign(middleware, { limiter: gate.limiter, close: () => gate.close() })
 }

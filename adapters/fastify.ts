@@ -120,7 +120,10 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
   })
 }
 
-/** Callback-style hook body: no promise for Fastify to wait on besides the check itself. */
+/**
+ * Callback-style hook body: a request the gate decides at once goes on in the same tick, with
+ * no promise for Fastify to wait on.
+ */
 function run(
   gate: Gate<FastifyRequest, FastifyReply>,
   request: Marked,
@@ -132,12 +135,24 @@ function run(
     return
   }
   request[kDianaRan] = true
-  gate.handle(request, reply).then((pass) => {
-    if (pass) done()
-    // Answered (a hook that sent a reply must not call done), or the client left while the
-    // request was held: stop the lifecycle here.
-    else if (!reply.sent) reply.hijack()
-  }, done)
+  let pass: boolean | Promise<boolean>
+  try {
+    pass = gate.handle(request, reply)
+  } catch (error) {
+    done(error as Error)
+    return
+  }
+  if (pass === true) done()
+  else if (pass === false) stop(reply)
+  else pass.then((yes) => (yes ? done() : stop(reply)), done)
+}
+
+/**
+ * Answered (a hook that sent a reply must not call done), or the client left while the request
+ * was held: the lifecycle stops here.
+ */
+function stop(reply: FastifyReply): void {
+  if (!reply.sent) reply.hijack()
 }
 
 function checkRouteConfig(config: unknown): object {

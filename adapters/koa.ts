@@ -79,8 +79,12 @@ export function diana(options: DianaKoaOptions): DianaKoaMiddleware {
         }
       : options
   const gate = new Gate(adapted as AdapterOptions<Context, Context>, binding, 'diana-limiter/koa')
-  const middleware: Middleware = async (ctx, next) => {
-    if (await gate.handle(ctx, ctx)) await next()
+  const middleware: Middleware = (ctx, next) => {
+    const pass = gate.handle(ctx, ctx)
+    // Decided at once (the usual case with a memory store): no extra promise to wait on.
+    if (pass === true) return next()
+    if (pass === false) return Promise.resolve()
+    return pass.then((yes) => (yes ? next() : undefined))
   }
   return Object.assign(middleware, { limiter: gate.limiter, close: () => gate.close() })
 }

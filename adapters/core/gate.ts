@@ -1,8 +1,8 @@
 import type { ServerResponse } from 'node:http'
-import type { Limiter } from '../../src/limiter'
+import { checkNow, type Limiter } from '../../src/limiter'
 import type { Decision, Subject } from '../../src/types'
 import { clientKey } from './client-ip'
-import { wholeSeconds, writeRateLimitHeaders } from './headers'
+import { PolicyCache, wholeSeconds, writeRateLimitHeaders } from './headers'
 import { hold } from './hold'
 import { type AdapterOptions, type ResolvedOptions, resolveOptions } from './options'
 import { type OutageWatch, watchOutages } from './outage'
@@ -41,6 +41,9 @@ export class Gate<Req, Res> {
   readonly #binding: Binding<Req, Res>
   readonly #where: string
   readonly #outage: OutageWatch
+  /** The limiter's synchronous check when it has one (see `checkNow`), else its `check`. */
+  readonly #checkNow: (subject: Subject) => Decision | Promise<Decision>
+  readonly #policies = new PolicyCache()
   #failing = false
 
   constructor(
@@ -54,6 +57,11 @@ export class Gate<Req, Res> {
     this.#binding = binding
     this.#where = where
     this.#outage = watchOutages(this.limiter)
+    const limiter = this.limiter
+    this.#checkNow =
+      typeof limiter[checkNow] === 'function'
+        ? (subject) => limiter[checkNow](subject, 1)
+        : (subject) => limiter.check(subject)
   }
 
   /** The subject this request is counted as (see the contract's "Subject from the request"). */
@@ -81,22 +89,48 @@ export class Gate<Req, Res> {
   }
 
   /**
-   * Decides one request and answers it when it must not go on. Resolves true when the
-   * framework should pass the request on (allowed, after any shaping delay), false when it has
-   * been answered or the client has gone away.
+   * Decides one request and answers it when it must not go on. Gives true when the framework
+   * should pass the request on (allowed, after any shaping delay), false when it has been
+   * answered or the client has gone away. The answer is a plain boolean when nothing had to be
+   * waited for (no async hook, a memory store, no delay), so the request goes on in the same
+   * tick; otherwise a promise of it. A hook that throws makes it throw (or reject).
    */
-  async handle(req: Req, res: Res): Promise<boolean> {
-    const options = this.#options
-    if (options.skip !== undefined && (await options.skip(req))) return true
-    const pending = this.subject(req)
-    // Awaiting only a real promise spares a microtask per request when identify is synchronous.
-    const subject = pending instanceof Promise ? await pending : pending
-    let decision: Decision
+  handle(req: Req, res: Res): boolean | Promise<boolean> {
+    const skip = this.#options.skip
+    if (skip !== undefined) {
+      const skipped = skip(req)
+      if (skipped instanceof Promise) {
+        return skipped.then((yes) => (yes ? true : this.#decide(req, res)))
+      }
+      if (skipped) return true
+    }
+    return this.#decide(req, res)
+  }
+
+  #decide(req: Req, res: Res): boolean | Promise<boolean> {
+    const subject = this.subject(req)
+    if (subject instanceof Promise) return subject.then((known) => this.#check(known, res, req))
+    return this.#check(subject, res, req)
+  }
+
+  #check(subject: Subject, res: Res, req: Req): boolean | Promise<boolean> {
+    let decision: Decision | Promise<Decision>
     try {
-      decision = await this.limiter.check(subject)
+      decision = this.#checkNow(subject)
     } catch (error) {
       return this.#storeFailed(error, res)
     }
+    if (decision instanceof Promise) {
+      return decision.then(
+        (known) => this.#answer(known, req, res),
+        (error: unknown) => this.#storeFailed(error, res),
+      )
+    }
+    return this.#answer(decision, req, res)
+  }
+
+  #answer(decision: Decision, req: Req, res: Res): boolean | Promise<boolean> {
+    const options = this.#options
     if (this.#failing) {
       this.#failing = false
       options.logger.warn(`${this.#where}: the limiter answers again; limiting resumed`)
@@ -115,19 +149,26 @@ export class Gate<Req, Res> {
         options.headers,
         res,
         binding.setHeader,
+        this.#policies,
       )
     }
     if (!decision.allowed) {
       binding.setHeader(res, 'Retry-After', String(wholeSeconds(decision.retryAfterMs)))
-      if (options.onLimited !== undefined) {
-        await options.onLimited(req, res, decision)
-        if (binding.responded(res)) return false
-      }
+      if (options.onLimited !== undefined) return this.#limitedByHook(decision, req, res)
       binding.sendProblem(res, options.status, rateLimitedProblem(decision, options.status))
       return false
     }
     if (decision.delayMs > 0) return hold(Math.min(decision.delayMs, options.maxDelayMs), binding.raw(res))
     return true
+  }
+
+  async #limitedByHook(decision: Decision, req: Req, res: Res): Promise<boolean> {
+    const options = this.#options
+    await options.onLimited?.(req, res, decision)
+    if (!this.#binding.responded(res)) {
+      this.#binding.sendProblem(res, options.status, rateLimitedProblem(decision, options.status))
+    }
+    return false
   }
 
   /** Closes the limiter if this gate built it; a limiter you passed in stays yours. */

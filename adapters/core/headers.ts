@@ -23,19 +23,37 @@ export function writeRateLimitHeaders<T>(
   style: HeaderStyle,
   target: T,
   set: SetHeader<T>,
+  policies: PolicyCache,
 ): void {
   const rule = decision.rule
   if (rule === undefined || style === 'none') return
   const reset = wholeSeconds(decision.resetMs)
   if (style !== 'legacy') {
+    if (windowMs !== undefined) set(target, 'RateLimit-Policy', policies.text(rule, decision.limit, windowMs))
     // Rule names are restricted to [A-Za-z0-9_.-], so they are valid sf-strings as they are.
-    if (windowMs !== undefined)
-      set(target, 'RateLimit-Policy', `"${rule}";q=${decision.limit};w=${wholeSeconds(windowMs)}`)
     set(target, 'RateLimit', `"${rule}";r=${decision.remaining};t=${reset}`)
   }
   if (style !== 'draft') {
     set(target, 'X-RateLimit-Limit', String(decision.limit))
     set(target, 'X-RateLimit-Remaining', String(decision.remaining))
     set(target, 'X-RateLimit-Reset', String(reset))
+  }
+}
+
+/**
+ * `RateLimit-Policy` values by rule: the same for every response of a rule, so built once
+ * rather than per request. An entry is rebuilt when a reload changes the rule's limit or window.
+ */
+export class PolicyCache {
+  readonly #entries = new Map<string, { limit: number; windowMs: number; text: string }>()
+
+  text(rule: string, limit: number, windowMs: number): string {
+    const known = this.#entries.get(rule)
+    if (known !== undefined && known.limit === limit && known.windowMs === windowMs) return known.text
+    // Rule names come from configuration, so this stays small; the bound guards against churn.
+    if (this.#entries.size >= 1000) this.#entries.clear()
+    const text = `"${rule}";q=${limit};w=${wholeSeconds(windowMs)}`
+    this.#entries.set(rule, { limit, windowMs, text })
+    return text
   }
 }
