@@ -1,4 +1,10 @@
-import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
+import {
+  type Algorithm,
+  type AlgorithmState,
+  type RuleParams,
+  type RuleVerdict,
+  stepFromStepInto,
+} from '../src/algorithm'
 import { wholeFloor } from './rounding'
 
 /** The Lua twin of {@link fixedWindow}'s step, for the Redis store (see `Algorithm.lua`). */
@@ -32,37 +38,29 @@ export const fixedWindow: Algorithm = {
   stateSize: 2,
   acceptsBurst: false,
   lua: LUA,
-  step(
-    state: AlgorithmState | undefined,
-    { now, cost }: StepInput,
-    { limit, windowMs }: RuleParams,
-  ): StepResult {
-    const k = Math.floor(now / windowMs)
-    const count = state !== undefined && state[0] === k ? (state[1] ?? 0) : 0
-    const resetMs = (k + 1) * windowMs - now
-    if (count + cost <= limit) {
-      const next = count + cost
-      return {
-        state: [k, next],
-        decision: {
-          allowed: true,
-          remaining: wholeFloor(limit - next),
-          resetMs,
-          retryAfterMs: 0,
-          delayMs: 0,
-        },
-      }
-    }
-    return {
-      state: [k, count],
-      decision: {
-        allowed: false,
-        remaining: wholeFloor(limit - count),
-        resetMs,
-        // The next window starts empty, so any request that fits L passes at its start.
-        retryAfterMs: cost > limit ? Number.POSITIVE_INFINITY : resetMs,
-        delayMs: 0,
-      },
-    }
-  },
+  stepInto,
+  step: stepFromStepInto(stepInto, 2),
+}
+
+function stepInto(
+  state: AlgorithmState | undefined,
+  now: number,
+  cost: number,
+  { limit, windowMs }: RuleParams,
+  next: number[],
+  verdict: RuleVerdict,
+): void {
+  const k = Math.floor(now / windowMs)
+  const count = state !== undefined && state[0] === k ? (state[1] ?? 0) : 0
+  const resetMs = (k + 1) * windowMs - now
+  const allowed = count + cost <= limit
+  const kept = allowed ? count + cost : count
+  next[0] = k
+  next[1] = kept
+  verdict.allowed = allowed
+  verdict.remaining = wholeFloor(limit - kept)
+  verdict.resetMs = resetMs
+  // The next window starts empty, so any request that fits L passes at its start.
+  verdict.retryAfterMs = allowed ? 0 : cost > limit ? Number.POSITIVE_INFINITY : resetMs
+  verdict.delayMs = 0
 }

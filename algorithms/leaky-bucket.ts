@@ -1,4 +1,10 @@
-import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
+import {
+  type Algorithm,
+  type AlgorithmState,
+  type RuleParams,
+  type RuleVerdict,
+  stepFromStepInto,
+} from '../src/algorithm'
 import { SNAP_LUA, snap } from './snap'
 
 /** The Lua twin of {@link leakyBucket}'s step, for the Redis store (see `Algorithm.lua`). */
@@ -45,40 +51,35 @@ export const leakyBucket: Algorithm = {
   acceptsBurst: true,
   lua: LUA,
   modes: ['shape', 'police'],
-  step(state: AlgorithmState | undefined, { now, cost }: StepInput, rule: RuleParams): StepResult {
-    const { limit, windowMs } = rule
-    const burst = rule.burst ?? 0
-    // Time counted in 1/L ms, where T = W/L is the whole number W: with whole-ms clocks no
-    // decision hangs on how W/L rounds, and the stored epoch-ms TAT is recovered exactly.
-    const nowU = now * limit
-    const tatU = state?.[0] === undefined ? nowU : snap(state[0] * limit)
-    const startU = Math.max(nowU, tatU)
-    const delayU = startU - nowU
-    const maxDelayU = burst * windowMs
-    if (delayU <= maxDelayU) {
-      const nextU = startU + cost * windowMs
-      return {
-        state: [nextU / limit],
-        decision: {
-          allowed: true,
-          remaining: queueRoom(nextU - nowU, maxDelayU, windowMs),
-          resetMs: Math.ceil((nextU - nowU) / limit),
-          retryAfterMs: 0,
-          delayMs: rule.mode === 'police' ? 0 : delayU / limit,
-        },
-      }
-    }
-    return {
-      state: [tatU / limit],
-      decision: {
-        allowed: false,
-        remaining: queueRoom(tatU - nowU, maxDelayU, windowMs),
-        resetMs: Math.ceil((tatU - nowU) / limit),
-        retryAfterMs: Math.ceil((delayU - maxDelayU) / limit),
-        delayMs: 0,
-      },
-    }
-  },
+  stepInto,
+  step: stepFromStepInto(stepInto, 1),
+}
+
+function stepInto(
+  state: AlgorithmState | undefined,
+  now: number,
+  cost: number,
+  rule: RuleParams,
+  next: number[],
+  verdict: RuleVerdict,
+): void {
+  const { limit, windowMs } = rule
+  const burst = rule.burst ?? 0
+  // Time counted in 1/L ms, where T = W/L is the whole number W: with whole-ms clocks no
+  // decision hangs on how W/L rounds, and the stored epoch-ms TAT is recovered exactly.
+  const nowU = now * limit
+  const tatU = state?.[0] === undefined ? nowU : snap(state[0] * limit)
+  const startU = Math.max(nowU, tatU)
+  const delayU = startU - nowU
+  const maxDelayU = burst * windowMs
+  const allowed = delayU <= maxDelayU
+  const keptU = allowed ? startU + cost * windowMs : tatU
+  next[0] = keptU / limit
+  verdict.allowed = allowed
+  verdict.remaining = queueRoom(keptU - nowU, maxDelayU, windowMs)
+  verdict.resetMs = Math.ceil((keptU - nowU) / limit)
+  verdict.retryAfterMs = allowed ? 0 : Math.ceil((delayU - maxDelayU) / limit)
+  verdict.delayMs = allowed && rule.mode !== 'police' ? delayU / limit : 0
 }
 
 /** How many unit requests would still be admitted right now with `backlog` (in 1/L ms) queued. */

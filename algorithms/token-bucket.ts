@@ -1,4 +1,10 @@
-import type { Algorithm, AlgorithmState, RuleParams, StepInput, StepResult } from '../src/algorithm'
+import {
+  type Algorithm,
+  type AlgorithmState,
+  type RuleParams,
+  type RuleVerdict,
+  stepFromStepInto,
+} from '../src/algorithm'
 import { SNAP_LUA, snap } from './snap'
 
 /** The Lua twin of {@link tokenBucket}'s step, for the Redis store (see `Algorithm.lua`). */
@@ -44,44 +50,44 @@ export const tokenBucket: Algorithm = {
       return { field: 'burst', message: 'must be at least 1 for token-bucket' }
     return undefined
   },
-  step(state: AlgorithmState | undefined, { now, cost }: StepInput, rule: RuleParams): StepResult {
-    const { limit, windowMs } = rule
-    const capacity = rule.burst ?? limit
-    // Counted in tokens·W: refills of L per ms are then whole numbers, so with whole-ms clocks
-    // and whole costs no decision hangs on how 1/3 of a token rounds in binary.
-    const full = capacity * windowMs
-    let units = full
-    let last = now
-    if (state !== undefined) {
-      const storedLast = state[1] ?? now
-      // A clock that stepped back (another server's time after a failover) must not mint tokens.
-      last = Math.max(storedLast, now)
-      units = Math.min(full, snap((state[0] ?? capacity) * windowMs) + Math.max(0, now - storedLast) * limit)
-    }
-    const need = cost * windowMs
-    if (units >= need) {
-      const left = units - need
-      return {
-        state: [left / windowMs, last],
-        decision: {
-          allowed: true,
-          remaining: Math.max(0, Math.floor(left / windowMs)),
-          resetMs: Math.ceil((full - left) / limit),
-          retryAfterMs: 0,
-          delayMs: 0,
-        },
-      }
-    }
-    return {
-      state: [units / windowMs, last],
-      decision: {
-        allowed: false,
-        remaining: Math.max(0, Math.floor(units / windowMs)),
-        resetMs: Math.ceil((full - units) / limit),
-        // Refill adds exactly L units per ms, so this is the first whole ms with enough.
-        retryAfterMs: cost > capacity ? Number.POSITIVE_INFINITY : Math.ceil((need - units) / limit),
-        delayMs: 0,
-      },
-    }
-  },
+  stepInto,
+  step: stepFromStepInto(stepInto, 2),
+}
+
+function stepInto(
+  state: AlgorithmState | undefined,
+  now: number,
+  cost: number,
+  rule: RuleParams,
+  next: number[],
+  verdict: RuleVerdict,
+): void {
+  const { limit, windowMs } = rule
+  const capacity = rule.burst ?? limit
+  // Counted in tokens·W: refills of L per ms are then whole numbers, so with whole-ms clocks
+  // and whole costs no decision hangs on how 1/3 of a token rounds in binary.
+  const full = capacity * windowMs
+  let units = full
+  let last = now
+  if (state !== undefined) {
+    const storedLast = state[1] ?? now
+    // A clock that stepped back (another server's time after a failover) must not mint tokens.
+    last = Math.max(storedLast, now)
+    units = Math.min(full, snap((state[0] ?? capacity) * windowMs) + Math.max(0, now - storedLast) * limit)
+  }
+  const need = cost * windowMs
+  const allowed = units >= need
+  const kept = allowed ? units - need : units
+  next[0] = kept / windowMs
+  next[1] = last
+  verdict.allowed = allowed
+  verdict.remaining = Math.max(0, Math.floor(kept / windowMs))
+  verdict.resetMs = Math.ceil((full - kept) / limit)
+  // Refill adds exactly L units per ms, so this is the first whole ms with enough.
+  verdict.retryAfterMs = allowed
+    ? 0
+    : cost > capacity
+      ? Number.POSITIVE_INFINITY
+      : Math.ceil((need - units) / limit)
+  verdict.delayMs = 0
 }

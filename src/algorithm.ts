@@ -56,6 +56,20 @@ export interface Algorithm {
    */
   step(state: AlgorithmState | undefined, input: StepInput, rule: RuleParams): StepResult
   /**
+   * Optional: `step` without allocating, which the memory store calls on the request path when
+   * present. Writes the next state into `next` (`stateSize` numbers) and every field of
+   * `verdict`, exactly as `step` would return them. {@link stepFromStepInto} derives `step`
+   * from it, so the arithmetic is written once.
+   */
+  stepInto?(
+    state: AlgorithmState | undefined,
+    now: number,
+    cost: number,
+    rule: RuleParams,
+    next: number[],
+    verdict: RuleVerdict,
+  ): void
+  /**
    * The Lua twin of `step`, needed only to run this algorithm in the Redis store. A Lua chunk
    * that returns `function(state, now, cost, limit, window, burst, mode)`, where `state` is a
    * table of `stateSize` numbers or nil, `burst` and `mode` are nil when unset; the function
@@ -65,4 +79,22 @@ export interface Algorithm {
    * after a write, so a state must mean the same as none once `resetMs` has passed.
    */
   readonly lua?: string
+}
+
+/** An algorithm's allocation-free step (see {@link Algorithm.stepInto}). */
+export type StepInto = NonNullable<Algorithm['stepInto']>
+
+/** A verdict to be filled in by `stepInto`; every field is overwritten. */
+export function blankVerdict(): RuleVerdict {
+  return { allowed: false, remaining: 0, resetMs: 0, retryAfterMs: 0, delayMs: 0 }
+}
+
+/** The pure `step` of an algorithm written as `stepInto`. */
+export function stepFromStepInto(stepInto: StepInto, stateSize: number): Algorithm['step'] {
+  return (state, { now, cost }, rule) => {
+    const next = new Array<number>(stateSize).fill(0)
+    const verdict = blankVerdict()
+    stepInto(state, now, cost, rule, next, verdict)
+    return { state: next, decision: verdict }
+  }
 }

@@ -1,4 +1,13 @@
-export type { Algorithm, AlgorithmState, RuleParams, RuleVerdict, StepInput, StepResult } from './algorithm'
+export {
+  type Algorithm,
+  type AlgorithmState,
+  type RuleParams,
+  type RuleVerdict,
+  type StepInput,
+  type StepInto,
+  type StepResult,
+  stepFromStepInto,
+} from './algorithm'
 export type { Clock } from './clock'
 export { ConfigError, type ConfigIssue } from './config/config-error'
 export type {

@@ -210,7 +210,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       subjectKeys[count++] = key
     }
     if (count === 0) return this.#report(unlimited(), subject, started)
-    subjectKeys.length = count
+    if (count < subjectKeys.length) subjectKeys.length = count
     const rules = some ?? ruleSet
     const evaluation = this.#store.evaluate({ rules, subjectKeys, cost })
     if (evaluation instanceof Promise) {
@@ -260,7 +260,8 @@ function compileOrThrow(rules: unknown): readonly CompiledRule[] {
       return `${where}${field.length > 0 ? `${field.join('.')}: ` : ''}${issue.message}`
     })
   }
-  return result.rules
+  // Frozen: a store may then remember what it derived from this very list (its tables).
+  return Object.freeze(result.rules)
 }
 
 function checkOptions(options: LimiterOptions): void {

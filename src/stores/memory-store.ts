@@ -1,8 +1,7 @@
-import type { AlgorithmState, RuleVerdict, StepInput } from '../algorithm'
+import { type AlgorithmState, blankVerdict, type RuleVerdict } from '../algorithm'
 import type { Clock } from '../clock'
 import { hint } from '../did-you-mean'
 import type { CompiledRule } from '../rules/compiled-rule'
-import { stepAll } from './all-or-nothing'
 import { LruMap } from './lru-map'
 import type { Evaluation, EvaluationRequest, Store } from './store'
 
@@ -37,6 +36,13 @@ export class MemoryStore implements Store {
   /** By rule id: rules whose definition did not change keep their id, and so their counters. */
   readonly #tables = new Map<string, Table>()
   readonly #maxKeys: number
+  // Per-evaluation working space, by position in the applicable rules (see `evaluate`).
+  readonly #tablesAt: Table[] = []
+  readonly #statesAt: (number[] | undefined)[] = []
+  readonly #nextAt: AlgorithmState[] = []
+  readonly #spareAt: number[][] = []
+  #lastRules: readonly CompiledRule[] | undefined
+  #lastTables: readonly Table[] = []
   readonly #clock: Clock
 
   constructor(options: Partial<MemoryStoreOptions>, clock: Clock) {
@@ -63,23 +69,49 @@ export class MemoryStore implements Store {
   }
 
   evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
-    const input = { now: this.#clock(), cost }
-    if (rules.length === 1) {
-      return this.#evaluateOne(rules[0] as CompiledRule, subjectKeys[0] as string, input)
-    }
-    const tables: Table[] = new Array(rules.length)
-    const states: (number[] | undefined)[] = new Array(rules.length)
-    for (let i = 0; i < rules.length; i++) {
-      const table = this.#table(rules[i] as CompiledRule)
+    const now = this.#clock()
+    const count = rules.length
+    const verdicts: RuleVerdict[] = new Array(count)
+    // Working space reused from call to call: nothing in it outlives this synchronous call
+    // (steps are pure, so none of them can check through this store in the meantime).
+    const tables = this.#tablesAt
+    const states = this.#statesAt
+    const nexts = this.#nextAt
+    // All or nothing: a request consumes quota only if every enforcing (non-shadow) rule allows
+    // it, and then only in the rules that allowed it (a shadow rule that would deny counts nothing).
+    let admitted = true
+    // Usually the same list of rules as last time: the limiter passes its (frozen) rule set
+    // itself when every rule applies, and its tables are then known without a lookup per rule.
+    const known = rules === this.#lastRules ? this.#lastTables : undefined
+    for (let i = 0; i < count; i++) {
+      const rule = rules[i] as CompiledRule
+      const table = known === undefined ? this.#table(rule) : (known[i] as Table)
+      const state = table.get(subjectKeys[i] as string)
       tables[i] = table
-      states[i] = table.get(subjectKeys[i] as string)
+      states[i] = state
+      const algorithm = rule.algorithm
+      let verdict: RuleVerdict
+      if (algorithm.stepInto !== undefined) {
+        verdict = blankVerdict()
+        const next = this.#spare(i, algorithm.stateSize)
+        algorithm.stepInto(state, now, cost, rule.params, next, verdict)
+        nexts[i] = next
+      } else {
+        const result = algorithm.step(state, { now, cost }, rule.params)
+        verdict = result.decision
+        nexts[i] = result.state
+      }
+      verdicts[i] = verdict
+      if (!verdict.allowed && !rule.shadow) admitted = false
     }
-    const verdicts: RuleVerdict[] = new Array(rules.length)
-    const next = stepAll(rules, states, input, verdicts)
-    if (next) {
-      for (let i = 0; i < rules.length; i++) {
-        const state = next[i]
-        if (state !== undefined) write(tables[i] as Table, subjectKeys[i] as string, states[i], state)
+    if (known === undefined && Object.isFrozen(rules)) {
+      this.#lastRules = rules
+      this.#lastTables = tables.slice(0, count)
+    }
+    if (admitted) {
+      for (let i = 0; i < count; i++) {
+        if (!(verdicts[i] as RuleVerdict).allowed) continue
+        write(tables[i] as Table, subjectKeys[i] as string, states[i], nexts[i] as AlgorithmState)
       }
     }
     return { verdicts, degraded: false }
@@ -92,15 +124,26 @@ export class MemoryStore implements Store {
   retain(rules: readonly CompiledRule[]): void {
     const live = new Set(rules.map((rule) => rule.id))
     for (const id of this.#tables.keys()) if (!live.has(id)) this.#tables.delete(id)
+    this.#forgetWorkingSpace()
   }
 
-  /** The common case of one applicable rule, without the bookkeeping of all-or-nothing. */
-  #evaluateOne(rule: CompiledRule, subjectKey: string, input: StepInput): Evaluation {
-    const table = this.#table(rule)
-    const state = table.get(subjectKey)
-    const { state: next, decision } = rule.algorithm.step(state, input, rule.params)
-    if (decision.allowed) write(table, subjectKey, state, next)
-    return { verdicts: [decision], degraded: false }
+  /** So that working space does not keep dropped tables (or their states) alive. */
+  #forgetWorkingSpace(): void {
+    this.#lastRules = undefined
+    this.#lastTables = []
+    this.#tablesAt.length = 0
+    this.#statesAt.length = 0
+    this.#nextAt.length = 0
+  }
+
+  /** The reused array `stepInto` writes the next state of the rule at `position` into. */
+  #spare(position: number, size: number): number[] {
+    let spare = this.#spareAt[position]
+    if (spare === undefined || spare.length !== size) {
+      spare = new Array<number>(size).fill(0)
+      this.#spareAt[position] = spare
+    }
+    return spare
   }
 
   #table(rule: CompiledRule): Table {
@@ -114,12 +157,14 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.#tables.clear()
+    this.#forgetWorkingSpace()
   }
 }
 
 function write(table: Table, key: string, current: number[] | undefined, state: AlgorithmState): void {
   if (current === undefined || current.length !== state.length) {
-    table.set(key, state as number[])
+    // A copy: `state` may be working space, or an array the algorithm still holds.
+    table.set(key, state.slice())
     return
   }
   // The entry was just read (and so refreshed); updating in place spares a second lookup.

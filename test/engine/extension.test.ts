@@ -1,6 +1,13 @@
 import { describe, expect, it } from 'vitest'
 import type { Algorithm } from '../../src/algorithm'
-import { createLimiter, RuleError, registerAlgorithm, registerDimension } from '../../src/index'
+import {
+  createLimiter,
+  RuleError,
+  registerAlgorithm,
+  registerDimension,
+  type StepInto,
+  stepFromStepInto,
+} from '../../src/index'
 import { createFakeClock } from '../support/fake-clock'
 
 /**
@@ -123,5 +130,84 @@ describe('registerAlgorithm / registerDimension', () => {
     })
     expect((await limiter.check({ account: 'a', tenant: 't' })).allowed).toBe(true)
     expect((await limiter.check({ account: 'a', tenant: 't' })).allowed).toBe(false)
+  })
+
+  it("uses a strategy's stepInto when it has one, with the step derived from it", async () => {
+    let intoCalls = 0
+    const stepInto: StepInto = (state, _now, cost, { limit }, next, verdict) => {
+      intoCalls++
+      const used = state?.[0] ?? 0
+      const allowed = used + cost <= limit
+      next[0] = allowed ? used + cost : used
+      verdict.allowed = allowed
+      verdict.remaining = limit - (next[0] as number)
+      verdict.resetMs = Number.POSITIVE_INFINITY
+      verdict.retryAfterMs = allowed ? 0 : Number.POSITIVE_INFINITY
+      verdict.delayMs = 0
+    }
+    registerAlgorithm('lifetime-quota-into', {
+      stateSize: 1,
+      acceptsBurst: false,
+      stepInto,
+      step: stepFromStepInto(stepInto, 1),
+    })
+    const limiter = createLimiter({
+      rules: [
+        { name: 'trial', dimension: 'account', algorithm: 'lifetime-quota-into', limit: 2, window: '1d' },
+        { name: 'trial-plain', dimension: 'account', algorithm: 'lifetime-quota', limit: 3, window: '1d' },
+      ],
+    })
+    const seen = []
+    for (let i = 0; i < 4; i++) {
+      const { allowed, rule, remaining } = await limiter.check({ account: 'ann' })
+      seen.push([allowed, rule, remaining])
+    }
+    expect(seen).toEqual([
+      [true, 'trial', 1],
+      [true, 'trial', 0],
+      [false, 'trial', 0],
+      [false, 'trial', 0],
+    ])
+    expect(intoCalls).toBe(4)
+    // The derived step gives the same verdict from the same state.
+    expect(
+      stepFromStepInto(stepInto, 1)(
+        [1],
+        { now: 0, cost: 1 },
+        { limit: 2, windowMs: 1, burst: undefined, mode: undefined },
+      ),
+    ).toEqual({
+      state: [2],
+      decision: {
+        allowed: true,
+        remaining: 0,
+        resetMs: Number.POSITIVE_INFINITY,
+        retryAfterMs: 0,
+        delayMs: 0,
+      },
+    })
+    await limiter.close()
+  })
+
+  it('never writes into a state array a step returned: the store keeps its own copy', async () => {
+    const shared = Object.freeze([1]) as unknown as number[]
+    registerAlgorithm('always-one', {
+      stateSize: 1,
+      acceptsBurst: false,
+      step: () => ({
+        state: shared,
+        decision: { allowed: true, remaining: 1, resetMs: 0, retryAfterMs: 0, delayMs: 0 },
+      }),
+    })
+    const limiter = createLimiter({
+      rules: [
+        { name: 'one', dimension: 'account', algorithm: 'always-one', limit: 5, window: '1s' },
+        { name: 'device', dimension: 'device', algorithm: 'fixed-window', limit: 5, window: '1s' },
+      ],
+    })
+    // The second check updates the stored state in place; a frozen array would make that throw.
+    for (let i = 0; i < 3; i++)
+      expect((await limiter.check({ account: 'a', device: 'd' })).allowed).toBe(true)
+    await limiter.close()
   })
 })

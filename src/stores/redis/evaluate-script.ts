@@ -10,7 +10,7 @@ export const VERDICT_SEPARATOR = ' '
 /**
  * Builds the one script that decides whole checks inside Redis: for each check, every rule's
  * step runs on the state read from its key, then the states of the rules that allowed are
- * written only if every enforcing rule allowed (the commit rule of `stepAll`). Several checks
+ * written only if every enforcing rule allowed (the commit rule of the memory store). Several checks
  * may share one call; they are decided in order, exactly as if sent one by one.
  *
  * Algorithms are referred to by their position in `algorithms`, so the script changes only
