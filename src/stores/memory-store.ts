@@ -2,7 +2,7 @@ import { type AlgorithmState, blankVerdict, type RuleVerdict } from '../algorith
 import type { Clock } from '../clock'
 import { hint } from '../did-you-mean'
 import type { CompiledRule } from '../rules/compiled-rule'
-import { LruMap } from './lru-map'
+import { StateTable } from './state-table'
 import type { Evaluation, EvaluationRequest, Store } from './store'
 
 export interface MemoryStoreOptions {
@@ -22,7 +22,7 @@ export const DEFAULT_MEMORY_STORE_OPTIONS = {
   maxKeys: 100_000,
 } as const satisfies MemoryStoreOptions
 
-type Table = LruMap<number[]>
+type Table = StateTable
 
 /**
  * Rule states in process memory: one bounded LRU per rule, keyed by the subject's key part
@@ -38,8 +38,10 @@ export class MemoryStore implements Store {
   readonly #maxKeys: number
   // Per-evaluation working space, by position in the applicable rules (see `evaluate`).
   readonly #tablesAt: Table[] = []
-  readonly #statesAt: (number[] | undefined)[] = []
+  readonly #slotsAt: number[] = []
   readonly #nextAt: AlgorithmState[] = []
+  /** Rows the current states are read into, and rows `stepInto` writes next states into. */
+  readonly #currentAt: number[][] = []
   readonly #spareAt: number[][] = []
   #lastRules: readonly CompiledRule[] | undefined
   #lastTables: readonly Table[] = []
@@ -75,7 +77,7 @@ export class MemoryStore implements Store {
     // Working space reused from call to call: nothing in it outlives this synchronous call
     // (steps are pure, so none of them can check through this store in the meantime).
     const tables = this.#tablesAt
-    const states = this.#statesAt
+    const slots = this.#slotsAt
     const nexts = this.#nextAt
     // All or nothing: a request consumes quota only if every enforcing (non-shadow) rule allows
     // it, and then only in the rules that allowed it (a shadow rule that would deny counts nothing).
@@ -85,21 +87,23 @@ export class MemoryStore implements Store {
     const known = rules === this.#lastRules ? this.#lastTables : undefined
     for (let i = 0; i < count; i++) {
       const rule = rules[i] as CompiledRule
-      const table = known === undefined ? this.#table(rule) : (known[i] as Table)
-      const state = table.get(subjectKeys[i] as string)
-      tables[i] = table
-      states[i] = state
       const algorithm = rule.algorithm
+      const table = known === undefined ? this.#table(rule) : (known[i] as Table)
+      const current = row(this.#currentAt, i, algorithm.stateSize)
+      const slot = table.read(subjectKeys[i] as string, current)
+      const state = slot < 0 ? undefined : current
+      tables[i] = table
+      slots[i] = slot
       let verdict: RuleVerdict
       if (algorithm.stepInto !== undefined) {
         verdict = blankVerdict()
-        const next = this.#spare(i, algorithm.stateSize)
+        const next = row(this.#spareAt, i, algorithm.stateSize)
         algorithm.stepInto(state, now, cost, rule.params, next, verdict)
         nexts[i] = next
       } else {
         const result = algorithm.step(state, { now, cost }, rule.params)
         verdict = result.decision
-        nexts[i] = result.state
+        nexts[i] = checkedState(rule, result.state)
       }
       verdicts[i] = verdict
       if (!verdict.allowed && !rule.shadow) admitted = false
@@ -111,7 +115,7 @@ export class MemoryStore implements Store {
     if (admitted) {
       for (let i = 0; i < count; i++) {
         if (!(verdicts[i] as RuleVerdict).allowed) continue
-        write(tables[i] as Table, subjectKeys[i] as string, states[i], nexts[i] as AlgorithmState)
+        ;(tables[i] as Table).write(subjectKeys[i] as string, slots[i] as number, nexts[i] as AlgorithmState)
       }
     }
     return { verdicts, degraded: false }
@@ -132,24 +136,13 @@ export class MemoryStore implements Store {
     this.#lastRules = undefined
     this.#lastTables = []
     this.#tablesAt.length = 0
-    this.#statesAt.length = 0
     this.#nextAt.length = 0
-  }
-
-  /** The reused array `stepInto` writes the next state of the rule at `position` into. */
-  #spare(position: number, size: number): number[] {
-    let spare = this.#spareAt[position]
-    if (spare === undefined || spare.length !== size) {
-      spare = new Array<number>(size).fill(0)
-      this.#spareAt[position] = spare
-    }
-    return spare
   }
 
   #table(rule: CompiledRule): Table {
     let table = this.#tables.get(rule.id)
     if (table === undefined) {
-      table = new LruMap(this.#maxKeys)
+      table = new StateTable(this.#maxKeys, rule.algorithm.stateSize)
       this.#tables.set(rule.id, table)
     }
     return table
@@ -161,12 +154,22 @@ export class MemoryStore implements Store {
   }
 }
 
-function write(table: Table, key: string, current: number[] | undefined, state: AlgorithmState): void {
-  if (current === undefined || current.length !== state.length) {
-    // A copy: `state` may be working space, or an array the algorithm still holds.
-    table.set(key, state.slice())
-    return
+/** The reused row of `size` numbers at `position` (made, or remade for another size, on demand). */
+function row(rows: number[][], position: number, size: number): number[] {
+  let found = rows[position]
+  if (found === undefined || found.length !== size) {
+    found = new Array<number>(size).fill(0)
+    rows[position] = found
   }
-  // The entry was just read (and so refreshed); updating in place spares a second lookup.
-  for (let i = 0; i < state.length; i++) current[i] = state[i] as number
+  return found
+}
+
+/** A registered algorithm's `step` must return `stateSize` numbers: the table stores that many. */
+function checkedState(rule: CompiledRule, state: AlgorithmState): AlgorithmState {
+  if (state.length !== rule.algorithm.stateSize) {
+    throw new TypeError(
+      `rule "${rule.name}": algorithm "${rule.algorithmName}" returned a state of ${state.length} numbers, but its stateSize is ${rule.algorithm.stateSize}`,
+    )
+  }
+  return state
 }
