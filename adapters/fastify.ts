@@ -32,14 +32,23 @@ declare module 'fastify' {
   }
 }
 
-// Registering the plugin in two scopes must not count a request twice (as in @fastify/rate-limit).
-const kDianaRan = Symbol('diana-limiter.ran')
-// The route pattern, known when the route was declared: `request.routeOptions` builds a new
-// object on every read, which a per-request limiter should not pay for.
-const kRoute = Symbol('diana-limiter.route')
+// Marks a request once checked, as registering the plugin in two scopes must not count it twice
+// (as in @fastify/rate-limit). The mark is the route pattern when known (from when the route was
+// declared: `request.routeOptions` builds a new object on every read, which a per-request
+// limiter should not pay for), else true.
+const kDiana = Symbol('diana-limiter.checked')
 
-type Marked = FastifyRequest & { [kDianaRan]?: true; [kRoute]?: string }
+type Marked = FastifyRequest & { [kDiana]?: string | true }
 type Done = (error?: Error) => void
+
+const LOWERCASE_HEADERS: Readonly<Record<string, string>> = {
+  'RateLimit-Policy': 'ratelimit-policy',
+  RateLimit: 'ratelimit',
+  'Retry-After': 'retry-after',
+  'X-RateLimit-Limit': 'x-ratelimit-limit',
+  'X-RateLimit-Remaining': 'x-ratelimit-remaining',
+  'X-RateLimit-Reset': 'x-ratelimit-reset',
+}
 
 const binding: Binding<FastifyRequest, FastifyReply> = {
   // `request.ip` follows the `trustProxy` server option; X-Forwarded-For counts only when trusted.
@@ -48,14 +57,19 @@ const binding: Binding<FastifyRequest, FastifyReply> = {
     const value = request.headers[name]
     return Array.isArray(value) ? value.join(', ') : value
   },
-  route: (request) => (request as Marked)[kRoute],
+  route: (request) => {
+    const mark = (request as Marked)[kDiana]
+    return typeof mark === 'string' ? mark : undefined
+  },
   path: (request) => {
     const query = request.url.indexOf('?')
     return query < 0 ? request.url : request.url.slice(0, query)
   },
   method: (request) => request.method,
   setHeader: (reply, name, value) => {
-    reply.header(name, value)
+    // Fastify lowercases every header name it is given; handing it the lowercase name spares
+    // a new string per header per request.
+    reply.header(LOWERCASE_HEADERS[name] ?? name, value)
   },
   responded: (reply) => reply.sent,
   sendProblem: (reply, status, body) => {
@@ -90,8 +104,7 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
     const target = config === undefined ? gate : routeGate(checkRouteConfig(config))
     const pattern = route.url
     const hook = (request: Marked, reply: FastifyReply, done: Done) => {
-      request[kRoute] = pattern
-      run(target, request, reply, done)
+      run(target, request, reply, done, pattern)
     }
     const existing = route.onRequest
     route.onRequest = (existing === undefined ? [] : Array.isArray(existing) ? existing : [existing]).concat(
@@ -102,7 +115,7 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
   // requests that match no route (404s) have no hook of their own: they are checked here,
   // after every onRequest hook, with the pattern read from `request.routeOptions`.
   fastify.addHook('preParsing', (request: Marked, reply, _payload, done) => {
-    if (request[kDianaRan]) {
+    if (request[kDiana] !== undefined) {
       done()
       return
     }
@@ -112,8 +125,8 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
       done()
       return
     }
-    request[kRoute] = route?.url
-    run(config === undefined ? gate : routeGate(checkRouteConfig(config)), request, reply, done as Done)
+    const target = config === undefined ? gate : routeGate(checkRouteConfig(config))
+    run(target, request, reply, done as Done, route?.url)
   })
   fastify.addHook('onClose', async () => {
     await Promise.all(gates.map((g) => g.close()))
@@ -129,12 +142,13 @@ function run(
   request: Marked,
   reply: FastifyReply,
   done: Done,
+  pattern: string | undefined,
 ): void {
-  if (request[kDianaRan]) {
+  if (request[kDiana] !== undefined) {
     done()
     return
   }
-  request[kDianaRan] = true
+  request[kDiana] = pattern ?? true
   let pass: boolean | Promise<boolean>
   try {
     pass = gate.handle(request, reply)

@@ -210,4 +210,22 @@ describe('registerAlgorithm / registerDimension', () => {
       expect((await limiter.check({ account: 'a', device: 'd' })).allowed).toBe(true)
     await limiter.close()
   })
+
+  it('names the rule and algorithm whose step returns a state of the wrong length', async () => {
+    registerAlgorithm('short-state', {
+      stateSize: 2,
+      acceptsBurst: false,
+      step: () => ({
+        state: [1],
+        decision: { allowed: true, remaining: 1, resetMs: 0, retryAfterMs: 0, delayMs: 0 },
+      }),
+    })
+    const limiter = createLimiter({
+      rules: [{ name: 'short', dimension: 'account', algorithm: 'short-state', limit: 5, window: '1s' }],
+    })
+    await expect(limiter.check({ account: 'a' })).rejects.toThrow(
+      'rule "short": algorithm "short-state" returned a state of 1 numbers, but its stateSize is 2',
+    )
+    await limiter.close()
+  })
 })
