@@ -44,6 +44,9 @@ const binding: Binding<Request, Response> = {
   raw: (res) => res,
 }
 
+/** Nothing left to do once the gate has answered. */
+function answered(): void {}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value
 }
@@ -55,22 +58,8 @@ function headerValue(value: string | string[] | undefined): string | undefined {
  */
 export function diana(options: DianaExpressOptions): DianaExpressMiddleware {
   const gate = new Gate(options, binding, 'diana-limiter/express')
-  const middleware: RequestHandler = (req, res, next) => {
-    let pass: boolean | Promise<boolean>
-    try {
-      pass = gate.handle(req, res)
-    } catch (error) {
-      next(error)
-      return
-    }
-    // Decided at once (the usual case with a memory store): on in the same tick.
-    if (pass === true) next()
-    else if (pass !== false) {
-      pass.then((yes) => {
-        if (yes) next()
-      }, next)
-    }
-  }
+  // Decided at once (the usual case with a memory store), the request goes on in the same tick.
+  const middleware: RequestHandler = (req, res, next) => gate.handleThen(req, res, next, answered, next)
   return Object.assign(middleware, { limiter: gate.limiter, close: () => gate.close() })
 }
 

@@ -149,16 +149,7 @@ function run(
     return
   }
   request[kDiana] = pattern ?? true
-  let pass: boolean | Promise<boolean>
-  try {
-    pass = gate.handle(request, reply)
-  } catch (error) {
-    done(error as Error)
-    return
-  }
-  if (pass === true) done()
-  else if (pass === false) stop(reply)
-  else pass.then((yes) => (yes ? done() : stop(reply)), done)
+  gate.handleThen(request, reply, done, stop, done)
 }
 
 /**

@@ -107,13 +107,37 @@ export class Gate<Req, Res> {
     return this.#decide(req, res)
   }
 
-  #decide(req: Req, res: Res): boolean | Promise<boolean> {
-    const subject = this.subject(req)
-    if (subject instanceof Promise) return subject.then((known) => this.#check(known, res, req))
-    return this.#check(subject, res, req)
+  /**
+   * {@link handle} for callback-style frameworks: calls `proceed()` when the request may go on,
+   * `stopped(res)` when it has been answered (or its client left), `failed(error)` when a hook
+   * threw or rejected; in the same tick when the gate decided at once.
+   */
+  handleThen(
+    req: Req,
+    res: Res,
+    proceed: () => void,
+    stopped: (res: Res) => void,
+    failed: (error: Error) => void,
+  ): void {
+    let pass: boolean | Promise<boolean>
+    try {
+      pass = this.handle(req, res)
+    } catch (error) {
+      failed(error as Error)
+      return
+    }
+    if (pass === true) proceed()
+    else if (pass === false) stopped(res)
+    else pass.then((yes) => (yes ? proceed() : stopped(res)), failed)
   }
 
-  #check(subject: Subject, res: Res, req: Req): boolean | Promise<boolean> {
+  #decide(req: Req, res: Res): boolean | Promise<boolean> {
+    const subject = this.subject(req)
+    if (subject instanceof Promise) return subject.then((known) => this.#check(known, req, res))
+    return this.#check(subject, req, res)
+  }
+
+  #check(subject: Subject, req: Req, res: Res): boolean | Promise<boolean> {
     let decision: Decision | Promise<Decision>
     try {
       decision = this.#checkNow(subject)
