@@ -172,7 +172,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   check(subject: Subject, options?: CheckOptions): Promise<Decision> {
     try {
-      const decision = this[checkNow](subject, options?.cost ?? 1)
+      const decision = this.#decideNow(subject, options?.cost ?? 1)
       return decision instanceof Promise ? decision : Promise.resolve(decision)
     } catch (error) {
       return Promise.reject(error)
@@ -185,6 +185,10 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    * tick, sparing the promises and microtasks of a request path that has nothing to wait for.
    */
   [checkNow](subject: Subject, cost: number): Decision | Promise<Decision> {
+    return this.#decideNow(subject, cost)
+  }
+
+  #decideNow(subject: Subject, cost: number): Decision | Promise<Decision> {
     // Timing costs a clock read, so it is done only for someone listening (e.g. metrics).
     const started = this.#reporting && this.listenerCount('decision') > 0 ? performance.now() : -1
     if (this.#closed) throw new Error('limiter is closed')
@@ -194,6 +198,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     if (subject === null || typeof subject !== 'object')
       throw new TypeError('check: subject must be an object')
     const ruleSet = this.#rules
+    if (ruleSet.length === 1) return this.#checkOne(ruleSet, subject, cost, started)
     const subjectKeys: string[] = new Array(ruleSet.length)
     // The applicable rules, copied out only once a rule turns out not to apply: usually every
     // rule does, and the rule set itself is passed on.
@@ -217,6 +222,22 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       return evaluation.then((done) => this.#finish(rules, done, subject, started))
     }
     return this.#finish(rules, evaluation, subject, started)
+  }
+
+  /** A rule set of one rule: no list of applicable rules to build. */
+  #checkOne(
+    ruleSet: readonly CompiledRule[],
+    subject: Subject,
+    cost: number,
+    started: number,
+  ): Decision | Promise<Decision> {
+    const key = (ruleSet[0] as CompiledRule).subjectKey(subject)
+    if (key === undefined) return this.#report(unlimited(), subject, started)
+    const evaluation = this.#store.evaluate({ rules: ruleSet, subjectKeys: [key], cost })
+    if (evaluation instanceof Promise) {
+      return evaluation.then((done) => this.#finish(ruleSet, done, subject, started))
+    }
+    return this.#finish(ruleSet, evaluation, subject, started)
   }
 
   /** Stops the limiter and releases its store. Further checks reject. */

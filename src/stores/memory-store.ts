@@ -73,6 +73,7 @@ export class MemoryStore implements Store {
   evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
     const now = this.#clock()
     const count = rules.length
+    if (count === 1) return this.#evaluateOne(rules[0] as CompiledRule, subjectKeys[0] as string, now, cost)
     const verdicts: RuleVerdict[] = new Array(count)
     // Working space reused from call to call: nothing in it outlives this synchronous call
     // (steps are pure, so none of them can check through this store in the meantime).
@@ -119,6 +120,28 @@ export class MemoryStore implements Store {
       }
     }
     return { verdicts, degraded: false }
+  }
+
+  /** The common case of one applicable rule, without the bookkeeping of all-or-nothing. */
+  #evaluateOne(rule: CompiledRule, subjectKey: string, now: number, cost: number): Evaluation {
+    const algorithm = rule.algorithm
+    const table = this.#table(rule)
+    const current = row(this.#currentAt, 0, algorithm.stateSize)
+    const slot = table.read(subjectKey, current)
+    const state = slot < 0 ? undefined : current
+    let verdict: RuleVerdict
+    let next: AlgorithmState
+    if (algorithm.stepInto !== undefined) {
+      verdict = blankVerdict()
+      next = row(this.#spareAt, 0, algorithm.stateSize)
+      algorithm.stepInto(state, now, cost, rule.params, next as number[], verdict)
+    } else {
+      const result = algorithm.step(state, { now, cost }, rule.params)
+      verdict = result.decision
+      next = checkedState(rule, result.state)
+    }
+    if (verdict.allowed) table.write(subjectKey, slot, next)
+    return { verdicts: [verdict], degraded: false }
   }
 
   /**
