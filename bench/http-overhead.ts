@@ -2,13 +2,18 @@
  * Server CPU per request that a limiter adds to an HTTP app: Diana with four applicable rules
  * against each framework's usual limiter with one rule, in the same run.
  *
- *   npx tsx bench/http-overhead.ts [--rounds 5] [--seconds 4] [--connections 16] [--json]
+ *   npx tsx bench/http-overhead.ts [--rounds 15] [--requests 30000] [--connections 16]
+ *                                  [--frameworks express,fastify,koa] [--json]
  *
- * Each scenario runs in its own server process (tsx, from source). The server measures its own
- * CPU time (process.cpuUsage) between "start" and "stop", so the load generator (autocannon, in
- * this process, sharing the machine's cores) is never counted. Scenarios are interleaved round
- * by round, in an order that rotates each round, and the added cost is taken against the bare
- * app of the same round; the median over rounds is reported with its min-max.
+ * The three servers of a framework (bare, Diana, peer) run side by side, each in its own process
+ * (tsx, from source), and take turns: each round sends `--requests` requests to each of them in
+ * turn, in an order that rotates every round, while the others idle. Each server measures its
+ * own CPU time (process.cpuUsage) while it is being loaded, so the load generator (autocannon, in
+ * this process, sharing the machine's cores) is never counted. Short turns matter on a shared
+ * machine: its speed drifts over seconds, and a limiter's few µs are only seen against the bare
+ * app measured moments apart. The added cost is taken per round against the bare app of the same
+ * round; the median over rounds is reported with its min-max, and so is Diana's cost minus the
+ * peer's, paired by round, with a 95% confidence interval of its median.
  */
 import { type ChildProcess, fork } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
@@ -17,6 +22,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Context, Middleware } from 'koa'
 import type { Rule } from '../src/types'
+import { medianInterval, spread } from './sampling'
 
 // Packages without type declarations; a variable name keeps the compiler from looking for them.
 const importUntyped = (name: string): Promise<{ default: unknown }> => import(name)
@@ -172,17 +178,13 @@ function waitFor<T extends Message['type']>(
   })
 }
 
-async function load(
-  port: number,
-  seconds: number,
-  connections: number,
-): Promise<{ rps: number; non2xx: number }> {
+async function load(port: number, requests: number, connections: number): Promise<{ non2xx: number }> {
   const autocannon = (await importUntyped('autocannon')).default as Autocannon
   let n = 0
   const result = await autocannon({
     url: `http://127.0.0.1:${port}`,
     connections,
-    duration: seconds,
+    amount: requests,
     requests: [
       {
         method: 'GET',
@@ -198,67 +200,73 @@ async function load(
       },
     ],
   })
-  return { rps: result.requests.average, non2xx: result.non2xx }
+  return { non2xx: result.non2xx }
 }
 
-async function sample(
-  framework: Framework,
-  variant: Variant,
-  options: { seconds: number; connections: number },
-): Promise<Sample> {
+/** The server process of one scenario, loaded on demand. */
+interface Contestant {
+  child: ChildProcess
+  port: number
+}
+
+async function startServer(framework: Framework, variant: Variant): Promise<Contestant> {
   const child = fork(fileURLToPath(import.meta.url), ['serve', framework, variant], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   })
-  try {
-    const { port } = await waitFor(child, 'ready')
-    await load(port, 1, options.connections) // warm-up: JIT and caches, not measured
-    child.send({ type: 'start' })
-    const { rps, non2xx } = await load(port, options.seconds, options.connections)
-    child.send({ type: 'stop' })
-    const usage = await waitFor(child, 'usage')
-    return { cpuUsPerRequest: usage.cpuUs / usage.requests, requestsPerSecond: rps, non2xx }
-  } finally {
-    child.kill()
-  }
+  const { port } = await waitFor(child, 'ready')
+  return { child, port }
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b)
-  const mid = Math.floor(sorted.length / 2)
-  return sorted.length % 2
-    ? (sorted[mid] as number)
-    : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2
+/** One turn: `requests` requests to this server, with its own CPU time measured meanwhile. */
+async function turn(server: Contestant, requests: number, connections: number): Promise<Sample> {
+  server.child.send({ type: 'start' })
+  const started = performance.now()
+  const { non2xx } = await load(server.port, requests, connections)
+  const seconds = (performance.now() - started) / 1000
+  server.child.send({ type: 'stop' })
+  const usage = await waitFor(server.child, 'usage')
+  return { cpuUsPerRequest: usage.cpuUs / usage.requests, requestsPerSecond: requests / seconds, non2xx }
 }
+
 const round1 = (x: number) => Math.round(x * 10) / 10
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
     options: {
-      rounds: { type: 'string', default: '5' },
-      seconds: { type: 'string', default: '4' },
+      rounds: { type: 'string', default: '15' },
+      requests: { type: 'string', default: '30000' },
       connections: { type: 'string', default: '16' },
       frameworks: { type: 'string', default: 'express,fastify,koa' },
       json: { type: 'boolean', default: false },
     },
   })
   const rounds = Number(values.rounds)
-  const options = { seconds: Number(values.seconds), connections: Number(values.connections) }
+  const requests = Number(values.requests)
+  const connections = Number(values.connections)
   const frameworks = values.frameworks.split(',') as Framework[]
   const variants: Variant[] = ['none', 'diana', 'peer']
   const results: Record<string, Sample[]> = {}
-  for (let round = 1; round <= rounds; round++) {
-    for (const framework of frameworks) {
-      // The order rotates each round, so no scenario always runs first (or right after another).
-      const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant)
-      for (const variant of order) {
-        const s = await sample(framework, variant, options)
-        const key = `${framework}/${variant}`
-        results[key] = [...(results[key] ?? []), s]
-        process.stderr.write(
-          `round ${round}/${rounds} ${framework}/${variant}: ${round1(s.cpuUsPerRequest)} µs CPU/req, ${Math.round(s.requestsPerSecond)} req/s${s.non2xx ? `, ${s.non2xx} non-2xx` : ''}\n`,
-        )
+  for (const framework of frameworks) {
+    const servers = new Map<Variant, Contestant>()
+    try {
+      for (const variant of variants) servers.set(variant, await startServer(framework, variant))
+      // Warm-up: JIT and caches, not measured.
+      for (const variant of variants) await turn(servers.get(variant) as Contestant, requests, connections)
+      for (let round = 1; round <= rounds; round++) {
+        // The order rotates each round, so no scenario always runs first (or right after another).
+        const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant)
+        for (const variant of order) {
+          const s = await turn(servers.get(variant) as Contestant, requests, connections)
+          const key = `${framework}/${variant}`
+          results[key] = [...(results[key] ?? []), s]
+          process.stderr.write(
+            `round ${round}/${rounds} ${framework}/${variant}: ${round1(s.cpuUsPerRequest)} µs CPU/req, ${Math.round(s.requestsPerSecond)} req/s${s.non2xx ? `, ${s.non2xx} non-2xx` : ''}\n`,
+          )
+        }
       }
+    } finally {
+      for (const server of servers.values()) server.child.kill()
     }
   }
   const report = frameworks.map((framework) => {
@@ -268,19 +276,26 @@ async function main(): Promise<void> {
         (s, i) => s.cpuUsPerRequest - (base[i] as Sample).cpuUsPerRequest,
       )
       return {
-        median: round1(median(diffs)),
+        median: round1(spread(diffs).median),
         min: round1(Math.min(...diffs)),
         max: round1(Math.max(...diffs)),
       }
     }
     const diana = added('diana')
     const peer = added('peer')
+    // Diana's cost minus the peer's, round by round: both were measured moments apart, so
+    // this cancels the machine's drift that the two medians above each carry.
+    const paired = (results[`${framework}/diana`] as Sample[]).map(
+      (s, i) => s.cpuUsPerRequest - ((results[`${framework}/peer`] as Sample[])[i] as Sample).cpuUsPerRequest,
+    )
+    const [low, high] = medianInterval(paired)
     return {
       framework,
       peer: PEERS[framework],
-      baseCpuUsPerRequest: round1(median(base.map((s) => s.cpuUsPerRequest))),
+      baseCpuUsPerRequest: round1(spread(base.map((s) => s.cpuUsPerRequest)).median),
       dianaAddedUs: diana,
       peerAddedUs: peer,
+      dianaMinusPeerUs: { median: round1(spread(paired).median), low: round1(low), high: round1(high) },
       ratio: Number((diana.median / peer.median).toFixed(2)),
       dianaRules: FOUR_RULES.length,
       peerRules: 1,
@@ -291,11 +306,11 @@ async function main(): Promise<void> {
     return
   }
   process.stdout.write(
-    `Node ${process.version}; ${rounds} rounds × ${options.seconds}s, ${options.connections} connections; µs of server CPU per request\n`,
+    `Node ${process.version}; ${rounds} rounds of ${requests} requests per server, ${connections} connections; µs of server CPU per request\n`,
   )
   for (const row of report) {
     process.stdout.write(
-      `${row.framework.padEnd(8)} bare ${row.baseCpuUsPerRequest} | Diana (4 rules) +${row.dianaAddedUs.median} [${row.dianaAddedUs.min}..${row.dianaAddedUs.max}] | ${row.peer} (1 rule) +${row.peerAddedUs.median} [${row.peerAddedUs.min}..${row.peerAddedUs.max}] | ratio ${row.ratio}\n`,
+      `${row.framework.padEnd(8)} bare ${row.baseCpuUsPerRequest} | Diana (4 rules) +${row.dianaAddedUs.median} [${row.dianaAddedUs.min}..${row.dianaAddedUs.max}] | ${row.peer} (1 rule) +${row.peerAddedUs.median} [${row.peerAddedUs.min}..${row.peerAddedUs.max}] | ratio ${row.ratio} | Diana - peer, paired by round: ${row.dianaMinusPeerUs.median} (95% CI ${row.dianaMinusPeerUs.low}..${row.dianaMinusPeerUs.high})\n`,
     )
   }
 }

@@ -42,3 +42,15 @@ export async function interleave<C extends string>(
   }
   return kept
 }
+
+/**
+ * A distribution-free 95% confidence interval for the median of `samples`: the order
+ * statistics k and n - k + 1 (1-based) with k = ⌊n/2 - 0.98·√n⌋, from the binomial law of how
+ * many samples fall below the true median (normal approximation; use at least about 10).
+ */
+export function medianInterval(samples: readonly number[]): [low: number, high: number] {
+  const sorted = [...samples].sort((a, b) => a - b)
+  const n = sorted.length
+  const k = Math.max(1, Math.floor(n / 2 - 0.98 * Math.sqrt(n)))
+  return [sorted[k - 1] as number, sorted[n - k] as number]
+}
