@@ -9,7 +9,7 @@ export interface MemoryStoreOptions {
   type: 'memory'
   /**
    * Most keys (subjects) kept per rule; beyond it the least recently used is evicted. Each key
-   * costs about 100-150 bytes of heap, so the default bounds a rule near 15 MB.
+   * costs about 50 bytes of heap plus its key string, so the default bounds a rule near 10 MB.
    * @default 100_000
    */
   maxKeys?: number
