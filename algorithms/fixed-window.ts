@@ -1,11 +1,22 @@
-import {
-  type Algorithm,
-  type AlgorithmState,
-  type RuleParams,
-  type RuleVerdict,
-  stepFromStepInto,
-} from '../src/algorithm'
+import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorithm'
 import { wholeFloor } from './rounding'
+
+/** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
+const stepInto: StepInto = (state, now, cost, { limit, windowMs }, next, verdict) => {
+  const k = Math.floor(now / windowMs)
+  const count = state !== undefined && state[0] === k ? (state[1] ?? 0) : 0
+  const resetMs = (k + 1) * windowMs - now
+  const allowed = count + cost <= limit
+  const kept = allowed ? count + cost : count
+  next[0] = k
+  next[1] = kept
+  verdict.allowed = allowed
+  verdict.remaining = wholeFloor(limit - kept)
+  verdict.resetMs = resetMs
+  // The next window starts empty, so any request that fits L passes at its start.
+  verdict.retryAfterMs = allowed ? 0 : cost > limit ? Number.POSITIVE_INFINITY : resetMs
+  verdict.delayMs = 0
+}
 
 /** The Lua twin of {@link fixedWindow}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `
@@ -40,27 +51,4 @@ export const fixedWindow: Algorithm = {
   lua: LUA,
   stepInto,
   step: stepFromStepInto(stepInto, 2),
-}
-
-function stepInto(
-  state: AlgorithmState | undefined,
-  now: number,
-  cost: number,
-  { limit, windowMs }: RuleParams,
-  next: number[],
-  verdict: RuleVerdict,
-): void {
-  const k = Math.floor(now / windowMs)
-  const count = state !== undefined && state[0] === k ? (state[1] ?? 0) : 0
-  const resetMs = (k + 1) * windowMs - now
-  const allowed = count + cost <= limit
-  const kept = allowed ? count + cost : count
-  next[0] = k
-  next[1] = kept
-  verdict.allowed = allowed
-  verdict.remaining = wholeFloor(limit - kept)
-  verdict.resetMs = resetMs
-  // The next window starts empty, so any request that fits L passes at its start.
-  verdict.retryAfterMs = allowed ? 0 : cost > limit ? Number.POSITIVE_INFINITY : resetMs
-  verdict.delayMs = 0
 }

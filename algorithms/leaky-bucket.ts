@@ -1,11 +1,26 @@
-import {
-  type Algorithm,
-  type AlgorithmState,
-  type RuleParams,
-  type RuleVerdict,
-  stepFromStepInto,
-} from '../src/algorithm'
+import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorithm'
 import { SNAP_LUA, snap } from './snap'
+
+/** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
+const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
+  const { limit, windowMs } = rule
+  const burst = rule.burst ?? 0
+  // Time counted in 1/L ms, where T = W/L is the whole number W: with whole-ms clocks no
+  // decision hangs on how W/L rounds, and the stored epoch-ms TAT is recovered exactly.
+  const nowU = now * limit
+  const tatU = state?.[0] === undefined ? nowU : snap(state[0] * limit)
+  const startU = Math.max(nowU, tatU)
+  const delayU = startU - nowU
+  const maxDelayU = burst * windowMs
+  const allowed = delayU <= maxDelayU
+  const keptU = allowed ? startU + cost * windowMs : tatU
+  next[0] = keptU / limit
+  verdict.allowed = allowed
+  verdict.remaining = queueRoom(keptU - nowU, maxDelayU, windowMs)
+  verdict.resetMs = Math.ceil((keptU - nowU) / limit)
+  verdict.retryAfterMs = allowed ? 0 : Math.ceil((delayU - maxDelayU) / limit)
+  verdict.delayMs = allowed && rule.mode !== 'police' ? delayU / limit : 0
+}
 
 /** The Lua twin of {@link leakyBucket}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `${SNAP_LUA}
@@ -53,33 +68,6 @@ export const leakyBucket: Algorithm = {
   modes: ['shape', 'police'],
   stepInto,
   step: stepFromStepInto(stepInto, 1),
-}
-
-function stepInto(
-  state: AlgorithmState | undefined,
-  now: number,
-  cost: number,
-  rule: RuleParams,
-  next: number[],
-  verdict: RuleVerdict,
-): void {
-  const { limit, windowMs } = rule
-  const burst = rule.burst ?? 0
-  // Time counted in 1/L ms, where T = W/L is the whole number W: with whole-ms clocks no
-  // decision hangs on how W/L rounds, and the stored epoch-ms TAT is recovered exactly.
-  const nowU = now * limit
-  const tatU = state?.[0] === undefined ? nowU : snap(state[0] * limit)
-  const startU = Math.max(nowU, tatU)
-  const delayU = startU - nowU
-  const maxDelayU = burst * windowMs
-  const allowed = delayU <= maxDelayU
-  const keptU = allowed ? startU + cost * windowMs : tatU
-  next[0] = keptU / limit
-  verdict.allowed = allowed
-  verdict.remaining = queueRoom(keptU - nowU, maxDelayU, windowMs)
-  verdict.resetMs = Math.ceil((keptU - nowU) / limit)
-  verdict.retryAfterMs = allowed ? 0 : Math.ceil((delayU - maxDelayU) / limit)
-  verdict.delayMs = allowed && rule.mode !== 'police' ? delayU / limit : 0
 }
 
 /** How many unit requests would still be admitted right now with `backlog` (in 1/L ms) queued. */

@@ -1,10 +1,40 @@
-import {
-  type Algorithm,
-  type AlgorithmState,
-  type RuleParams,
-  type RuleVerdict,
-  stepFromStepInto,
-} from '../src/algorithm'
+import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorithm'
+
+/** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
+const stepInto: StepInto = (state, now, cost, { limit, windowMs }, next, verdict) => {
+  const k = Math.floor(now / windowMs)
+  let p = 0
+  let q = 0
+  if (state !== undefined) {
+    const storedK = state[0]
+    if (storedK === k) {
+      p = state[1] ?? 0
+      q = state[2] ?? 0
+    } else if (storedK === k - 1) {
+      p = state[2] ?? 0
+    }
+  }
+  // The estimate times W: a whole number with whole-ms clocks, so "est + cost <= L" and
+  // floor(L - est) are decided exactly even when 1 ms is a billionth of a 30-day window.
+  const estW = p * ((k + 1) * windowMs - now) + q * windowMs
+  const allowed = estW + cost * windowMs <= limit * windowMs
+  next[0] = k
+  next[1] = p
+  verdict.allowed = allowed
+  verdict.delayMs = 0
+  if (allowed) {
+    const nextQ = q + cost
+    next[2] = nextQ
+    verdict.remaining = roomLeft(limit, estW + cost * windowMs, windowMs)
+    verdict.resetMs = resetAfter(p, nextQ, now, k, windowMs)
+    verdict.retryAfterMs = 0
+    return
+  }
+  next[2] = q
+  verdict.remaining = roomLeft(limit, estW, windowMs)
+  verdict.resetMs = resetAfter(p, q, now, k, windowMs)
+  verdict.retryAfterMs = retryAfter(p, q, now, k, cost, limit, windowMs)
+}
 
 /** The Lua twin of {@link slidingWindow}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `
@@ -67,48 +97,6 @@ export const slidingWindow: Algorithm = {
   lua: LUA,
   stepInto,
   step: stepFromStepInto(stepInto, 3),
-}
-
-function stepInto(
-  state: AlgorithmState | undefined,
-  now: number,
-  cost: number,
-  { limit, windowMs }: RuleParams,
-  next: number[],
-  verdict: RuleVerdict,
-): void {
-  const k = Math.floor(now / windowMs)
-  let p = 0
-  let q = 0
-  if (state !== undefined) {
-    const storedK = state[0]
-    if (storedK === k) {
-      p = state[1] ?? 0
-      q = state[2] ?? 0
-    } else if (storedK === k - 1) {
-      p = state[2] ?? 0
-    }
-  }
-  // The estimate times W: a whole number with whole-ms clocks, so "est + cost <= L" and
-  // floor(L - est) are decided exactly even when 1 ms is a billionth of a 30-day window.
-  const estW = p * ((k + 1) * windowMs - now) + q * windowMs
-  const allowed = estW + cost * windowMs <= limit * windowMs
-  next[0] = k
-  next[1] = p
-  verdict.allowed = allowed
-  verdict.delayMs = 0
-  if (allowed) {
-    const nextQ = q + cost
-    next[2] = nextQ
-    verdict.remaining = roomLeft(limit, estW + cost * windowMs, windowMs)
-    verdict.resetMs = resetAfter(p, nextQ, now, k, windowMs)
-    verdict.retryAfterMs = 0
-    return
-  }
-  next[2] = q
-  verdict.remaining = roomLeft(limit, estW, windowMs)
-  verdict.resetMs = resetAfter(p, q, now, k, windowMs)
-  verdict.retryAfterMs = retryAfter(p, q, now, k, cost, limit, windowMs)
 }
 
 /** floor(L - est), with the estimate given times W. */

@@ -1,11 +1,37 @@
-import {
-  type Algorithm,
-  type AlgorithmState,
-  type RuleParams,
-  type RuleVerdict,
-  stepFromStepInto,
-} from '../src/algorithm'
+import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorithm'
 import { SNAP_LUA, snap } from './snap'
+
+/** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
+const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
+  const { limit, windowMs } = rule
+  const capacity = rule.burst ?? limit
+  // Counted in tokens·W: refills of L per ms are then whole numbers, so with whole-ms clocks
+  // and whole costs no decision hangs on how 1/3 of a token rounds in binary.
+  const full = capacity * windowMs
+  let units = full
+  let last = now
+  if (state !== undefined) {
+    const storedLast = state[1] ?? now
+    // A clock that stepped back (another server's time after a failover) must not mint tokens.
+    last = Math.max(storedLast, now)
+    units = Math.min(full, snap((state[0] ?? capacity) * windowMs) + Math.max(0, now - storedLast) * limit)
+  }
+  const need = cost * windowMs
+  const allowed = units >= need
+  const kept = allowed ? units - need : units
+  next[0] = kept / windowMs
+  next[1] = last
+  verdict.allowed = allowed
+  verdict.remaining = Math.max(0, Math.floor(kept / windowMs))
+  verdict.resetMs = Math.ceil((full - kept) / limit)
+  // Refill adds exactly L units per ms, so this is the first whole ms with enough.
+  verdict.retryAfterMs = allowed
+    ? 0
+    : cost > capacity
+      ? Number.POSITIVE_INFINITY
+      : Math.ceil((need - units) / limit)
+  verdict.delayMs = 0
+}
 
 /** The Lua twin of {@link tokenBucket}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `${SNAP_LUA}
@@ -52,42 +78,4 @@ export const tokenBucket: Algorithm = {
   },
   stepInto,
   step: stepFromStepInto(stepInto, 2),
-}
-
-function stepInto(
-  state: AlgorithmState | undefined,
-  now: number,
-  cost: number,
-  rule: RuleParams,
-  next: number[],
-  verdict: RuleVerdict,
-): void {
-  const { limit, windowMs } = rule
-  const capacity = rule.burst ?? limit
-  // Counted in tokens·W: refills of L per ms are then whole numbers, so with whole-ms clocks
-  // and whole costs no decision hangs on how 1/3 of a token rounds in binary.
-  const full = capacity * windowMs
-  let units = full
-  let last = now
-  if (state !== undefined) {
-    const storedLast = state[1] ?? now
-    // A clock that stepped back (another server's time after a failover) must not mint tokens.
-    last = Math.max(storedLast, now)
-    units = Math.min(full, snap((state[0] ?? capacity) * windowMs) + Math.max(0, now - storedLast) * limit)
-  }
-  const need = cost * windowMs
-  const allowed = units >= need
-  const kept = allowed ? units - need : units
-  next[0] = kept / windowMs
-  next[1] = last
-  verdict.allowed = allowed
-  verdict.remaining = Math.max(0, Math.floor(kept / windowMs))
-  verdict.resetMs = Math.ceil((full - kept) / limit)
-  // Refill adds exactly L units per ms, so this is the first whole ms with enough.
-  verdict.retryAfterMs = allowed
-    ? 0
-    : cost > capacity
-      ? Number.POSITIVE_INFINITY
-      : Math.ceil((need - units) / limit)
-  verdict.delayMs = 0
 }
