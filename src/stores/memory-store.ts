@@ -36,7 +36,7 @@ export class MemoryStore implements Store {
   /** By rule id: rules whose definition did not change keep their id, and so their counters. */
   readonly #tables = new Map<string, Table>()
   readonly #maxKeys: number
-  // Per-evaluation working space, by position in the applicable rules (see `evaluate`).
+  // Per-evaluation working space, by position in the applicable rules (see `#step`).
   readonly #tablesAt: Table[] = []
   readonly #slotsAt: number[] = []
   readonly #nextAt: AlgorithmState[] = []
@@ -73,39 +73,28 @@ export class MemoryStore implements Store {
   evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
     const now = this.#clock()
     const count = rules.length
-    if (count === 1) return this.#evaluateOne(rules[0] as CompiledRule, subjectKeys[0] as string, now, cost)
+    if (count === 1) {
+      // The common case of one applicable rule, without the bookkeeping of all-or-nothing.
+      const rule = rules[0] as CompiledRule
+      const key = subjectKeys[0] as string
+      const table = this.#table(rule)
+      const verdict = this.#step(rule, table, key, 0, now, cost)
+      if (verdict.allowed) table.write(key, this.#slotsAt[0] as number, this.#nextAt[0] as AlgorithmState)
+      return { verdicts: [verdict], degraded: false }
+    }
     const verdicts: RuleVerdict[] = new Array(count)
-    // Working space reused from call to call: nothing in it outlives this synchronous call
-    // (steps are pure, so none of them can check through this store in the meantime).
-    const tables = this.#tablesAt
-    const slots = this.#slotsAt
-    const nexts = this.#nextAt
     // All or nothing: a request consumes quota only if every enforcing (non-shadow) rule allows
     // it, and then only in the rules that allowed it (a shadow rule that would deny counts nothing).
     let admitted = true
     // Usually the same list of rules as last time: the limiter passes its (frozen) rule set
     // itself when every rule applies, and its tables are then known without a lookup per rule.
     const known = rules === this.#lastRules ? this.#lastTables : undefined
+    const tables = this.#tablesAt
     for (let i = 0; i < count; i++) {
       const rule = rules[i] as CompiledRule
-      const algorithm = rule.algorithm
       const table = known === undefined ? this.#table(rule) : (known[i] as Table)
-      const current = row(this.#currentAt, i, algorithm.stateSize)
-      const slot = table.read(subjectKeys[i] as string, current)
-      const state = slot < 0 ? undefined : current
       tables[i] = table
-      slots[i] = slot
-      let verdict: RuleVerdict
-      if (algorithm.stepInto !== undefined) {
-        verdict = blankVerdict()
-        const next = row(this.#spareAt, i, algorithm.stateSize)
-        algorithm.stepInto(state, now, cost, rule.params, next, verdict)
-        nexts[i] = next
-      } else {
-        const result = algorithm.step(state, { now, cost }, rule.params)
-        verdict = result.decision
-        nexts[i] = checkedState(rule, result.state)
-      }
+      const verdict = this.#step(rule, table, subjectKeys[i] as string, i, now, cost)
       verdicts[i] = verdict
       if (!verdict.allowed && !rule.shadow) admitted = false
     }
@@ -116,32 +105,41 @@ export class MemoryStore implements Store {
     if (admitted) {
       for (let i = 0; i < count; i++) {
         if (!(verdicts[i] as RuleVerdict).allowed) continue
-        ;(tables[i] as Table).write(subjectKeys[i] as string, slots[i] as number, nexts[i] as AlgorithmState)
+        const table = tables[i] as Table
+        table.write(subjectKeys[i] as string, this.#slotsAt[i] as number, this.#nextAt[i] as AlgorithmState)
       }
     }
     return { verdicts, degraded: false }
   }
 
-  /** The common case of one applicable rule, without the bookkeeping of all-or-nothing. */
-  #evaluateOne(rule: CompiledRule, subjectKey: string, now: number, cost: number): Evaluation {
+  /**
+   * Steps `rule` for `subjectKey` and returns its verdict, leaving the key's slot and the next
+   * state at `position` of the working space. That space is reused from call to call: nothing in
+   * it outlives one synchronous `evaluate` (steps are pure, so none can check through this store).
+   */
+  #step(
+    rule: CompiledRule,
+    table: Table,
+    subjectKey: string,
+    position: number,
+    now: number,
+    cost: number,
+  ): RuleVerdict {
     const algorithm = rule.algorithm
-    const table = this.#table(rule)
-    const current = row(this.#currentAt, 0, algorithm.stateSize)
+    const current = row(this.#currentAt, position, algorithm.stateSize)
     const slot = table.read(subjectKey, current)
+    this.#slotsAt[position] = slot
     const state = slot < 0 ? undefined : current
-    let verdict: RuleVerdict
-    let next: AlgorithmState
     if (algorithm.stepInto !== undefined) {
-      verdict = blankVerdict()
-      next = row(this.#spareAt, 0, algorithm.stateSize)
-      algorithm.stepInto(state, now, cost, rule.params, next as number[], verdict)
-    } else {
-      const result = algorithm.step(state, { now, cost }, rule.params)
-      verdict = result.decision
-      next = checkedState(rule, result.state)
+      const verdict = blankVerdict()
+      const next = row(this.#spareAt, position, algorithm.stateSize)
+      algorithm.stepInto(state, now, cost, rule.params, next, verdict)
+      this.#nextAt[position] = next
+      return verdict
     }
-    if (verdict.allowed) table.write(subjectKey, slot, next)
-    return { verdicts: [verdict], degraded: false }
+    const result = algorithm.step(state, { now, cost }, rule.params)
+    this.#nextAt[position] = checkedState(rule, result.state)
+    return result.decision
   }
 
   /**

@@ -31,6 +31,12 @@ function start(file: string): Promise<{ child: ChildProcess; url: string }> {
   })
 }
 
+/** Waits, if need be, until at least `room` ms are left in the current aligned `window`. */
+async function earlyInWindow(window: number, room: number): Promise<void> {
+  const left = window - (Date.now() % window)
+  if (left < room) await new Promise((resolve) => setTimeout(resolve, left + 50))
+}
+
 describe.each(examples)('the $framework example app', ({ file, doc }) => {
   let child: ChildProcess | undefined
   afterEach(() => {
@@ -50,6 +56,9 @@ describe.each(examples)('the $framework example app', ({ file, doc }) => {
     expect([health.status, limitHeaders(health)]).toEqual([200, {}])
 
     const device = { 'x-device-id': 'phone-1' }
+    // The device rule is a 10 s fixed window aligned to the epoch (the app runs on real time):
+    // the 21 requests must fall in one window, or the 21st rightly starts a fresh quota.
+    await earlyInWindow(10_000, 7_000)
     for (let i = 0; i < 20; i++)
       expect((await send(`${app.url}/api/items/${i}`, { headers: device })).status).toBe(200)
     const denied = await send(`${app.url}/api/items/1`, { headers: device })
