@@ -198,7 +198,6 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     if (subject === null || typeof subject !== 'object')
       throw new TypeError('check: subject must be an object')
     const ruleSet = this.#rules
-    if (ruleSet.length === 1) return this.#checkOne(ruleSet, subject, cost, started)
     const subjectKeys: string[] = new Array(ruleSet.length)
     // The applicable rules, copied out only once a rule turns out not to apply: usually every
     // rule does, and the rule set itself is passed on.
@@ -222,22 +221,6 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       return evaluation.then((done) => this.#finish(rules, done, subject, started))
     }
     return this.#finish(rules, evaluation, subject, started)
-  }
-
-  /** A rule set of one rule: no list of applicable rules to build. */
-  #checkOne(
-    ruleSet: readonly CompiledRule[],
-    subject: Subject,
-    cost: number,
-    started: number,
-  ): Decision | Promise<Decision> {
-    const key = (ruleSet[0] as CompiledRule).subjectKey(subject)
-    if (key === undefined) return this.#report(unlimited(), subject, started)
-    const evaluation = this.#store.evaluate({ rules: ruleSet, subjectKeys: [key], cost })
-    if (evaluation instanceof Promise) {
-      return evaluation.then((done) => this.#finish(ruleSet, done, subject, started))
-    }
-    return this.#finish(ruleSet, evaluation, subject, started)
   }
 
   /** Stops the limiter and releases its store. Further checks reject. */
