@@ -16,11 +16,11 @@ interface Registry {
  */
 const REGISTRY = Symbol.for('diana-limiter.registry')
 const shared = globalThis as { [REGISTRY]?: Registry }
-const registry: Registry = (shared[REGISTRY] ??= {
+shared[REGISTRY] ??= {
   algorithms: new Map<string, Algorithm>(builtInAlgorithms),
   dimensions: new Map<string, Dimension>(builtInDimensions),
-})
-const { algorithms, dimensions } = registry
+}
+const { algorithms, dimensions } = shared[REGISTRY]
 
 /**
  * Adds a strategy under `name`, usable by rules created afterwards. Names are lower-case

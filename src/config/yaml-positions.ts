@@ -1,4 +1,7 @@
-import { isMap, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
+import type { Node } from 'yaml'
+import { requirePeer } from '../optional-peer'
+
+type Yaml = typeof import('yaml')
 
 /** 1-based line and column. */
 export interface Position {
@@ -18,6 +21,11 @@ export type ParsedYaml =
  * (a path such as `['rules', 1, 'window']`) can be reported at its line and column.
  */
 export function parseYaml(text: string): ParsedYaml {
+  // Loaded with the first configuration read: limiters given rules in code never load it.
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = requirePeer<Yaml>(
+    'yaml',
+    'Reading diana.yaml',
+  )
   const lineCounter = new LineCounter()
   // prettyErrors off: the message stays one line; the position is added by the caller's format.
   const doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: true })
