@@ -4,9 +4,9 @@
  * ioredis or nacos installed, the features that need them must say which package to install.
  */
 import { execFile } from 'node:child_process'
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs'
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
-import { join, resolve } from 'node:path'
+import { join, posix, resolve } from 'node:path'
 import { promisify } from 'node:util'
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 
@@ -165,6 +165,24 @@ const second = await limiter.check({ tenant: 'acme' })
 console.log(first.allowed, second.allowed)`,
     )
     expect((await run('node', ['dual.mjs'], app)).trim()).toBe('true false')
+  })
+
+  it('ships every file its README and docs link to', async () => {
+    const files = new Set(
+      (await run('tar', ['tzf', tarball], work)).split('\n').map((path) => path.replace(/^package\//, '')),
+    )
+    const documents = [...files].filter((path) => path === 'README.md' || /^docs\/.*\.md$/.test(path))
+    const broken: string[] = []
+    for (const document of documents) {
+      const text = readFileSync(join(app, 'node_modules', 'diana-limiter', document), 'utf8')
+      for (const [, target] of text.matchAll(/\]\(([^)#\s]+)(?:#[^)]*)?\)/g)) {
+        if (/^[a-z]+:/.test(target as string)) continue
+        const path = posix.normalize(posix.join(posix.dirname(document), target as string))
+        if (!files.has(path)) broken.push(`${document} -> ${target}`)
+      }
+    }
+    expect(documents.length).toBeGreaterThan(3)
+    expect(broken).toEqual([])
   })
 
   it('is clean for are-the-types-wrong (node16, bundler) and publint', async () => {
