@@ -167,6 +167,36 @@ console.log(first.allowed, second.allowed)`,
     expect((await run('node', ['dual.mjs'], app)).trim()).toBe('true false')
   })
 
+  it('loads neither the command line nor the benchmarks from a library entry', () => {
+    const packageDir = join(app, 'node_modules', 'diana-limiter')
+    const entries = [
+      'dist/src/index',
+      'dist/adapters/express',
+      'dist/adapters/fastify',
+      'dist/adapters/koa',
+      'dist/src/metrics/index',
+    ]
+    for (const extension of ['.js', '.cjs']) {
+      const loaded = new Set<string>()
+      const visit = (file: string): void => {
+        if (loaded.has(file)) return
+        loaded.add(file)
+        const text = readFileSync(join(packageDir, file), 'utf8')
+        for (const [, target] of text.matchAll(/(?:from\s*|import\(|require\()["'](\.{1,2}\/[^"']+)["']/g)) {
+          visit(posix.normalize(posix.join(posix.dirname(file), target as string)))
+        }
+      }
+      for (const entry of entries) visit(entry + extension)
+      const offenders = [...loaded].filter((file) =>
+        /autocannon|rate-limiter-flexible|validateCommand|benchCommand/.test(
+          readFileSync(join(packageDir, file), 'utf8'),
+        ),
+      )
+      expect(loaded.size).toBeGreaterThan(entries.length)
+      expect(offenders).toEqual([])
+    }
+  })
+
   it('ships every file its README and docs link to', async () => {
     const files = new Set(
       (await run('tar', ['tzf', tarball], work)).split('\n').map((path) => path.replace(/^package\//, '')),
