@@ -329,6 +329,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
             verdicts[i] = parseVerdict((fields[at++] as string).split(VERDICT_SEPARATOR))
           }
           if (this.#denials) this.#learn(check, verdicts, now)
+          this.#charge(check, verdicts)
           check.resolve({ verdicts, degraded: false })
         }
       },
@@ -410,6 +411,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
           if (!verdict.allowed && !(check.rules[j] as CompiledRule).shadow) admitted = false
         }
         if (this.#denials) this.#learn(check, verdicts, this.#localClock())
+        if (admitted) this.#charge(check, verdicts)
         if (!admitted) {
           releasing = true
           for (let j = 0; j < n; j++) release(j)
@@ -548,6 +550,15 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     if (denials.size === 0) return undefined
     const verdicts = denials.lookup(keys, cost, this.#localClock())
     return verdicts === undefined ? undefined : { verdicts, degraded: false }
+  }
+
+  /** What Redis admitted is taken from the local fallback's shares too (see LocalFallback). */
+  #charge(check: PendingCheck, verdicts: readonly RuleVerdict[]): void {
+    if (this.#options.onFailure !== 'fallback') return
+    for (let i = 0; i < verdicts.length; i++) {
+      if (!(verdicts[i] as RuleVerdict).allowed && !(check.rules[i] as CompiledRule).shadow) return
+    }
+    this.#fallback.charge(check, verdicts)
   }
 
   #learn(check: PendingCheck, verdicts: readonly RuleVerdict[], now: number): void {
