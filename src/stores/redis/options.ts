@@ -68,7 +68,8 @@ export interface RedisStoreOptions {
   probeBackoff?: { minMs?: number; maxMs?: number }
   /**
    * How often this instance announces itself to Redis, in ms. An instance not heard of for
-   * three intervals no longer counts for the fallback's division of limits.
+   * three intervals no longer counts for the fallback's division of limits. While checks flow
+   * the count is refreshed at least every tenth of this, so newcomers are counted quickly.
    * @default 1000
    */
   heartbeatMs?: number
