@@ -72,6 +72,9 @@ const redisStoreSchema = z
       .optional()
       .describe('When Redis fails: fallback (decide locally, the default), open (allow), closed (deny).'),
     commandTimeoutMs: wholeNumber.optional().describe('Longest a check waits for Redis, in ms. Default 50.'),
+    connectWaitMs: wholeNumber
+      .optional()
+      .describe('Longest a check started before the first connection waits for it, in ms. Default 1000.'),
     failureThreshold: wholeNumber
       .optional()
       .describe('Consecutive failures that open the circuit breaker. Default 3.'),
