@@ -3,8 +3,17 @@ import { wholeFloor } from './rounding'
 
 /** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
 const stepInto: StepInto = (state, now, cost, { limit, windowMs }, next, verdict) => {
-  const k = Math.floor(now / windowMs)
-  const count = state !== undefined && state[0] === k ? (state[1] ?? 0) : 0
+  let k = Math.floor(now / windowMs)
+  let count = 0
+  if (state !== undefined) {
+    const storedK = state[0] ?? k
+    // A clock that stepped back into an earlier window stays in the stored one: moving to a
+    // lower index would let the window's L in again once the clock is back (2L in one window).
+    if (storedK >= k) {
+      count = state[1] ?? 0
+      k = storedK
+    }
+  }
   const resetMs = (k + 1) * windowMs - now
   const allowed = count + cost <= limit
   const kept = allowed ? count + cost : count
@@ -23,7 +32,10 @@ export const LUA = `
 return function(state, now, cost, limit, window)
   local k = math.floor(now / window)
   local count = 0
-  if state ~= nil and state[1] == k then count = state[2] or 0 end
+  if state ~= nil and state[1] ~= nil and state[1] >= k then
+    k = state[1]
+    count = state[2] or 0
+  end
   local reset = (k + 1) * window - now
   if count + cost <= limit then
     local next_count = count + cost

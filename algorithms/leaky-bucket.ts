@@ -1,50 +1,84 @@
 import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorithm'
-import { SNAP_LUA, snap } from './snap'
 
 /** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
 const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
   const { limit, windowMs } = rule
   const burst = rule.burst ?? 0
-  // Time counted in 1/L ms, where T = W/L is the whole number W: with whole-ms clocks no
-  // decision hangs on how W/L rounds, and the stored epoch-ms TAT is recovered exactly.
-  const nowU = now * limit
-  const tatU = state?.[0] === undefined ? nowU : snap(state[0] * limit)
-  const startU = Math.max(nowU, tatU)
-  const delayU = startU - nowU
+  // The queue is counted in 1/L ms, where T = W/L is the whole number W, and relative to the
+  // last write rather than to the epoch: the backlog is a whole number of at most (B + c)·W,
+  // exact in a double, where now·L would pass 2^53 from L ≈ 5,300 on with epoch-ms clocks.
+  let backlogU = 0
+  let steppedBack = false
+  if (state !== undefined) {
+    const anchor = state[0] ?? now
+    const stored = state[1]
+    if (stored === undefined) {
+      // A one-number state is an epoch-ms TAT, as written before the backlog was kept.
+      backlogU = Math.max(0, anchor - now) * limit
+    } else if (now < anchor) {
+      // The clock stepped back: no time passes for the queue, and its time is re-anchored to
+      // now, so the queue drains from here on and is never held for the length of the step.
+      steppedBack = true
+      backlogU = stored
+    } else {
+      const drainedU = (now - anchor) * limit
+      backlogU = drainedU >= stored ? 0 : stored - drainedU
+    }
+  }
   const maxDelayU = burst * windowMs
-  const allowed = delayU <= maxDelayU
-  const keptU = allowed ? startU + cost * windowMs : tatU
-  next[0] = keptU / limit
+  const allowed = backlogU <= maxDelayU
+  const keptU = allowed ? backlogU + cost * windowMs : backlogU
+  if (allowed || steppedBack || state === undefined || state[1] === undefined) {
+    next[0] = now
+    next[1] = keptU
+  } else {
+    // Denied: the state as it was, so the store has nothing to write.
+    next[0] = state[0] ?? now
+    next[1] = state[1] ?? 0
+  }
   verdict.allowed = allowed
-  verdict.remaining = queueRoom(keptU - nowU, maxDelayU, windowMs)
-  verdict.resetMs = Math.ceil((keptU - nowU) / limit)
-  verdict.retryAfterMs = allowed ? 0 : Math.ceil((delayU - maxDelayU) / limit)
-  verdict.delayMs = allowed && rule.mode !== 'police' ? delayU / limit : 0
+  verdict.remaining = queueRoom(keptU, maxDelayU, windowMs)
+  verdict.resetMs = Math.ceil(keptU / limit)
+  verdict.retryAfterMs = allowed ? 0 : Math.ceil((backlogU - maxDelayU) / limit)
+  verdict.delayMs = allowed && rule.mode !== 'police' ? backlogU / limit : 0
 }
 
 /** The Lua twin of {@link leakyBucket}'s step, for the Redis store (see `Algorithm.lua`). */
-export const LUA = `${SNAP_LUA}
+export const LUA = `
 local function queue_room(backlog, max_delay, window)
   if backlog > max_delay then return 0 end
-  return math.floor((max_delay - math.max(0, backlog)) / window) + 1
+  return math.floor((max_delay - backlog) / window) + 1
 end
 
 return function(state, now, cost, limit, window, burst, mode)
   burst = burst or 0
-  local now_u = now * limit
-  local tat_u = now_u
-  if state ~= nil and state[1] ~= nil then tat_u = snap(state[1] * limit) end
-  local start_u = math.max(now_u, tat_u)
-  local delay_u = start_u - now_u
-  local max_delay_u = burst * window
-  if delay_u <= max_delay_u then
-    local next_u = start_u + cost * window
-    local shaped = delay_u / limit
-    if mode == 'police' then shaped = 0 end
-    return true, { next_u / limit }, queue_room(next_u - now_u, max_delay_u, window), math.ceil((next_u - now_u) / limit), 0, shaped
+  local backlog_u = 0
+  local stepped_back = false
+  local anchor, stored = now, nil
+  if state ~= nil then
+    anchor = state[1] or now
+    stored = state[2]
+    if stored == nil then
+      backlog_u = math.max(0, anchor - now) * limit
+    elseif now < anchor then
+      stepped_back = true
+      backlog_u = stored
+    else
+      local drained_u = (now - anchor) * limit
+      if drained_u >= stored then backlog_u = 0 else backlog_u = stored - drained_u end
+    end
   end
-  return false, { tat_u / limit }, queue_room(tat_u - now_u, max_delay_u, window), math.ceil((tat_u - now_u) / limit),
-    math.ceil((delay_u - max_delay_u) / limit), 0
+  local max_delay_u = burst * window
+  if backlog_u <= max_delay_u then
+    local kept_u = backlog_u + cost * window
+    local shaped = backlog_u / limit
+    if mode == 'police' then shaped = 0 end
+    return true, { now, kept_u }, queue_room(kept_u, max_delay_u, window), math.ceil(kept_u / limit), 0, shaped
+  end
+  local kept = { anchor, stored }
+  if stepped_back or stored == nil then kept = { now, backlog_u } end
+  return false, kept, queue_room(backlog_u, max_delay_u, window), math.ceil(backlog_u / limit),
+    math.ceil((backlog_u - max_delay_u) / limit), 0
 end
 `
 
@@ -57,20 +91,21 @@ end
  * cost·T apart: the downstream sees a smooth rate of L per W, never a burst.
  * Pro: the smoothest output; protects a fragile backend (payment, stock deduction).
  * Con: callers wait up to B·T; with `mode: 'police'` there is no waiting, and requests that
- * would have waited pass at once (a burst of up to B + 1). One number per key.
+ * would have waited pass at once (a burst of up to B + 1). Two numbers per key.
  *
- * State: `[tat]` in epoch ms.
+ * State: `[anchorMs, backlog]` — the time of the last write and the queue then in 1/L ms, so
+ * TAT = anchorMs + backlog / L.
  */
 export const leakyBucket: Algorithm = {
-  stateSize: 1,
+  stateSize: 2,
   acceptsBurst: true,
   lua: LUA,
   modes: ['shape', 'police'],
   stepInto,
-  step: stepFromStepInto(stepInto, 1),
+  step: stepFromStepInto(stepInto, 2),
 }
 
 /** How many unit requests would still be admitted right now with `backlog` (in 1/L ms) queued. */
 function queueRoom(backlog: number, maxDelay: number, windowMs: number): number {
-  return backlog > maxDelay ? 0 : Math.floor((maxDelay - Math.max(0, backlog)) / windowMs) + 1
+  return backlog > maxDelay ? 0 : Math.floor((maxDelay - backlog) / windowMs) + 1
 }

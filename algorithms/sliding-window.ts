@@ -2,21 +2,30 @@ import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorith
 
 /** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
 const stepInto: StepInto = (state, now, cost, { limit, windowMs }, next, verdict) => {
-  const k = Math.floor(now / windowMs)
+  let k = Math.floor(now / windowMs)
   let p = 0
   let q = 0
+  // Where the previous window's weight is read: now, or the start of the stored window when
+  // the clock stepped back before it (the weight never exceeds 1).
+  let at = now
   if (state !== undefined) {
-    const storedK = state[0]
-    if (storedK === k) {
+    const storedK = state[0] ?? k
+    if (storedK >= k) {
+      // Same window, or a clock that stepped back: it stays in the stored window, since a
+      // lower index would let the window's L in again once the clock is back (2L in one W).
       p = state[1] ?? 0
       q = state[2] ?? 0
+      if (storedK > k) {
+        k = storedK
+        at = k * windowMs
+      }
     } else if (storedK === k - 1) {
       p = state[2] ?? 0
     }
   }
   // The estimate times W: a whole number with whole-ms clocks, so "est + cost <= L" and
   // floor(L - est) are decided exactly even when 1 ms is a billionth of a 30-day window.
-  const estW = p * ((k + 1) * windowMs - now) + q * windowMs
+  const estW = p * ((k + 1) * windowMs - at) + q * windowMs
   const allowed = estW + cost * windowMs <= limit * windowMs
   next[0] = k
   next[1] = p
@@ -60,15 +69,20 @@ end
 return function(state, now, cost, limit, window)
   local k = math.floor(now / window)
   local p, q = 0, 0
-  if state ~= nil then
-    if state[1] == k then
+  local at = now
+  if state ~= nil and state[1] ~= nil then
+    if state[1] >= k then
       p = state[2] or 0
       q = state[3] or 0
+      if state[1] > k then
+        k = state[1]
+        at = k * window
+      end
     elseif state[1] == k - 1 then
       p = state[3] or 0
     end
   end
-  local est_w = p * ((k + 1) * window - now) + q * window
+  local est_w = p * ((k + 1) * window - at) + q * window
   if est_w + cost * window <= limit * window then
     local next_q = q + cost
     return true, { k, p, next_q }, room_left(limit, est_w + cost * window, window), reset_after(p, next_q, now, k, window), 0, 0

@@ -9,18 +9,29 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
   // and whole costs no decision hangs on how 1/3 of a token rounds in binary.
   const full = capacity * windowMs
   let units = full
-  let last = now
+  let steppedBack = false
   if (state !== undefined) {
     const storedLast = state[1] ?? now
-    // A clock that stepped back (another server's time after a failover) must not mint tokens.
-    last = Math.max(storedLast, now)
-    units = Math.min(full, snap((state[0] ?? capacity) * windowMs) + Math.max(0, now - storedLast) * limit)
+    // A clock that stepped back (NTP, another server's time after a failover) mints no tokens,
+    // and the bucket's time is re-anchored to now: it refills from here on at the usual rate,
+    // rather than not at all until the clock is back where it was.
+    steppedBack = now < storedLast
+    units = Math.min(
+      full,
+      snap((state[0] ?? capacity) * windowMs) + (steppedBack ? 0 : (now - storedLast) * limit),
+    )
   }
   const need = cost * windowMs
   const allowed = units >= need
   const kept = allowed ? units - need : units
-  next[0] = kept / windowMs
-  next[1] = last
+  if (allowed || steppedBack || state === undefined) {
+    next[0] = kept / windowMs
+    next[1] = now
+  } else {
+    // Denied: the state as it was, so the store has nothing to write.
+    next[0] = state[0] ?? capacity
+    next[1] = state[1] ?? now
+  }
   verdict.allowed = allowed
   verdict.remaining = Math.max(0, Math.floor(kept / windowMs))
   verdict.resetMs = Math.ceil((full - kept) / limit)
@@ -39,20 +50,24 @@ return function(state, now, cost, limit, window, burst)
   local capacity = burst or limit
   local full = capacity * window
   local units = full
-  local last = now
+  local stepped_back = false
   if state ~= nil then
     local stored_last = state[2] or now
-    last = math.max(stored_last, now)
-    units = math.min(full, snap((state[1] or capacity) * window) + math.max(0, now - stored_last) * limit)
+    stepped_back = now < stored_last
+    local refill = 0
+    if not stepped_back then refill = (now - stored_last) * limit end
+    units = math.min(full, snap((state[1] or capacity) * window) + refill)
   end
   local need = cost * window
   if units >= need then
     local left = units - need
-    return true, { left / window, last }, math.max(0, math.floor(left / window)), math.ceil((full - left) / limit), 0, 0
+    return true, { left / window, now }, math.max(0, math.floor(left / window)), math.ceil((full - left) / limit), 0, 0
   end
   local retry = INF
   if cost <= capacity then retry = math.ceil((need - units) / limit) end
-  return false, { units / window, last }, math.max(0, math.floor(units / window)), math.ceil((full - units) / limit), retry, 0
+  local kept = state
+  if stepped_back then kept = { units / window, now } end
+  return false, kept, math.max(0, math.floor(units / window)), math.ceil((full - units) / limit), retry, 0
 end
 `
 
@@ -65,7 +80,7 @@ end
  * Con: a full bucket lets B through at once. Pick it for global and per-client API rates where
  * short bursts are welcome.
  *
- * State: `[tokens, lastMs]` — tokens after the last admitted request, and its time.
+ * State: `[tokens, lastMs]` — tokens at the last write, and its time.
  */
 export const tokenBucket: Algorithm = {
   stateSize: 2,

@@ -80,6 +80,7 @@ export class MemoryStore implements Store {
       const table = this.#table(rule)
       const verdict = this.#step(rule, table, key, 0, now, cost)
       if (verdict.allowed) table.write(key, this.#slotsAt[0] as number, this.#nextAt[0] as AlgorithmState)
+      else this.#keepIfChanged(rule, table, key, 0)
       return { verdicts: [verdict], degraded: false }
     }
     const verdicts: RuleVerdict[] = new Array(count)
@@ -102,10 +103,11 @@ export class MemoryStore implements Store {
       this.#lastRules = rules
       this.#lastTables = tables.slice(0, count)
     }
-    if (admitted) {
-      for (let i = 0; i < count; i++) {
-        if (!(verdicts[i] as RuleVerdict).allowed) continue
-        const table = tables[i] as Table
+    for (let i = 0; i < count; i++) {
+      const table = tables[i] as Table
+      if (!(verdicts[i] as RuleVerdict).allowed)
+        this.#keepIfChanged(rules[i] as CompiledRule, table, subjectKeys[i] as string, i)
+      else if (admitted) {
         table.write(subjectKeys[i] as string, this.#slotsAt[i] as number, this.#nextAt[i] as AlgorithmState)
       }
     }
@@ -140,6 +142,24 @@ export class MemoryStore implements Store {
     const result = algorithm.step(state, { now, cost }, rule.params)
     this.#nextAt[position] = checkedState(rule, result.state)
     return result.decision
+  }
+
+  /**
+   * A denying rule consumes nothing, but its step may have moved the key's state on without
+   * consuming: after the clock stepped back, a bucket re-anchors its time to now. That is kept,
+   * so that the wait the denial reported holds. A denial never creates a key.
+   */
+  #keepIfChanged(rule: CompiledRule, table: Table, subjectKey: string, position: number): void {
+    const slot = this.#slotsAt[position] as number
+    if (slot < 0) return
+    const current = this.#currentAt[position] as number[]
+    const next = this.#nextAt[position] as AlgorithmState
+    for (let j = 0; j < rule.algorithm.stateSize; j++) {
+      if (current[j] !== next[j]) {
+        table.write(subjectKey, slot, next)
+        return
+      }
+    }
   }
 
   /**

@@ -1,11 +1,14 @@
-/** Whether checks go to Redis (`closed`) or are decided locally while it is probed (`open`). */
-export type BreakerState = 'closed' | 'open'
+/**
+ * Whether checks go to Redis (`closed`), are decided locally while it is probed (`open`), or go
+ * to Redis again after a probe answered, with the outage not yet declared over (`trial`).
+ */
+export type BreakerState = 'closed' | 'open' | 'trial'
 
 export interface CircuitBreakerOptions {
   failureThreshold: number
   probeMinMs: number
   probeMaxMs: number
-  /** One attempt to reach the backend; resolves when it answered. */
+  /** One attempt to do the real work (a script call), not merely to reach the backend. */
   probe(): Promise<void>
   onOpen(reason: string): void
   onClose(downMs: number): void
@@ -17,7 +20,11 @@ export interface CircuitBreakerOptions {
  * Stops sending to a backend that keeps failing. After `failureThreshold` consecutive
  * failures it opens: nothing is sent, and a probe runs after `probeMinMs`, then after twice
  * that, up to `probeMaxMs`, each with ±20% jitter so a fleet does not probe in lockstep.
- * The first probe that answers closes it again.
+ *
+ * A probe that answers puts it on `trial`: calls go through again, but the outage only ends
+ * (`onClose`) with the first call that succeeds. A failure on trial reopens it silently and
+ * the backoff goes on, so a backend that answers probes yet fails the real work (out of
+ * memory, no scripting rights) is one outage, reported once, not a flapping pair per probe.
  */
 export class CircuitBreaker {
   #state: BreakerState = 'closed'
@@ -36,16 +43,25 @@ export class CircuitBreaker {
     return this.#state
   }
 
+  /** True while calls are held back and decided locally. */
   get isOpen(): boolean {
     return this.#state === 'open'
   }
 
   success(): void {
     this.#failures = 0
+    if (this.#state === 'trial') this.reset()
   }
 
   failure(reason: string): void {
     if (this.#state === 'open' || this.#stopped) return
+    if (this.#state === 'trial') {
+      // The same outage goes on: no second onOpen, and the probe backs off further.
+      this.#state = 'open'
+      this.#delay = Math.min(this.#delay * 2, this.#options.probeMaxMs)
+      this.#schedule()
+      return
+    }
     this.#failures += 1
     if (this.#failures < this.#options.failureThreshold) return
     this.#state = 'open'
@@ -55,7 +71,7 @@ export class CircuitBreaker {
     this.#schedule()
   }
 
-  /** Closes at once (a caller saw the backend answer); no-op when already closed. */
+  /** Closes at once (a caller saw the backend do real work); no-op when already closed. */
   reset(): void {
     if (this.#state === 'closed') return
     clearTimeout(this.#timer)
@@ -82,10 +98,10 @@ export class CircuitBreaker {
     this.#timer = undefined
     this.#options.probe().then(
       () => {
-        if (!this.#stopped) this.reset()
+        if (!this.#stopped && this.#state === 'open') this.#state = 'trial'
       },
       () => {
-        if (this.#stopped || this.#state === 'closed') return
+        if (this.#stopped || this.#state !== 'open') return
         this.#delay = Math.min(this.#delay * 2, this.#options.probeMaxMs)
         this.#schedule()
       },

@@ -111,8 +111,17 @@ for c = 1, check_count do
     if allowed then
       nexts[r] = next_state
       ttls[r] = reset
-    elseif not def[6] then
-      admitted = false
+    else
+      if not def[6] then admitted = false end
+      -- A denial consumes nothing, but a step may move an existing state on without consuming
+      -- (a bucket re-anchors its time after the clock stepped back): kept, so its wait holds.
+      if raw and next_state ~= nil then
+        local encoded = encode(next_state)
+        if encoded ~= raw then
+          written[KEYS[key_index + r]] = encoded
+          redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', math.max(1, math.ceil(reset), min_ttl)))
+        end
+      end
     end
     out[first_out + r] = (allowed and '1 ' or '0 ') .. whole(remaining) .. ' ' .. whole(reset) .. ' ' .. whole(retry) .. ' ' .. whole(delay)
     a = a + 1

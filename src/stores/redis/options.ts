@@ -40,10 +40,20 @@ export interface RedisStoreOptions {
   onFailure?: FailurePolicy
   /**
    * The longest a check waits for Redis, in ms, before it is decided locally and counted as
-   * a failure. Covers the whole check (EVALSHA, a NOSCRIPT reload, Cluster redirects).
+   * a failure. Covers the whole check (EVALSHA, a NOSCRIPT reload, Cluster redirects). Time
+   * during which this process's own event loop was blocked is not counted against Redis (up
+   * to three such stalls per check).
    * @default 50
    */
   commandTimeoutMs?: number
+  /**
+   * Checks started before the store first connects wait for the connection at most this
+   * long, in ms, and then get their own `commandTimeoutMs`; an error while connecting
+   * (refused, WRONGPASS) decides them at once. Only at start: later, a lost connection fails
+   * checks at once.
+   * @default 1000
+   */
+  connectWaitMs?: number
   /**
    * Consecutive failures (timeouts, refused or reset connections) that open the circuit
    * breaker; while open no check is sent to Redis and a probe is sent with backoff instead.
@@ -58,7 +68,8 @@ export interface RedisStoreOptions {
   probeBackoff?: { minMs?: number; maxMs?: number }
   /**
    * How often this instance announces itself to Redis, in ms. An instance not heard of for
-   * three intervals no longer counts for the fallback's division of limits.
+   * three intervals no longer counts for the fallback's division of limits. While checks flow
+   * the count is refreshed at least every tenth of this, so newcomers are counted quickly.
    * @default 1000
    */
   heartbeatMs?: number
@@ -103,6 +114,7 @@ export const DEFAULT_REDIS_STORE_OPTIONS = {
   url: 'redis://127.0.0.1:6379',
   onFailure: 'fallback',
   commandTimeoutMs: 50,
+  connectWaitMs: 1000,
   failureThreshold: 3,
   probeBackoff: { minMs: 50, maxMs: 1000 },
   heartbeatMs: 1000,
@@ -116,6 +128,7 @@ export const DEFAULT_REDIS_STORE_OPTIONS = {
 export interface ResolvedRedisStoreOptions {
   onFailure: FailurePolicy
   commandTimeoutMs: number
+  connectWaitMs: number
   failureThreshold: number
   probeMinMs: number
   probeMaxMs: number
@@ -135,6 +148,7 @@ const OPTION_NAMES = [
   'cluster',
   'onFailure',
   'commandTimeoutMs',
+  'connectWaitMs',
   'failureThreshold',
   'probeBackoff',
   'heartbeatMs',
@@ -188,6 +202,7 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
   return {
     onFailure,
     commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs ?? d.commandTimeoutMs),
+    connectWaitMs: positive('connectWaitMs', options.connectWaitMs ?? d.connectWaitMs),
     failureThreshold: whole('failureThreshold', options.failureThreshold ?? d.failureThreshold),
     probeMinMs: positive('probeBackoff.minMs', options.probeBackoff?.minMs ?? d.probeBackoff.minMs),
     probeMaxMs: positive('probeBackoff.maxMs', options.probeBackoff?.maxMs ?? d.probeBackoff.maxMs),

@@ -46,10 +46,84 @@ const DAY_MS = 86_400_000
 /** How long `closed` tells callers to wait while Redis is away. */
 const CLOSED_RETRY_AFTER_MS = 1000
 
+/**
+ * A timer firing this much after its time means the event loop was blocked (busy CPU, a long
+ * synchronous task): the time is this process's, not Redis's, and a deadline then gets another
+ * full term, at most {@link MAX_STALLS} times.
+ */
+const STALL_MS = 10
+const MAX_STALLS = 3
+
 class TimeoutError extends Error {
   constructor(ms: number) {
     super(`no reply within ${ms} ms`)
   }
+}
+
+class ConnectingError extends Error {
+  constructor(ms: number) {
+    super(`still connecting after ${ms} ms`)
+  }
+}
+
+/** Failures that may be a lost or missing connection rather than Redis's own answer. */
+function isNotConnected(error: unknown): boolean {
+  if (error instanceof TimeoutError || error instanceof ConnectingError) return true
+  const message = error instanceof Error ? error.message : ''
+  return message.startsWith("Stream isn't writeable") || message.startsWith('Connection is closed')
+}
+
+/**
+ * Calls `onExpire` once `ms` have passed during which this process could have read a reply;
+ * returns a cancel function. Timers run before the event loop's poll phase reads sockets, so
+ * after a blocked loop an expired timer would fire with the reply still unread: the verdict
+ * waits for `setImmediate`, which runs after that phase. And a timer that fires late measures
+ * a blocked loop, whose time does not count against Redis (see {@link STALL_MS}).
+ */
+function startDeadline(ms: number, onExpire: () => void): () => void {
+  let cancelled = false
+  let stalls = 0
+  let due = 0
+  let timer: NodeJS.Timeout | undefined
+  const expire = () => {
+    const late = performance.now() - due
+    setImmediate(() => {
+      if (cancelled) return
+      if (late > STALL_MS && stalls < MAX_STALLS) {
+        stalls++
+        arm()
+        return
+      }
+      cancelled = true
+      onExpire()
+    })
+  }
+  const arm = () => {
+    due = performance.now() + ms
+    timer = setTimeout(expire, ms)
+  }
+  arm()
+  return () => {
+    cancelled = true
+    clearTimeout(timer)
+  }
+}
+
+/** `promise`, or `error()` once its deadline (see {@link startDeadline}) has passed. */
+function withDeadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const cancel = startDeadline(ms, () => reject(error()))
+    promise.then(
+      (value) => {
+        cancel()
+        resolve(value)
+      },
+      (failure) => {
+        cancel()
+        reject(failure)
+      },
+    )
+  })
 }
 
 /**
@@ -69,7 +143,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   readonly #fallback: LocalFallback
   readonly #denials: DenialCache | undefined
   readonly #breaker: CircuitBreaker
-  readonly #heartbeat: NodeJS.Timeout
+  readonly #heartbeatTimer: NodeJS.Timeout
   readonly #instanceId = randomUUID()
   readonly #releaseScript = new RedisScript(RELEASE_SCRIPT)
   readonly #heartbeatScript = new RedisScript(HEARTBEAT_SCRIPT)
@@ -79,7 +153,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   #script = new RedisScript(buildEvaluateScript([]))
   #pending: PendingCheck[] = []
   #flushScheduled = false
+  /** Pending until the first connection is up; rejected while it fails before that. */
   #connected: Promise<void> | undefined
+  /** What the client last reported going wrong with its connection, until it is ready again. */
+  #connectionProblem: string | undefined
+  /** When the last heartbeat was sent (performance.now()), and whether one is under way. */
+  #beatAt = Number.NEGATIVE_INFINITY
+  #beating = false
   #closed = false
 
   constructor(options: RedisStoreOptions, clock: Clock) {
@@ -88,8 +168,18 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const built = buildClient(options)
     this.#client = built.client
     this.#owned = built.owned
-    // Without a listener ioredis prints every connection error; the breaker reports instead.
-    if (this.#owned) this.#client.on('error', () => {})
+    // Kept to name the real cause (a refused connection, WRONGPASS, NOAUTH) when calls fail for
+    // want of a connection, where ioredis only says "Stream isn't writeable". The breaker
+    // reports it once; without a listener ioredis would also print every reconnect's error.
+    this.#client.on('error', (error: unknown) => {
+      this.#connectionProblem = describe(error)
+    })
+    this.#client.on('close', () => {
+      this.#connectionProblem ??= 'connection closed'
+    })
+    this.#client.on('ready', () => {
+      this.#connectionProblem = undefined
+    })
     this.#isCluster = (this.#client as Cluster).isCluster === true
     this.#localClock = this.#options.clockForTests ?? clock
     this.#keys = new KeyLayout(this.#options.keyPrefix)
@@ -100,23 +190,19 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       failureThreshold: this.#options.failureThreshold,
       probeMinMs: this.#options.probeMinMs,
       probeMaxMs: this.#options.probeMaxMs,
-      probe: () => this.#ping(),
+      probe: () => this.#probe(),
       onOpen: (reason) => this.#wentDown(reason),
       onClose: (downMs) => this.#cameBack(downMs),
       now: () => performance.now(),
     })
     if (this.#client.status !== 'ready') {
-      this.#connected = new Promise((resolve) => this.#client.once('ready', () => resolve()))
-      this.#connected.then(() => {
-        this.#connected = undefined
-        this.#beat()
-      })
+      this.#awaitFirstConnection()
       if (this.#client.status === 'wait') this.#client.connect().catch(() => {})
     } else {
       this.#beat()
     }
-    this.#heartbeat = setInterval(() => this.#beat(), this.#options.heartbeatMs)
-    this.#heartbeat.unref()
+    this.#heartbeatTimer = setInterval(() => this.#beat(), this.#options.heartbeatMs)
+    this.#heartbeatTimer.unref()
   }
 
   /** Live Diana instances last seen in Redis (this one included); the fallback's divisor. */
@@ -138,14 +224,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const deadline = performance.now() + timeoutMs
     for (;;) {
       try {
-        await this.#ping()
+        await this.#probe()
         this.#breaker.reset()
         this.#breaker.success()
-        await this.#beat()
         return
       } catch (error) {
         if (performance.now() > deadline) {
-          throw new Error(`Redis store not ready after ${timeoutMs} ms: ${describe(error)}`)
+          throw new Error(`Redis store not ready after ${timeoutMs} ms: ${this.#reason(error)}`)
         }
         await new Promise((resolve) => setTimeout(resolve, 25))
       }
@@ -180,7 +265,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     if (this.#closed) return
     this.#closed = true
     this.#breaker.stop()
-    clearInterval(this.#heartbeat)
+    clearInterval(this.#heartbeatTimer)
     if (!this.#breaker.isOpen && this.#connected === undefined) {
       await this.#bounded(this.#client.zrem(this.#keys.instancesKey(), this.#instanceId)).catch(() => {})
     }
@@ -231,7 +316,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         keys.push(check.keys[i] as string)
       }
     }
-    this.#bounded(this.#run(this.#script, keys, args)).then(
+    this.#maybeBeat()
+    this.#run(this.#script, keys, args).then(
       (reply) => {
         this.#breaker.success()
         const fields = reply as string[]
@@ -243,6 +329,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
             verdicts[i] = parseVerdict((fields[at++] as string).split(VERDICT_SEPARATOR))
           }
           if (this.#denials) this.#learn(check, verdicts, now)
+          this.#charge(check, verdicts)
           check.resolve({ verdicts, degraded: false })
         }
       },
@@ -262,6 +349,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
    * released: put back to the state it replaced, if nobody has written the key since.
    */
   #sendAcrossSlots(check: PendingCheck): void {
+    if (this.#connected !== undefined) {
+      this.#whenConnected(async () => this.#sendAcrossSlots(check)).catch((error) =>
+        check.resolve(this.#failed(check, error)),
+      )
+      return
+    }
+    this.#maybeBeat()
     const n = check.rules.length
     const results: (Reservation | undefined)[] = new Array(n)
     let waiting = n
@@ -284,19 +378,17 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       if (settled) return
       settled = true
       releasing = true
-      clearTimeout(timer)
+      cancelDeadline()
       for (let i = 0; i < n; i++) release(i)
       check.resolve(this.#failed(check, error))
     }
-    const timer = setTimeout(
-      () => fail(new TimeoutError(this.#options.commandTimeoutMs)),
-      this.#options.commandTimeoutMs,
-    )
+    const ms = this.#options.commandTimeoutMs
+    const cancelDeadline = startDeadline(ms, () => fail(new TimeoutError(ms)))
     for (let i = 0; i < n; i++) {
       const rule = check.rules[i] as CompiledRule
       const args = this.#headerArgs(true, 1)
       args.push(String(check.cost), '1', this.#argsOf(rule))
-      this.#whenConnected(() => this.#run(this.#script, [check.keys[i] as string], args)).then((reply) => {
+      this.#run(this.#script, [check.keys[i] as string], args).then((reply) => {
         const fields = ((reply as string[])[0] as string).split(VERDICT_SEPARATOR)
         results[i] = {
           verdict: parseVerdict(fields),
@@ -309,7 +401,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         }
         if (--waiting > 0) return
         settled = true
-        clearTimeout(timer)
+        cancelDeadline()
         this.#breaker.success()
         const verdicts: RuleVerdict[] = new Array(n)
         let admitted = true
@@ -319,6 +411,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
           if (!verdict.allowed && !(check.rules[j] as CompiledRule).shadow) admitted = false
         }
         if (this.#denials) this.#learn(check, verdicts, this.#localClock())
+        if (admitted) this.#charge(check, verdicts)
         if (!admitted) {
           releasing = true
           for (let j = 0; j < n; j++) release(j)
@@ -375,35 +468,69 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     return slot
   }
 
+  /** One script call, bounded by `commandTimeoutMs` from when it can be sent. */
   #run(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown> {
-    return this.#whenConnected(() => script.run(this.#client as unknown as ScriptClient, keys, args))
+    return this.#whenConnected(() =>
+      this.#bounded(script.run(this.#client as unknown as ScriptClient, keys, args)),
+    )
   }
 
-  /** Runs `call` now, or once the client first connects (the caller's deadline still runs). */
+  /**
+   * Until the client first connects, calls wait for it, at most `connectWaitMs`, and their
+   * own deadline starts once it is up: a connection still being made (TCP, AUTH, the ready
+   * check, on a host busy starting up) is not Redis failing to answer. An error before then
+   * (refused, WRONGPASS) fails the waiting calls at once, with that cause.
+   */
+  #awaitFirstConnection(): void {
+    let resolveConnected: () => void = () => {}
+    let rejectConnected: (error: unknown) => void = () => {}
+    const connected = new Promise<void>((resolve, reject) => {
+      resolveConnected = resolve
+      rejectConnected = reject
+    })
+    // Callers see the rejection through their own `then`; nobody else must report it.
+    connected.catch(() => {})
+    const failed = (error: unknown) => rejectConnected(error)
+    this.#client.on('error', failed)
+    this.#client.once('ready', () => {
+      this.#client.off('error', failed)
+      this.#connected = undefined
+      resolveConnected()
+      this.#beat()
+    })
+    this.#connected = connected
+  }
+
+  /** Runs `call` now, or once the client first connects (see {@link #awaitFirstConnection}). */
   #whenConnected<T>(call: () => Promise<T>): Promise<T> {
-    return this.#connected === undefined ? call() : this.#connected.then(call)
+    const connected = this.#connected
+    if (connected === undefined) return call()
+    const ms = this.#options.connectWaitMs
+    return withDeadline(connected, ms, () => new ConnectingError(ms)).then(call)
   }
 
-  /** `promise`, or a TimeoutError after `commandTimeoutMs`. */
+  /** `promise`, or a TimeoutError once `commandTimeoutMs` have passed (see {@link startDeadline}). */
   #bounded<T>(promise: Promise<T>): Promise<T> {
     const ms = this.#options.commandTimeoutMs
-    return new Promise<T>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new TimeoutError(ms)), ms)
-      promise.then(
-        (value) => {
-          clearTimeout(timer)
-          resolve(value)
-        },
-        (error) => {
-          clearTimeout(timer)
-          reject(error)
-        },
-      )
-    })
+    return withDeadline(promise, ms, () => new TimeoutError(ms))
+  }
+
+  /**
+   * The cause to report: Redis's own error (OOM, NOPERM, NOSCRIPT...) as it came; for a call
+   * that failed for want of a connection, what the connection last reported (refused,
+   * WRONGPASS, NOAUTH, closed) instead of ioredis's generic message or a timeout.
+   */
+  #reason(error: unknown): string {
+    if (isNotConnected(error) && this.#client.status !== 'ready') {
+      const problem = this.#connectionProblem
+      if (problem !== undefined) return problem
+      return error instanceof ConnectingError ? error.message : `connection ${this.#client.status}`
+    }
+    return describe(error)
   }
 
   #failed(request: EvaluationRequest, error: unknown): Evaluation {
-    this.#breaker.failure(describe(error))
+    this.#breaker.failure(this.#reason(error))
     return this.#degraded(request)
   }
 
@@ -423,6 +550,15 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     if (denials.size === 0) return undefined
     const verdicts = denials.lookup(keys, cost, this.#localClock())
     return verdicts === undefined ? undefined : { verdicts, degraded: false }
+  }
+
+  /** What Redis admitted is taken from the local fallback's shares too (see LocalFallback). */
+  #charge(check: PendingCheck, verdicts: readonly RuleVerdict[]): void {
+    if (this.#options.onFailure !== 'fallback') return
+    for (let i = 0; i < verdicts.length; i++) {
+      if (!(verdicts[i] as RuleVerdict).allowed && !(check.rules[i] as CompiledRule).shadow) return
+    }
+    this.#fallback.charge(check, verdicts)
   }
 
   #learn(check: PendingCheck, verdicts: readonly RuleVerdict[], now: number): void {
@@ -446,17 +582,51 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     }
   }
 
-  #beat(): Promise<void> {
-    if (this.#closed || this.#breaker.isOpen || this.#connected !== undefined) return Promise.resolve()
+  /**
+   * The breaker's probe does the real work: a script call that writes (the heartbeat), since a
+   * Redis can answer PING and still refuse every check (OOM under `noeviction`, an ACL user
+   * without scripting rights). It also refreshes the live instance count before checks return.
+   */
+  async #probe(): Promise<void> {
+    await this.#ping()
+    await this.#heartbeat()
+  }
+
+  /** Announces this instance and learns the live count; rejects when Redis fails. */
+  #heartbeat(): Promise<void> {
+    this.#beatAt = performance.now()
     const expiry = String(this.#options.heartbeatMs * 3)
-    return this.#bounded(
-      this.#run(this.#heartbeatScript, [this.#keys.instancesKey()], [this.#instanceId, expiry]),
-    ).then(
+    return this.#run(this.#heartbeatScript, [this.#keys.instancesKey()], [this.#instanceId, expiry]).then(
       (count) => {
         this.#fallback.instances = Number(count)
       },
-      (error) => this.#breaker.failure(describe(error)),
     )
+  }
+
+  #beat(): Promise<void> {
+    if (this.#closed || this.#breaker.isOpen || this.#connected !== undefined || this.#beating) {
+      return Promise.resolve()
+    }
+    this.#beating = true
+    return this.#heartbeat().then(
+      () => {
+        this.#beating = false
+      },
+      (error) => {
+        this.#beating = false
+        this.#breaker.failure(this.#reason(error))
+      },
+    )
+  }
+
+  /**
+   * While checks flow, the instance count is kept at most a tenth of `heartbeatMs` old: it is
+   * the fallback's divisor, and instances that joined since the last beat would otherwise
+   * leave each one a share too large the moment Redis fails (a fleet starting together sees
+   * 1, 2, 3 ... of its instances at first).
+   */
+  #maybeBeat(): void {
+    if (performance.now() - this.#beatAt >= this.#options.heartbeatMs / 10) this.#beat()
   }
 
   #wentDown(reason: string): void {

@@ -1,0 +1,167 @@
+/**
+ * Issue 11, item 5: the wall clock steps back (NTP, VM migration, a Redis failover to a server
+ * with another time) and maybe forward again. No key may be locked out for the length of the
+ * step, no window may admit its limit twice, and `retryAfterMs` must be what it really takes.
+ */
+import fc from 'fast-check'
+import { describe, expect, it } from 'vitest'
+import { createLimiter, type Limiter } from '../../src/limiter'
+import type { Decision, Rule } from '../../src/types'
+import { createFakeClock, DEFAULT_START_MS, type FakeClock } from '../support/fake-clock'
+
+const HOUR = 3_600_000
+
+function limiterWith(rule: Omit<Rule, 'name' | 'dimension'>, start = DEFAULT_START_MS + 30_000) {
+  const clock = createFakeClock(start)
+  const limiter = createLimiter({
+    rules: [{ name: 'r', dimension: 'global', ...rule } as Rule],
+    clock,
+    store: { type: 'memory', maxKeys: 16 },
+  })
+  return { limiter, clock }
+}
+
+async function admitted(limiter: Limiter, times: number): Promise<number> {
+  let n = 0
+  for (let i = 0; i < times; i++) if ((await limiter.check({})).allowed) n++
+  return n
+}
+
+/**
+ * After a denial, waits exactly `retryAfterMs` (checking 1 ms earlier that it still denies) and
+ * returns whether the request then passes: `retryAfterMs` is honest iff this is true.
+ */
+async function retryIsHonest(limiter: Limiter, clock: FakeClock, denied: Decision): Promise<boolean> {
+  expect(denied.allowed).toBe(false)
+  expect(Number.isFinite(denied.retryAfterMs)).toBe(true)
+  if (denied.retryAfterMs > 1) {
+    clock.advance(denied.retryAfterMs - 1)
+    if ((await limiter.check({})).allowed) return false
+    clock.advance(1)
+  } else clock.advance(denied.retryAfterMs)
+  return (await limiter.check({})).allowed
+}
+
+/** Steps the clock 1 s at a time until a unit request passes; bounded to 3 hours. */
+async function secondsDenied(limiter: Limiter, clock: FakeClock): Promise<number> {
+  for (let s = 0; s <= 3 * 3600; s++) {
+    if ((await limiter.check({})).allowed) return s
+    clock.advance(1000)
+  }
+  return Number.POSITIVE_INFINITY
+}
+
+describe('a clock that steps back', () => {
+  it('token bucket drained before a 1-hour step back: denied only until the next token, and retryAfterMs says so', async () => {
+    // 5 per minute: one token every 12 s.
+    const { limiter, clock } = limiterWith({ algorithm: 'token-bucket', limit: 5, window: '1m' })
+    expect(await admitted(limiter, 5)).toBe(5)
+    clock.set(clock() - HOUR)
+    const denied = await limiter.check({})
+    expect(denied.allowed).toBe(false)
+    expect(denied.retryAfterMs).toBe(12_000)
+    expect(await secondsDenied(limiter, clock)).toBe(12)
+    await limiter.close()
+  })
+
+  it('token bucket: a step back mints no tokens, and a denial after it tells the truth', async () => {
+    const { limiter, clock } = limiterWith({ algorithm: 'token-bucket', limit: 5, window: '1m' })
+    expect(await admitted(limiter, 5)).toBe(5)
+    clock.set(clock() - 5 * 60_000)
+    expect(await admitted(limiter, 5)).toBe(0)
+    expect(await retryIsHonest(limiter, clock, await limiter.check({}))).toBe(true)
+    await limiter.close()
+  })
+
+  for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
+    it(`${algorithm}: a step back and forward again admits L in the window, not 2L`, async () => {
+      const { limiter, clock } = limiterWith({ algorithm, limit: 5, window: '1m' })
+      const t0 = clock()
+      expect(await admitted(limiter, 5)).toBe(5)
+      clock.set(t0 - HOUR)
+      const duringStep = await admitted(limiter, 10)
+      clock.set(t0 + 1000)
+      const afterReturn = await admitted(limiter, 10)
+      // Everything above happened inside one window of the clock (t0's): at most L in total.
+      expect(5 + duringStep + afterReturn).toBe(5)
+      await limiter.close()
+    })
+
+    it(`${algorithm}: a denial during a step back gives the honest retryAfterMs`, async () => {
+      const { limiter, clock } = limiterWith({ algorithm, limit: 5, window: '1m' })
+      expect(await admitted(limiter, 5)).toBe(5)
+      clock.set(clock() - 10 * 60_000)
+      expect(await retryIsHonest(limiter, clock, await limiter.check({}))).toBe(true)
+      await limiter.close()
+    })
+  }
+
+  it('leaky bucket with a full queue before a 1-hour step back: denied for at most one interval T', async () => {
+    // T = 100 ms, 2 may wait.
+    const { limiter, clock } = limiterWith({ algorithm: 'leaky-bucket', limit: 10, window: '1s', burst: 2 })
+    expect(await admitted(limiter, 4)).toBe(3)
+    clock.set(clock() - HOUR)
+    const denied = await limiter.check({})
+    expect(denied.allowed).toBe(false)
+    expect(denied.retryAfterMs).toBe(100)
+    expect(await retryIsHonest(limiter, clock, denied)).toBe(true)
+    await limiter.close()
+  })
+
+  it('leaky bucket: a step back admits nothing by itself, and the way back forward at most the queue', async () => {
+    const { limiter, clock } = limiterWith({
+      algorithm: 'leaky-bucket',
+      limit: 10,
+      window: '1s',
+      burst: 2,
+      mode: 'police',
+    })
+    const t0 = clock()
+    expect(await admitted(limiter, 4)).toBe(3)
+    clock.set(t0 - HOUR)
+    expect(await admitted(limiter, 4)).toBe(0)
+    // A step forward cannot be told from idle time: the queue may have drained, no more.
+    clock.set(t0)
+    expect(await admitted(limiter, 4)).toBeLessThanOrEqual(3)
+    await limiter.close()
+  })
+
+  it('every algorithm: with the clock jumping back and forth, each denial tells the honest retryAfterMs', async () => {
+    const rules = fc.constantFrom<Omit<Rule, 'name' | 'dimension'>>(
+      { algorithm: 'fixed-window', limit: 3, window: 1000 },
+      { algorithm: 'sliding-window', limit: 4, window: 1000 },
+      { algorithm: 'token-bucket', limit: 3, window: 1000, burst: 5 },
+      { algorithm: 'leaky-bucket', limit: 4, window: 1000, burst: 2 },
+      { algorithm: 'leaky-bucket', limit: 7, window: 3000, burst: 1, mode: 'police' },
+    )
+    const moves = fc.array(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 0, max: 400 }) },
+        { weight: 1, arbitrary: fc.integer({ min: -HOUR, max: -1 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: HOUR }) },
+      ),
+      { minLength: 1, maxLength: 40 },
+    )
+    await fc.assert(
+      fc.asyncProperty(rules, moves, async (rule, steps) => {
+        const { limiter, clock } = limiterWith(rule)
+        let latest = clock()
+        for (const dt of steps) {
+          clock.set(clock() + dt)
+          latest = Math.max(latest, clock())
+          const decision = await limiter.check({})
+          if (!decision.allowed) {
+            // Buckets re-anchor at a step back: a unit request waits at most one refill or
+            // what is queued. A window stays the one it was in until the clock is past it.
+            const bound = rule.algorithm.endsWith('bucket') ? 3000 : latest - clock() + 2000
+            expect(decision.retryAfterMs).toBeLessThanOrEqual(bound)
+            expect(await retryIsHonest(limiter, clock, decision)).toBe(true)
+            latest = Math.max(latest, clock())
+          }
+        }
+        await limiter.close()
+      }),
+      { numRuns: 150 },
+    )
+  })
+})
