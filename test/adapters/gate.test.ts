@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { clientKey, prefix64 } from '../../adapters/core/client-ip'
 import { type Binding, Gate } from '../../adapters/core/gate'
+import { FOLDING_ROUTING } from '../../adapters/core/resource-path'
 import { diana as dianaExpress } from '../../adapters/express'
 import { diana as dianaKoa } from '../../adapters/koa'
 import { createLimiter } from '../../src/limiter'
@@ -17,6 +18,7 @@ const binding: Binding<FakeRequest, Record<string, string>> = {
   header: (req, name) => req.headers[name],
   route: () => undefined,
   path: (req) => req.path,
+  routing: () => FOLDING_ROUTING,
   method: () => 'GET',
   setHeader: (res, name, value) => {
     res[name] = value
@@ -57,7 +59,7 @@ describe('the shared gate', () => {
   it('waits for an asynchronous identify', async () => {
     const gate = new Gate({ rules, identify: async (req: FakeRequest) => req.headers.user }, binding, 'test')
     const subject = (await gate.subject({ headers: { user: 'ann' }, path: '/x', ip: '10.0.0.1' })) as Subject
-    expect(subject).toMatchObject({ account: 'ann', device: '10.0.0.1', resource: '/x', method: 'GET' })
+    expect(subject).toMatchObject({ account: 'ann', device: 'a:10.0.0.1', resource: '/x', method: 'GET' })
     const res: Record<string, string> = {}
     expect(await gate.handle({ headers: { user: 'ann' }, path: '/x' }, res)).toBe(true)
     expect(await gate.handle({ headers: { user: 'ann' }, path: '/x' }, res)).toBe(false)
