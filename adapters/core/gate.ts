@@ -56,7 +56,7 @@ const HOOK_FALLBACKS: Readonly<Record<HookName, string>> = {
  */
 function peerGone(res: ServerResponse): boolean {
   const socket = res.socket
-  return res.destroyed || socket === null || socket.destroyed || socket.localAddress !== undefined
+  return res.destroyed || !socket || socket.destroyed || socket.localAddress !== undefined
 }
 
 function isThenable(value: unknown): value is PromiseLike<unknown> {
