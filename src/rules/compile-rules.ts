@@ -152,12 +152,22 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
   }
 }
 
+/**
+ * A pattern with capitals also matches in lower case: adapters lower-case the resource where
+ * the framework routes case-insensitively, and `/API/Seckill/**` must still catch it there.
+ * Where routing is case-sensitive this can only match more, never less.
+ */
+function withLowerCase(pattern: string): string[] {
+  const lower = pattern.toLowerCase()
+  return lower === pattern ? [pattern] : [pattern, lower]
+}
+
 /** Built once per rule, so a check only runs the tests this rule actually has. */
 function subjectKeyReader(dimensions: Dimension[], match: RuleInput['match']) {
   const paths =
     match?.path === undefined
       ? undefined
-      : (Array.isArray(match.path) ? match.path : [match.path]).map(globToRegExp)
+      : (Array.isArray(match.path) ? match.path : [match.path]).flatMap(withLowerCase).map(globToRegExp)
   const methods =
     match?.methods === undefined ? undefined : new Set(match.methods.map((m) => m.toUpperCase()))
   const matches =
