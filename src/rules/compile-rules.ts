@@ -3,7 +3,7 @@ import type { RuleParams } from '../algorithm'
 import { hint } from '../did-you-mean'
 import type { Dimension } from '../dimension'
 import { parseDuration } from '../duration'
-import { globToRegExp } from '../glob'
+import { compileGlob } from '../glob'
 import { keyPart } from '../key-part'
 import { algorithmNames, dimensionNames, findAlgorithm, findDimension } from '../registry'
 import type { Rule, Subject } from '../types'
@@ -160,7 +160,7 @@ function subjectKeyReader(dimensions: Dimension[], match: RuleInput['match']) {
   const paths =
     match?.path === undefined
       ? undefined
-      : (Array.isArray(match.path) ? match.path : [match.path]).map(globToRegExp)
+      : (Array.isArray(match.path) ? match.path : [match.path]).map(compileGlob)
   const methods =
     match?.methods === undefined ? undefined : new Set(match.methods.map((m) => m.toUpperCase()))
   const matches =
