@@ -47,6 +47,8 @@ export interface Glob {
 interface SetState {
   readonly states: readonly number[]
   readonly accepting: boolean
+  /** Holds a state that accepts and loops on anything: whatever follows, the path matches. */
+  readonly settled: boolean
   /** By character class; undefined until a path first takes that edge. */
   readonly next: (SetState | undefined)[]
 }
@@ -73,6 +75,8 @@ class GlobMatcher implements Glob {
   readonly #accepting: boolean[] = []
   /** Character class of each code unit: 0 = OTHER, 1 = `/`, 2... = a literal of the glob. */
   readonly #classOf = new Map<number, number>()
+  /** The same for ASCII, where paths mostly are: an array read instead of a hash lookup. */
+  readonly #asciiClassOf = new Uint16Array(128)
   readonly #classUnits: number[] = [OTHER, SLASH]
   #sets = new Map<string, SetState>()
   #cells = 0
@@ -126,15 +130,16 @@ class GlobMatcher implements Glob {
     }
     this.#accepting[this.#step.length - 1] = true
     this.#classOf.set(SLASH, 1)
+    for (const [unit, cls] of this.#classOf) if (unit < 128) this.#asciiClassOf[unit] = cls
     this.#start = this.#intern(this.#closure([0]))
   }
 
   test(path: string, meter?: GlobMeter): boolean {
     let steps = 0
     let current = this.#start
-    for (let i = 0; i < path.length && current.states.length > 0; i++) {
+    for (let i = 0; i < path.length && current.states.length > 0 && !current.settled; i++) {
       const unit = path.charCodeAt(i)
-      const cls = this.#classOf.get(unit) ?? 0
+      const cls = unit < 128 ? (this.#asciiClassOf[unit] as number) : (this.#classOf.get(unit) ?? 0)
       let next = current.next[cls]
       if (next === undefined) {
         steps += current.states.length
@@ -204,6 +209,7 @@ class GlobMatcher implements Glob {
       set = {
         states,
         accepting: states.some((state) => this.#accepting[state] === true),
+        settled: states.some((state) => this.#accepting[state] === true && this.#loop[state] === ANY),
         next: new Array<SetState | undefined>(this.#classUnits.length).fill(undefined),
       }
       this.#sets.set(key, set)
