@@ -1,5 +1,6 @@
 import { z } from 'zod'
 import { DURATION_PATTERN, parseDuration } from '../duration'
+import { MAX_GLOB_LENGTH, MAX_GLOBS_PER_RULE } from '../glob'
 
 /** Rule names become header policy names and key parts, so they are kept plain. */
 export const RULE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
@@ -7,9 +8,23 @@ export const RULE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 const isWholePositiveMs = (ms: number | undefined) => ms !== undefined && ms >= 1 && Number.isSafeInteger(ms)
 const WINDOW_ERROR = () => 'must be a duration such as 500ms, 1s, 1m, 1h, 1d, or a whole number of ms'
 const nonEmpty = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` })
-const pathGlobs = z.union([nonEmpty('a path glob'), z.array(nonEmpty('a path glob')).min(1)], {
-  error: 'must be a path glob such as /api/** or a list of them',
+// Bounded because matching a path costs work in proportion to the globs' length (src/glob.ts).
+const pathGlob = nonEmpty('a path glob').max(MAX_GLOB_LENGTH, {
+  error: `must be a path glob of at most ${MAX_GLOB_LENGTH} characters`,
 })
+const pathGlobs = z.union(
+  [
+    pathGlob,
+    z
+      .array(pathGlob)
+      .min(1)
+      // A refinement, not .max(): zod would report the union's vaguer message instead.
+      .refine((globs) => globs.length <= MAX_GLOBS_PER_RULE, {
+        error: `must list at most ${MAX_GLOBS_PER_RULE} path globs`,
+      }),
+  ],
+  { error: 'must be a path glob such as /api/** or a list of them' },
+)
 
 /**
  * The shape of one rule: the single source of both runtime validation and the published JSON
