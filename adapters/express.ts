@@ -1,10 +1,11 @@
-import type { Request, RequestHandler, Response } from 'express'
+import type { Application, Request, RequestHandler, Response } from 'express'
 import type { Limiter } from '../src/limiter'
 import { type Binding, Gate } from './core/gate'
 import type { AdapterOptions } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
+import { FOLDING_ROUTING, type Routing, targetPath } from './core/resource-path'
 
-export type { HeaderStyle, ResponseOptions } from './core/options'
+export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
 /** Options of the Express middleware: a limiter (or its options) plus the adapter hooks. */
 export type DianaExpressOptions = AdapterOptions<Request, Response>
@@ -26,11 +27,9 @@ const binding: Binding<Request, Response> = {
     const path = req.route?.path
     return typeof path === 'string' ? req.baseUrl + path : undefined
   },
-  path: (req) => {
-    const url = req.originalUrl ?? req.url
-    const query = url.indexOf('?')
-    return query < 0 ? url : url.slice(0, query)
-  },
+  // As the router sees it: absolute-form targets (`POST http://host/api/x`) and fragments too.
+  path: (req) => targetPath(req.originalUrl ?? req.url),
+  routing: (req) => routingOf(req.app),
   method: (req) => req.method,
   setHeader: (res, name, value) => {
     res.setHeader(name, value)
@@ -42,6 +41,30 @@ const binding: Binding<Request, Response> = {
     res.end(body)
   },
   raw: (res) => res,
+}
+
+const routings = new WeakMap<object, Routing>()
+
+/**
+ * The app router's own settings. Express copies 'case sensitive routing' and 'strict routing'
+ * into its router when the router is created (at the first route), and only those copies
+ * count: a setting changed later does nothing, so the limiter reads the router too.
+ */
+function routingOf(app: Application | undefined): Routing {
+  if (app === undefined) return FOLDING_ROUTING
+  let routing = routings.get(app)
+  if (routing === undefined) {
+    const router = ((app as { _router?: unknown })._router ?? (app as { router?: unknown }).router) as
+      | { caseSensitive?: boolean; strict?: boolean }
+      | undefined
+    routing = Object.freeze({
+      caseSensitive: router?.caseSensitive ?? app.enabled('case sensitive routing'),
+      ignoreTrailingSlash: !(router?.strict ?? app.enabled('strict routing')),
+      ignoreDuplicateSlashes: false,
+    })
+    routings.set(app, routing)
+  }
+  return routing
 }
 
 /** Nothing left to do once the gate has answered. */

@@ -5,8 +5,9 @@ import { isStore } from '../src/stores/create-store'
 import { type Binding, Gate } from './core/gate'
 import { type AdapterHooks, type AdapterOptions, HOOK_NAMES, type LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
+import { type Routing, targetPath } from './core/resource-path'
 
-export type { HeaderStyle, ResponseOptions } from './core/options'
+export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
 /** Options of the Fastify plugin: a limiter (or its options) plus the adapter hooks. */
 export type DianaFastifyOptions = AdapterOptions<FastifyRequest, FastifyReply>
@@ -61,10 +62,8 @@ const binding: Binding<FastifyRequest, FastifyReply> = {
     const mark = (request as Marked)[kDiana]
     return typeof mark === 'string' ? mark : undefined
   },
-  path: (request) => {
-    const query = request.url.indexOf('?')
-    return query < 0 ? request.url : request.url.slice(0, query)
-  },
+  path: (request) => targetPath(request.url),
+  routing: (request) => routingOf(request.server.initialConfig),
   method: (request) => request.method,
   setHeader: (reply, name, value) => {
     // Fastify lowercases every header name it is given; handing it the lowercase name spares
@@ -76,6 +75,29 @@ const binding: Binding<FastifyRequest, FastifyReply> = {
     reply.code(status).type(PROBLEM_JSON).send(body)
   },
   raw: (reply) => reply.raw,
+}
+
+const routings = new WeakMap<object, Routing>()
+
+interface RouterSettings {
+  caseSensitive?: boolean
+  ignoreTrailingSlash?: boolean
+  ignoreDuplicateSlashes?: boolean
+}
+
+/** Fastify's router options; in Fastify 5 `routerOptions` wins over the top-level ones. */
+function routingOf(config: Readonly<RouterSettings & { routerOptions?: RouterSettings }>): Routing {
+  let routing = routings.get(config)
+  if (routing === undefined) {
+    const router = config.routerOptions ?? {}
+    routing = Object.freeze({
+      caseSensitive: router.caseSensitive ?? config.caseSensitive ?? true,
+      ignoreTrailingSlash: router.ignoreTrailingSlash ?? config.ignoreTrailingSlash ?? false,
+      ignoreDuplicateSlashes: router.ignoreDuplicateSlashes ?? config.ignoreDuplicateSlashes ?? false,
+    })
+    routings.set(config, routing)
+  }
+  return routing
 }
 
 const WHERE = 'diana-limiter/fastify'

@@ -4,8 +4,9 @@ import type { Decision } from '../src/types'
 import { type Binding, Gate } from './core/gate'
 import type { AdapterHooks, AdapterOptions, LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
+import { FOLDING_ROUTING, type Routing } from './core/resource-path'
 
-export type { HeaderStyle, ResponseOptions } from './core/options'
+export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
 /** Options of the Koa middleware: a limiter (or its options) plus the adapter hooks, on `ctx`. */
 export type DianaKoaOptions = Omit<AdapterHooks<Context, Context>, 'onLimited'> & {
@@ -26,7 +27,11 @@ interface RouterLayer {
   path: string | RegExp
   methods: string[]
 }
-type RoutedContext = Context & { matched?: RouterLayer[]; _matchedRoute?: string | RegExp }
+type RoutedContext = Context & {
+  matched?: RouterLayer[]
+  _matchedRoute?: string | RegExp
+  router?: { opts?: { sensitive?: boolean; strict?: boolean } }
+}
 
 /**
  * The route pattern @koa/router matched, read from `ctx.matched` (its layers): inside
@@ -46,6 +51,27 @@ function matchedRoute(ctx: RoutedContext): string | undefined {
   return typeof route === 'string' && route !== '' ? route : undefined
 }
 
+const routings = new WeakMap<object, Routing>()
+
+/**
+ * Inside a @koa/router router, its `sensitive` and `strict` options; app-wide, before any
+ * router, @koa/router's defaults (case and a trailing slash ignored), the usual Koa routing.
+ */
+function routingOf(router: RoutedContext['router']): Routing {
+  const options = router?.opts
+  if (options === undefined) return FOLDING_ROUTING
+  let routing = routings.get(options)
+  if (routing === undefined) {
+    routing = Object.freeze({
+      caseSensitive: options.sensitive === true,
+      ignoreTrailingSlash: options.strict !== true,
+      ignoreDuplicateSlashes: false,
+    })
+    routings.set(options, routing)
+  }
+  return routing
+}
+
 const binding: Binding<Context, Context> = {
   // `ctx.ip` honours `app.proxy`; X-Forwarded-For counts only when the app trusts its proxy.
   clientIp: (ctx) => ctx.ip || ctx.req.socket.remoteAddress,
@@ -53,6 +79,7 @@ const binding: Binding<Context, Context> = {
   // Known once @koa/router has matched: inside `router.use(...)` or a route's own middleware.
   route: (ctx) => matchedRoute(ctx),
   path: (ctx) => ctx.path,
+  routing: (ctx) => routingOf((ctx as RoutedContext).router),
   method: (ctx) => ctx.method,
   setHeader: (ctx, name, value) => ctx.set(name, value),
   responded: (ctx) => ctx.body !== undefined && ctx.body !== null,

@@ -7,6 +7,7 @@ import { hold } from './hold'
 import { type AdapterOptions, type ResolvedOptions, resolveOptions } from './options'
 import { type OutageWatch, watchOutages } from './outage'
 import { rateLimitedProblem, storeUnavailableProblem } from './problem'
+import { canonicalResource, type Routing } from './resource-path'
 
 /**
  * What one framework must tell the gate, as plain functions of its request and response
@@ -20,6 +21,8 @@ export interface Binding<Req, Res> {
   route(req: Req): string | undefined
   /** The request path, without the query string. */
   path(req: Req): string
+  /** How the framework tells paths apart; the same object for the same settings. */
+  routing(req: Req): Routing
   method(req: Req): string
   setHeader(res: Res, name: string, value: string): void
   /** Whether a response has been sent (or, for Koa, set). */
@@ -30,6 +33,42 @@ export interface Binding<Req, Res> {
 }
 
 export const DEVICE_HEADER = 'x-device-id'
+/** Device key prefixes: `h:` for the header's value, `a:` for the client address. */
+export const HEADER_DEVICE = 'h:'
+export const ADDRESS_DEVICE = 'a:'
+/** The address of every client whose address cannot be determined. */
+export const UNKNOWN_ADDRESS = 'unknown'
+
+type HookName = 'identify' | 'normalizeResource' | 'skip' | 'onLimited'
+
+const HOOK_FALLBACKS: Readonly<Record<HookName, string>> = {
+  identify: 'requests it fails for have no account, so account rules skip them; the other rules apply',
+  normalizeResource: 'requests it fails for use the default resource (route pattern, else path)',
+  skip: 'requests it fails for are limited as usual',
+  onLimited: 'denied requests it fails for get the default answer',
+}
+
+/**
+ * The client has gone away: its connection is destroyed, or it is a TCP connection (it has a
+ * local address) whose peer address the kernel no longer knows, as after a reset. No one is
+ * left to answer, and the handler must not work for no one. A Unix socket has neither address
+ * and is not gone.
+ */
+function peerGone(res: ServerResponse): boolean {
+  const socket = res.socket
+  return res.destroyed || !socket || socket.destroyed || socket.localAddress !== undefined
+}
+
+function isThenable(value: unknown): value is PromiseLike<unknown> {
+  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function'
+}
+
+/** A value's kind for a message, never its content (it may be a secret). */
+function describe(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
+}
 
 /**
  * The shared adapter core: request → subject → decision → headers, denial, shaping delay or
@@ -44,6 +83,8 @@ export class Gate<Req, Res> {
   /** The limiter's synchronous check when it has one (see `checkNow`), else its `check`. */
   readonly #checkNow: (subject: Subject) => Decision | Promise<Decision>
   readonly #policies = new PolicyCache()
+  readonly #mergedRouting = new WeakMap<Routing, Routing>()
+  readonly #failedHooks = new Set<HookName>()
   #failing = false
 
   constructor(
@@ -64,28 +105,89 @@ export class Gate<Req, Res> {
         : (subject) => limiter.check(subject)
   }
 
-  /** The subject this request is counted as (see the contract's "Subject from the request"). */
+  /**
+   * The subject this request is counted as (see the contract's "Subject from the request").
+   * Hooks that fail are logged once and left out: only what depends on them stops applying.
+   */
   subject(req: Req): Subject | Promise<Subject> {
+    return this.#subjectOf(req, clientKey(this.#binding.clientIp(req)))
+  }
+
+  #subjectOf(req: Req, address: string | undefined): Subject | Promise<Subject> {
     const binding = this.#binding
-    const ip = clientKey(binding.clientIp(req))
-    const resource = this.#options.normalizeResource?.(req) ?? binding.route(req) ?? binding.path(req)
+    // No address: the socket is gone (a client that reset its connection) or never had one
+    // (a Unix socket without a trusted proxy). All such clients share one address bucket
+    // rather than none, so address-keyed rules still hold them.
+    const ip = address ?? UNKNOWN_ADDRESS
+    const header = binding.header(req, DEVICE_HEADER)
     const subject: { -readonly [K in keyof Subject]: Subject[K] } = {
-      device: binding.header(req, DEVICE_HEADER) || ip,
-      resource,
+      // Separate key spaces: no header value can name an address's bucket.
+      device: header ? HEADER_DEVICE + header : ADDRESS_DEVICE + ip,
+      resource: this.#resource(req),
       method: binding.method(req),
       ip,
     }
     const identify = this.#options.identify
     if (identify === undefined) return subject
-    const account = identify(req)
-    if (typeof (account as PromiseLike<unknown> | undefined)?.then === 'function') {
-      return Promise.resolve(account).then((value) => {
-        subject.account = value
-        return subject
-      })
+    let account: ReturnType<typeof identify>
+    try {
+      account = identify(req)
+    } catch (error) {
+      this.#hookFailed('identify', error)
+      return subject
     }
-    subject.account = account as string | undefined
+    if (isThenable(account)) {
+      return Promise.resolve(account).then(
+        (value) => {
+          subject.account = this.#account(value)
+          return subject
+        },
+        (error: unknown) => {
+          this.#hookFailed('identify', error)
+          return subject
+        },
+      )
+    }
+    subject.account = this.#account(account)
     return subject
+  }
+
+  #account(value: unknown): string | undefined {
+    if (typeof value === 'string') return value === '' ? undefined : value
+    if (value === undefined || value === null) return undefined
+    if (typeof value === 'number' && Number.isFinite(value)) return String(value)
+    this.#hookFailed('identify', `returned ${describe(value)}, expected a string or undefined`)
+    return undefined
+  }
+
+  #resource(req: Req): string {
+    const normalize = this.#options.normalizeResource
+    if (normalize !== undefined) {
+      try {
+        const named: unknown = normalize(req)
+        if (typeof named === 'string' && named !== '') return named
+        if (named !== undefined && named !== null && named !== '') {
+          this.#hookFailed('normalizeResource', `returned ${describe(named)}, expected a string or undefined`)
+        }
+      } catch (error) {
+        this.#hookFailed('normalizeResource', error)
+      }
+    }
+    const binding = this.#binding
+    return canonicalResource(binding.route(req) ?? binding.path(req), this.#routing(req))
+  }
+
+  /** The framework's routing with the adapter's `routing` option on top, merged once per framework setting. */
+  #routing(req: Req): Routing {
+    const framework = this.#binding.routing(req)
+    const override = this.#options.routing
+    if (override === undefined) return framework
+    let merged = this.#mergedRouting.get(framework)
+    if (merged === undefined) {
+      merged = Object.freeze({ ...framework, ...override })
+      this.#mergedRouting.set(framework, merged)
+    }
+    return merged
   }
 
   /**
@@ -93,24 +195,45 @@ export class Gate<Req, Res> {
    * should pass the request on (allowed, after any shaping delay), false when it has been
    * answered or the client has gone away. The answer is a plain boolean when nothing had to be
    * waited for (no async hook, a memory store, no delay), so the request goes on in the same
-   * tick; otherwise a promise of it. A hook that throws makes it throw (or reject).
+   * tick; otherwise a promise of it. Hooks that throw or reject are logged, never rethrown.
    */
   handle(req: Req, res: Res): boolean | Promise<boolean> {
     const skip = this.#options.skip
     if (skip !== undefined) {
-      const skipped = skip(req)
-      if (skipped instanceof Promise) {
-        return skipped.then((yes) => (yes ? true : this.#decide(req, res)))
+      let skipped: ReturnType<typeof skip>
+      try {
+        skipped = skip(req)
+      } catch (error) {
+        this.#hookFailed('skip', error)
+        return this.#decide(req, res)
       }
-      if (skipped) return true
+      if (isThenable(skipped)) {
+        return Promise.resolve(skipped).then(
+          (yes) => (this.#skips(yes) ? true : this.#decide(req, res)),
+          (error: unknown) => {
+            this.#hookFailed('skip', error)
+            return this.#decide(req, res)
+          },
+        )
+      }
+      if (this.#skips(skipped)) return true
     }
     return this.#decide(req, res)
   }
 
+  /** Only `true` skips: a hook that answers something else has a bug, and limits stay on. */
+  #skips(value: unknown): boolean {
+    if (value === true) return true
+    if (value !== false && value !== undefined && value !== null) {
+      this.#hookFailed('skip', `returned ${describe(value)}, expected true or false`)
+    }
+    return false
+  }
+
   /**
    * {@link handle} for callback-style frameworks: calls `proceed()` when the request may go on,
-   * `stopped(res)` when it has been answered (or its client left), `failed(error)` when a hook
-   * threw or rejected; in the same tick when the gate decided at once.
+   * `stopped(res)` when it has been answered (or its client left), `failed(error)` when the
+   * gate itself failed; in the same tick when the gate decided at once.
    */
   handleThen(
     req: Req,
@@ -132,9 +255,24 @@ export class Gate<Req, Res> {
   }
 
   #decide(req: Req, res: Res): boolean | Promise<boolean> {
-    const subject = this.subject(req)
+    const address = clientKey(this.#binding.clientIp(req))
+    if (address === undefined && peerGone(this.#binding.raw(res))) return false
+    const subject = this.#subjectOf(req, address)
     if (subject instanceof Promise) return subject.then((known) => this.#check(known, req, res))
     return this.#check(subject, req, res)
+  }
+
+  /** A hook's programming error, reported once per hook (not per request) with its name. */
+  #hookFailed(hook: HookName, problem: unknown): void {
+    if (this.#failedHooks.has(hook)) return
+    this.#failedHooks.add(hook)
+    const reason = problem instanceof Error ? problem.message : String(problem)
+    const message = `${this.#where}: the ${hook} hook failed (${reason}); ${HOOK_FALLBACKS[hook]}. Reported once.`
+    try {
+      this.#options.logger.warn(message)
+    } catch {
+      // A logger that throws must not turn a hook's bug into a failed request.
+    }
   }
 
   #check(subject: Subject, req: Req, res: Res): boolean | Promise<boolean> {
@@ -188,7 +326,11 @@ export class Gate<Req, Res> {
 
   async #limitedByHook(decision: Decision, req: Req, res: Res): Promise<boolean> {
     const options = this.#options
-    await options.onLimited?.(req, res, decision)
+    try {
+      await options.onLimited?.(req, res, decision)
+    } catch (error) {
+      this.#hookFailed('onLimited', error)
+    }
     if (!this.#binding.responded(res)) {
       this.#binding.sendProblem(res, options.status, rateLimitedProblem(decision, options.status))
     }

@@ -2,8 +2,10 @@ import { hint } from '../../src/did-you-mean'
 import { createLimiter, type Limiter, type LimiterOptions } from '../../src/limiter'
 import type { Decision } from '../../src/types'
 import { HEADER_STYLES, type HeaderStyle } from './headers'
+import { ROUTING_FIELDS, type RoutingOptions } from './resource-path'
 
 export type { HeaderStyle } from './headers'
+export type { Routing, RoutingOptions } from './resource-path'
 
 /** How denied requests are answered. */
 export interface ResponseOptions {
@@ -36,10 +38,23 @@ export interface AdapterHooks<Req, Res> {
   identify?: (req: Req) => string | undefined | Promise<string | undefined>
   /**
    * The resource name for `resource` rules and `match.path`. Use it to fold paths the
-   * framework cannot (e.g. `/files/*` served by one wildcard handler).
-   * @default the matched route pattern where the framework knows it, else the path without query
+   * framework cannot (e.g. `/files/*` served by one wildcard handler). Undefined (or a hook
+   * that fails) means the default.
+   * @default the matched route pattern where the framework knows it, else the path without
+   * query, in the spelling {@link routing} makes canonical
    */
   normalizeResource?: (req: Req) => string | undefined
+  /**
+   * How the framework tells paths apart, so that every spelling it routes to one handler is
+   * one resource (for `match.path` and `resource` keys): percent-encoding is always decoded
+   * once; case, trailing and duplicate slashes are folded as set here. Fields you leave out
+   * are read from the framework.
+   * @default Express: its router's 'case sensitive routing' and 'strict routing' settings;
+   * Fastify: its `caseSensitive`, `ignoreTrailingSlash` and `ignoreDuplicateSlashes` options;
+   * Koa: the enclosing @koa/router's `sensitive` and `strict`, and app-wide @koa/router's
+   * defaults (case and a trailing slash ignored)
+   */
+  routing?: RoutingOptions
   /**
    * Returns true for requests that are not limited at all (health checks, internal callers).
    * Skipped requests get no rate-limit headers.
@@ -74,6 +89,7 @@ export type AdapterOptions<Req, Res> = AdapterHooks<Req, Res> & LimiterSource
 export const HOOK_NAMES = [
   'identify',
   'normalizeResource',
+  'routing',
   'skip',
   'onLimited',
   'response',
@@ -93,6 +109,7 @@ export interface ResolvedOptions<Req, Res> {
   ownsLimiter: boolean
   identify: AdapterHooks<Req, Res>['identify']
   normalizeResource: AdapterHooks<Req, Res>['normalizeResource']
+  routing: RoutingOptions | undefined
   skip: AdapterHooks<Req, Res>['skip']
   onLimited: AdapterHooks<Req, Res>['onLimited']
   status: 429 | 503
@@ -135,6 +152,7 @@ export function resolveOptions<Req, Res>(
   if (hooks.response !== undefined && (hooks.response === null || typeof hooks.response !== 'object')) {
     throw new TypeError(`${where}: response must be an object such as { status: 429, headers: 'draft' }`)
   }
+  const routing = checkRouting(hooks.routing, where)
   const ownResponse = (hooks.response ?? {}) as ResponseOptions
   for (const key of Object.keys(ownResponse)) {
     if (key !== 'status' && key !== 'headers') {
@@ -176,6 +194,7 @@ export function resolveOptions<Req, Res>(
     ownsLimiter: given === undefined,
     identify: hooks.identify as ResolvedOptions<Req, Res>['identify'],
     normalizeResource: hooks.normalizeResource as ResolvedOptions<Req, Res>['normalizeResource'],
+    routing,
     skip: hooks.skip as ResolvedOptions<Req, Res>['skip'],
     onLimited: hooks.onLimited as ResolvedOptions<Req, Res>['onLimited'],
     status: response.status ?? DEFAULT_ADAPTER_OPTIONS.response.status,
@@ -184,6 +203,25 @@ export function resolveOptions<Req, Res>(
     logger,
     failClosed: failsClosed(limiterOptions.store, limiter),
   }
+}
+
+function checkRouting(routing: unknown, where: string): RoutingOptions | undefined {
+  if (routing === undefined) return undefined
+  if (routing === null || typeof routing !== 'object') {
+    throw new TypeError(`${where}: routing must be an object such as { caseSensitive: false }`)
+  }
+  const given: Record<string, boolean> = {}
+  for (const [key, value] of Object.entries(routing)) {
+    if (!(ROUTING_FIELDS as readonly string[]).includes(key)) {
+      throw new TypeError(`${where}: unknown option "routing.${key}"${hint(key, ROUTING_FIELDS)}`)
+    }
+    if (value === undefined) continue
+    if (typeof value !== 'boolean') {
+      throw new TypeError(`${where}: routing.${key} must be true or false (got ${JSON.stringify(value)})`)
+    }
+    given[key] = value
+  }
+  return Object.keys(given).length === 0 ? undefined : given
 }
 
 function checkResponse(response: ResponseOptions, where: string): void {

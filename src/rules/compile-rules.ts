@@ -1,8 +1,9 @@
+import { createHash } from 'node:crypto'
 import type { RuleParams } from '../algorithm'
 import { hint } from '../did-you-mean'
 import type { Dimension } from '../dimension'
 import { parseDuration } from '../duration'
-import { globToRegExp } from '../glob'
+import { compileGlob } from '../glob'
 import { keyPart } from '../key-part'
 import { algorithmNames, dimensionNames, findAlgorithm, findDimension } from '../registry'
 import { read } from '../schema/schema'
@@ -50,9 +51,6 @@ export function ruleLabel(input: unknown, index: number): string {
   return `rules[${index}]${name}`
 }
 
-let nextId = 0
-const idsByFingerprint = new Map<string, string>()
-
 function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): CompiledRule | undefined {
   const before = issues.length
   const fail = (field: string, message: string) => issues.push({ path: [index, field], message })
@@ -99,11 +97,6 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
   if (issues.length > before) return undefined
 
   const fingerprint = JSON.stringify([input.name, dimensionList, input.algorithm, params])
-  let id = idsByFingerprint.get(fingerprint)
-  if (id === undefined) {
-    id = (nextId++).toString(36)
-    idsByFingerprint.set(fingerprint, id)
-  }
   return {
     name: input.name,
     index,
@@ -114,9 +107,29 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     dimensions: dimensionList,
     shadow: input.shadow === true,
     fingerprint,
-    id,
+    id: fingerprintId(fingerprint),
     subjectKey: subjectKeyReader(dimensions, input.match),
   }
+}
+
+/**
+ * A pattern with capitals also matches in lower case: adapters lower-case the resource where
+ * the framework routes case-insensitively, and `/API/Seckill/**` must still catch it there.
+ * Where routing is case-sensitive this can only match more, never less.
+ */
+function withLowerCase(pattern: string): string[] {
+  const lower = pattern.toLowerCase()
+  return lower === pattern ? [pattern] : [pattern, lower]
+}
+
+/**
+ * The same definition gets the same id in every compilation, so a reload keeps its counters,
+ * computed from the definition alone: nothing process-wide remembers the definitions seen (a
+ * table of them grew with every distinct rule ever compiled). 128 bits of SHA-256 make two
+ * definitions sharing an id, and so counters, out of reach.
+ */
+function fingerprintId(fingerprint: string): string {
+  return createHash('sha256').update(fingerprint).digest('base64url').slice(0, 22)
 }
 
 /** Built once per rule, so a check only runs the tests this rule actually has. */
@@ -124,7 +137,7 @@ function subjectKeyReader(dimensions: Dimension[], match: RuleInput['match']) {
   const paths =
     match?.path === undefined
       ? undefined
-      : (Array.isArray(match.path) ? match.path : [match.path]).map(globToRegExp)
+      : (Array.isArray(match.path) ? match.path : [match.path]).flatMap(withLowerCase).map(compileGlob)
   const methods =
     match?.methods === undefined ? undefined : new Set(match.methods.map((m) => m.toUpperCase()))
   const matches =

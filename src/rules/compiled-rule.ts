@@ -17,7 +17,7 @@ export interface CompiledRule {
    * with the same fingerprint share counters, so a reload that keeps a rule keeps its counts.
    */
   readonly fingerprint: string
-  /** A short process-wide alias of the fingerprint, for compact in-memory keys. */
+  /** A short digest of the fingerprint, for compact in-memory keys; equal fingerprints, equal ids. */
   readonly id: string
   /**
    * The subject's part of the store key (dimension values, made key-safe), or undefined when

@@ -1,4 +1,5 @@
 import { DURATION_PATTERN, parseDuration } from '../duration'
+import { MAX_GLOB_LENGTH, MAX_GLOBS_PER_RULE } from '../glob'
 import {
   array,
   boolean,
@@ -19,8 +20,20 @@ export const RULE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 const WINDOW_ERROR = 'must be a duration such as 500ms, 1s, 1m, 1h, 1d, or a whole number of ms'
 const LIMIT_ERROR = 'must be a whole number of requests, at least 1'
 const nonEmpty = (what: string) => string(`must be ${what}`, { minLength: 1 })
+// Bounded because matching a path costs work in proportion to the globs' length (src/glob.ts).
+const pathGlob = string(`must be a path glob of at most ${MAX_GLOB_LENGTH} characters`, {
+  minLength: 1,
+  maxLength: MAX_GLOB_LENGTH,
+})
 const pathGlobs = union(
-  [nonEmpty('a path glob'), array(nonEmpty('a path glob'), 'must be a list', { minItems: 1 })],
+  [
+    pathGlob,
+    refine(
+      array(pathGlob, 'must list at least one path glob', { minItems: 1 }),
+      (globs) => globs.length <= MAX_GLOBS_PER_RULE,
+      `must list at most ${MAX_GLOBS_PER_RULE} path globs`,
+    ),
+  ],
   'must be a path glob such as /api/** or a list of them',
 )
 

@@ -150,7 +150,7 @@ export function oneOf<const T extends string>(values: readonly T[], message: str
 export function array<Out>(
   item: Schema<Out>,
   message: string,
-  options: { minItems?: number } = {},
+  options: { minItems?: number; maxItems?: number } = {},
 ): Schema<Out[]> {
   return schema(
     (value, path, issues) => {
@@ -170,13 +170,15 @@ export function array<Out>(
       type: 'array',
       items: item.json(),
       ...(options.minItems === undefined ? {} : { minItems: options.minItems }),
+      ...(options.maxItems === undefined ? {} : { maxItems: options.maxItems }),
     }),
   )
 }
 
 /**
- * The first option that reads the value. When none does, one issue with `message`, unless an
- * option of the value's own kind (an object for an object) has more specific issues to report.
+ * The first option that reads the value. When none does: the issues of the one option of the
+ * value's own kind (a list for a list, a string for a string), which say most precisely what is
+ * wrong; else one issue with `message`.
  */
 export function union<const Options extends readonly Schema<unknown>[]>(
   options: Options,
@@ -184,22 +186,32 @@ export function union<const Options extends readonly Schema<unknown>[]>(
 ): Schema<Output<Options[number]>> {
   return schema(
     (value, path, issues) => {
-      let objectIssues: SchemaIssue[] | undefined
+      const kind = kindOf(value)
+      const sameKind: SchemaIssue[][] = []
       for (const option of options) {
         const own: SchemaIssue[] = []
         const out = option.check(value, path, own)
         if (out !== INVALID && own.length === 0) return out as Output<Options[number]>
-        const kind = option.json().type
-        if (kind === 'object' && isPlainObject(value)) objectIssues ??= own
+        if (jsonKind(option.json()) === kind) sameKind.push(own)
       }
-      if (objectIssues) {
-        issues.push(...objectIssues)
+      if (sameKind.length === 1) {
+        issues.push(...(sameKind[0] as SchemaIssue[]))
         return INVALID
       }
       return fail(issues, path, message)
     },
     () => ({ anyOf: options.map((option) => option.json()) }),
   )
+}
+
+function kindOf(value: unknown): string {
+  if (Array.isArray(value)) return 'array'
+  if (value === null) return 'null'
+  return typeof value
+}
+
+function jsonKind(json: JsonSchema): string | undefined {
+  return json.type === 'integer' ? 'number' : (json.type as string | undefined)
 }
 
 /**

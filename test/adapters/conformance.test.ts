@@ -389,30 +389,4 @@ describe.each(frameworks)('$name adapter', (framework) => {
     })
     expect(hits.get('/health')).toBeUndefined()
   })
-
-  it.each([
-    [
-      'throws',
-      () => {
-        throw new Error('identify failed (planted by this test; Koa logs it)')
-      },
-    ],
-    ['rejects', () => Promise.reject(new Error('identify failed (planted by this test; Koa logs it)'))],
-  ])(
-    'hands an identify hook that %s to the framework as an error, not a store failure',
-    async (_how, identify) => {
-      const warnings: string[] = []
-      const { url, hits } = await start({
-        options: {
-          rules: [perDevice],
-          clock: fakeClock().now,
-          identify,
-          logger: { warn: (m: string) => warnings.push(m) },
-        },
-      })
-      for (let i = 0; i < 2; i++) expect((await send(`${url}/items/1`)).status).toBe(500)
-      expect(hits.get('/items/:id')).toBeUndefined()
-      expect(warnings).toEqual([])
-    },
-  )
 })

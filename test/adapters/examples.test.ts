@@ -86,6 +86,25 @@ describe.each(examples)('the $framework example app', ({ file, doc }) => {
     expect(counts[200]).toBeGreaterThanOrEqual(6)
     expect(counts[429]).toBeGreaterThanOrEqual(1)
     expect(counts[200]! + counts[429]!).toBe(8)
+
+    // Other spellings of one seckill path are the same resource, not eight fresh buckets: at
+    // most 1 + burst (5) of eight at once get through.
+    const spellings = [
+      '/api/seckill/sku-2',
+      '/API/SECKILL/sku-2',
+      '/api/Seckill/sku-2',
+      '/api/seckill/sku-2/',
+      '/api/seckill/SKU-2',
+      '/Api/seckill/sku-2/',
+      '/api/%73eckill/sku-2',
+      '/api/seckill/%73ku-2',
+    ]
+    const spelled = await Promise.all(
+      spellings.map((path, i) =>
+        send(`${app.url}${path}`, { method: 'POST', headers: { 'x-device-id': `spelling-${i}` } }),
+      ),
+    )
+    expect(spelled.filter((reply) => reply.status === 200).length).toBeLessThanOrEqual(6)
   })
 })
 

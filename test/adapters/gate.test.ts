@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http'
 import { describe, expect, it } from 'vitest'
 import { clientKey, prefix64 } from '../../adapters/core/client-ip'
 import { type Binding, Gate } from '../../adapters/core/gate'
+import { canonicalResource, FOLDING_ROUTING, targetPath } from '../../adapters/core/resource-path'
 import { diana as dianaExpress } from '../../adapters/express'
 import { diana as dianaKoa } from '../../adapters/koa'
 import { createLimiter } from '../../src/limiter'
@@ -17,6 +18,7 @@ const binding: Binding<FakeRequest, Record<string, string>> = {
   header: (req, name) => req.headers[name],
   route: () => undefined,
   path: (req) => req.path,
+  routing: () => FOLDING_ROUTING,
   method: () => 'GET',
   setHeader: (res, name, value) => {
     res[name] = value
@@ -53,14 +55,45 @@ describe('client addresses', () => {
   })
 })
 
+describe('resource spellings', () => {
+  const strict = { caseSensitive: true, ignoreTrailingSlash: false, ignoreDuplicateSlashes: false }
+  it.each([
+    ['/api/seckill/1', '/api/seckill/1', '/api/seckill/1'],
+    ['/API/Seckill/1/', '/api/seckill/1', '/API/Seckill/1/'],
+    ['/api/%53eckill/%31', '/api/seckill/1', '/api/Seckill/1'],
+    ['/api/%2573', '/api/%73', '/api/%73'],
+    ['/api/%E2%82%AC/%FF', '/api/€/%ff', '/api/€/%FF'],
+    ['/', '/', '/'],
+    ['//', '/', '//'],
+    ['/api//x//', '/api//x', '/api//x//'],
+  ])('%s is %s where routing folds, %s where it does not', (path, folded, kept) => {
+    expect(canonicalResource(path, FOLDING_ROUTING)).toBe(folded)
+    expect(canonicalResource(path, strict)).toBe(kept)
+  })
+
+  it('folds duplicate slashes only where the routing does', () => {
+    expect(canonicalResource('//api///x', { ...strict, ignoreDuplicateSlashes: true })).toBe('/api/x')
+  })
+
+  it.each([
+    ['/api/x?y=1#z', '/api/x'],
+    ['/api/x#z?y', '/api/x'],
+    ['http://example.com/api/x?y', '/api/x'],
+    ['http://example.com', '/'],
+    ['?x', '/'],
+  ])('the path of the target %s is %s', (target, path) => {
+    expect(targetPath(target)).toBe(path)
+  })
+})
+
 describe('the shared gate', () => {
   it('waits for an asynchronous identify', async () => {
     const gate = new Gate({ rules, identify: async (req: FakeRequest) => req.headers.user }, binding, 'test')
     const subject = (await gate.subject({ headers: { user: 'ann' }, path: '/x', ip: '10.0.0.1' })) as Subject
-    expect(subject).toMatchObject({ account: 'ann', device: '10.0.0.1', resource: '/x', method: 'GET' })
+    expect(subject).toMatchObject({ account: 'ann', device: 'a:10.0.0.1', resource: '/x', method: 'GET' })
     const res: Record<string, string> = {}
-    expect(await gate.handle({ headers: { user: 'ann' }, path: '/x' }, res)).toBe(true)
-    expect(await gate.handle({ headers: { user: 'ann' }, path: '/x' }, res)).toBe(false)
+    expect(await gate.handle({ headers: { user: 'ann' }, path: '/x', ip: '10.0.0.1' }, res)).toBe(true)
+    expect(await gate.handle({ headers: { user: 'ann' }, path: '/x', ip: '10.0.0.1' }, res)).toBe(false)
     expect(res[':status']).toBe('429')
     await gate.close()
   })
@@ -87,6 +120,12 @@ describe('adapter options', () => {
     [{ limiter: createLimiter({ rules }), rules }, /either a built limiter or the options to build one/],
     [{ rules, identfy: () => 'a' }, /unknown option "identfy"; did you mean "identify"/],
     [{ rules, stor: { type: 'memory' } }, /unknown option "stor"; did you mean "store"/],
+    [{ rules, routing: true }, /routing must be an object/],
+    [
+      { rules, routing: { caseSensitve: true } },
+      /unknown option "routing\.caseSensitve"; did you mean "caseSensitive"/,
+    ],
+    [{ rules, routing: { caseSensitive: 'yes' } }, /routing\.caseSensitive must be true or false/],
   ])('rejects %j with a TypeError naming the option', (options, message) => {
     expect(() => dianaExpress(options as never)).toThrow(TypeError)
     expect(() => dianaExpress(options as never)).toThrow(message)

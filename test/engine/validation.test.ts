@@ -90,6 +90,16 @@ describe('rule validation', () => {
       { match: { methods: 'POST' } },
       /rules\[1\] "bad": match\.methods: must be a list/,
     ],
+    [
+      'a path glob longer than 256 characters',
+      { match: { path: `/${'a'.repeat(256)}` } },
+      /rules\[1\] "bad": match\.path: must be a path glob of at most 256 characters/,
+    ],
+    [
+      'more than 32 path globs',
+      { match: { path: Array.from({ length: 33 }, (_, i) => `/api/v${i}/**`) } },
+      /rules\[1\] "bad": match\.path: must list at most 32 path globs/,
+    ],
     ['a missing field', { window: undefined }, /rules\[1\] "bad": window: (is required|must be)/],
   ])('rejects %s with a TypeError naming the rule and the field', (_label, bad, message) => {
     expect(errorFor(bad).message).toMatch(message)

@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import Router from '@koa/router'
-import express from 'express'
+import express, { type RequestHandler } from 'express'
 import express4 from 'express4'
 import fastify from 'fastify'
 import fastify4 from 'fastify4'
@@ -33,6 +33,17 @@ export interface AppSpec {
   special?: Rule[]
   /** Trust X-Forwarded-For (each framework's own setting). */
   trustProxy?: boolean
+  /**
+   * Mount the limiter once for the whole app, before routing (Express `app.use`, Koa
+   * `app.use`), so it sees paths rather than route patterns. Fastify's plugin is app-wide anyway.
+   */
+  appWide?: boolean
+  /** The framework's own routing settings (Express 'case sensitive routing' / 'strict routing',
+   * Fastify `caseSensitive` / `ignoreTrailingSlash`, @koa/router `sensitive` / `strict`). */
+  caseSensitive?: boolean
+  strict?: boolean
+  /** Listen on this Unix socket instead of a loopback port (`url` is then `unix:<path>`). */
+  socketPath?: string
 }
 
 export interface RunningApp {
@@ -56,12 +67,15 @@ function counter(): { hits: Map<string, number>; hit: Hit } {
   return { hits, hit: (route) => hits.set(route, (hits.get(route) ?? 0) + 1) }
 }
 
-async function listen(server: Server): Promise<string> {
+async function listen(server: Server, socketPath?: string): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
-    server.listen(0, '127.0.0.1', () => resolve())
+    if (socketPath !== undefined) server.listen(socketPath, () => resolve())
+    else server.listen(0, '127.0.0.1', () => resolve())
   })
-  return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  return socketPath !== undefined
+    ? `unix:${socketPath}`
+    : `http://127.0.0.1:${(server.address() as AddressInfo).port}`
 }
 
 function closeServer(server: Server): Promise<void> {
@@ -76,7 +90,9 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
       const { hits, hit } = counter()
       const app = expressModule()
       if (spec.trustProxy) app.set('trust proxy', true)
-      const limit = dianaExpress({
+      if (spec.caseSensitive !== undefined) app.set('case sensitive routing', spec.caseSensitive)
+      if (spec.strict !== undefined) app.set('strict routing', spec.strict)
+      const mounted = dianaExpress({
         ...(spec.options as { rules: Rule[] }),
         ...(spec.identifyByHeader ? { identify: (req) => req.get('x-account') || undefined } : {}),
         ...(spec.skipByHeader ? { skip: (req) => req.get('x-skip') !== undefined } : {}),
@@ -87,7 +103,10 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
             }
           : {}),
       })
+      if (spec.appWide) app.use(mounted)
+      const pass: RequestHandler = (_req, _res, next) => next()
       // Route-level middleware, so Express has matched the route pattern when Diana runs.
+      const limit = spec.appWide ? pass : mounted
       if (spec.special) {
         const special = dianaExpress({ rules: spec.special, clock: spec.options.clock as () => number })
         app.get('/special', special, (_req, res) => {
@@ -103,21 +122,21 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
         hit('/health')
         res.send('ok')
       })
-      const api = expressModule.Router()
+      const api = expressModule.Router({ caseSensitive: spec.caseSensitive, strict: spec.strict })
       api.post('/seckill/:sku', limit, (_req, res) => {
         hit('/api/seckill/:sku')
         res.send('bought')
       })
       app.use('/api', api)
       const server = createServer(app)
-      const url = await listen(server)
+      const url = await listen(server, spec.socketPath)
       return {
         url,
-        limiter: limit.limiter,
+        limiter: mounted.limiter,
         hits,
         close: async () => {
           await closeServer(server)
-          await limit.close()
+          await mounted.close()
         },
       }
     },
@@ -129,7 +148,11 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
     name,
     async start(spec) {
       const { hits, hit } = counter()
-      const app = fastifyModule({ trustProxy: spec.trustProxy === true })
+      const app = fastifyModule({
+        trustProxy: spec.trustProxy === true,
+        ...(spec.caseSensitive !== undefined ? { caseSensitive: spec.caseSensitive } : {}),
+        ...(spec.strict !== undefined ? { ignoreTrailingSlash: !spec.strict } : {}),
+      })
       await app.register(dianaFastify, {
         ...(spec.options as { rules: Rule[] }),
         ...(spec.identifyByHeader
@@ -166,9 +189,13 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
         },
         { prefix: '/api' },
       )
-      await app.listen({ port: 0, host: '127.0.0.1' })
+      if (spec.socketPath !== undefined) await app.listen({ path: spec.socketPath })
+      else await app.listen({ port: 0, host: '127.0.0.1' })
       return {
-        url: `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
+        url:
+          spec.socketPath !== undefined
+            ? `unix:${spec.socketPath}`
+            : `http://127.0.0.1:${(app.server.address() as AddressInfo).port}`,
         limiter: app.dianaLimiter,
         hits,
         close: async () => {
@@ -188,6 +215,15 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
       const app = new KoaClass({ proxy: spec.trustProxy === true })
       const limit = dianaKoa({
         ...(spec.options as { rules: Rule[] }),
+        // App-wide, before any router, Koa has no routing settings to read: say them here.
+        ...(spec.appWide && (spec.caseSensitive !== undefined || spec.strict !== undefined)
+          ? {
+              routing: {
+                caseSensitive: spec.caseSensitive === true,
+                ignoreTrailingSlash: spec.strict !== true,
+              },
+            }
+          : {}),
         ...(spec.identifyByHeader ? { identify: (ctx) => ctx.get('x-account') || undefined } : {}),
         ...(spec.skipByHeader ? { skip: (ctx) => ctx.get('x-skip') !== '' } : {}),
         ...(spec.customLimited
@@ -212,9 +248,11 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
         })
         app.use(specialRouter.routes())
       }
-      const router = new Router()
+      const routing = { sensitive: spec.caseSensitive, strict: spec.strict }
+      if (spec.appWide) app.use(limit)
+      const router = new Router(routing)
       // Inside the router, so the limiter sees the matched route pattern.
-      router.use(limit)
+      if (!spec.appWide) router.use(limit)
       router.get('/items/:id', (ctx) => {
         hit('/items/:id')
         ctx.body = 'item'
@@ -223,16 +261,18 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
         hit('/health')
         ctx.body = 'ok'
       })
-      const api = new Router({ prefix: '/api' })
-      api.use(limit)
-      api.post('/seckill/:sku', (ctx) => {
+      const api = new Router({ prefix: '/api', ...routing })
+      // On the route itself: @koa/router skips a prefixed router's `use` middleware for another
+      // case of the prefix (`/API/...`) while still running its routes.
+      const onRoute = spec.appWide ? [] : [limit]
+      api.post('/seckill/:sku', ...onRoute, (ctx) => {
         hit('/api/seckill/:sku')
         ctx.body = 'bought'
       })
       app.use(router.routes())
       app.use(api.routes())
       const server = createServer(app.callback())
-      const url = await listen(server)
+      const url = await listen(server, spec.socketPath)
       return {
         url,
         limiter: limit.limiter,
