@@ -1,8 +1,9 @@
-import { readFile } from 'node:fs/promises'
+import { open } from 'node:fs/promises'
 import { type FSWatcher, watch } from 'chokidar'
 import type { DianaConfig } from './config-schema'
 import type { ConfigSource } from './config-source'
-import { type ParseResult, parseConfig } from './parse-config'
+import { READ_CHUNK_BYTES } from './load-config'
+import { DEFAULT_MAX_CONFIG_BYTES, type ParseResult, parseConfig } from './parse-config'
 
 export interface FileSourceOptions {
   /**
@@ -12,12 +13,18 @@ export interface FileSourceOptions {
    * @default 100
    */
   debounceMs?: number
+  /**
+   * Largest file taken, in bytes; a larger one is rejected, and read no further than that.
+   * @default {@link DEFAULT_MAX_CONFIG_BYTES}
+   */
+  maxBytes?: number
 }
 
 /** The local configuration file, watched with chokidar. */
 export class FileSource implements ConfigSource<DianaConfig> {
   readonly name: string
   readonly #debounceMs: number
+  readonly #maxBytes: number
   #watcher: FSWatcher | undefined
   #timer: NodeJS.Timeout | undefined
   #closed = false
@@ -25,11 +32,27 @@ export class FileSource implements ConfigSource<DianaConfig> {
   constructor(path: string, options: FileSourceOptions = {}) {
     this.name = path
     this.#debounceMs = options.debounceMs ?? 100
+    this.#maxBytes = options.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES
   }
 
   async read(): Promise<string | undefined> {
     try {
-      return await readFile(this.name, 'utf8')
+      const file = await open(this.name, 'r')
+      try {
+        // One byte past the limit is enough to reject the file; the rest is never read.
+        const chunks: Buffer[] = []
+        let length = 0
+        while (length <= this.#maxBytes) {
+          const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, this.#maxBytes + 1 - length))
+          const { bytesRead } = await file.read(chunk, 0, chunk.length, null)
+          if (bytesRead === 0) break
+          chunks.push(chunk.subarray(0, bytesRead))
+          length += bytesRead
+        }
+        return Buffer.concat(chunks, length).toString('utf8')
+      } finally {
+        await file.close()
+      }
     } catch (error) {
       // Between the two steps of an atomic save the file may be briefly missing.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
@@ -38,7 +61,7 @@ export class FileSource implements ConfigSource<DianaConfig> {
   }
 
   convert(text: string, name = this.name): ParseResult<DianaConfig> {
-    return parseConfig(text, name)
+    return parseConfig(text, name, { maxBytes: this.#maxBytes })
   }
 
   listen(onText: (text: string | undefined) => void, onError: (error: Error) => void): void {
