@@ -171,8 +171,18 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
     let err = ''
     const status = await validate(
       [file],
-      { write: (chunk: string) => ((out += chunk), true) },
-      { write: (chunk: string) => ((err += chunk), true) },
+      {
+        write: (chunk: string) => {
+          out += chunk
+          return true
+        },
+      },
+      {
+        write: (chunk: string) => {
+          err += chunk
+          return true
+        },
+      },
     )
     expect({ status, out, err }).toEqual({
       status: 1,
@@ -198,7 +208,7 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
   it('diana validate takes --max-bytes', async () => {
     writeFileSync(file, GOOD)
     const out: string[] = []
-    const sink = { write: (chunk: string) => (out.push(chunk), true) }
+    const sink = { write: (chunk: string) => out.push(chunk) > 0 }
     expect(await validate(['--max-bytes', '64', file], sink, sink)).toBe(1)
     expect(out).toEqual([`${file}:1:1: is larger than 64 bytes (the maxConfigBytes limit)\n`])
     expect(await validate(['--max-bytes', '4096', file], sink, sink)).toBe(0)
