@@ -44,7 +44,7 @@ export interface LimiterOptions {
   /**
    * Largest configuration document taken, in bytes: the `config` file, each remote document
    * and its snapshot. A larger one is rejected (`ConfigError`) before it is parsed.
-   * @default 1_048_576 (1 MiB)
+   * @default 262_144 (256 KiB)
    */
   maxConfigBytes?: number
   /**

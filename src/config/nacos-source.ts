@@ -22,7 +22,7 @@ export interface NacosSourceOptions extends Omit<NacosConfig, 'snapshot' | 'star
   cacheDir?: string
   /**
    * Largest document taken, in bytes; a larger one is rejected before it is parsed.
-   * @default 1_048_576 (1 MiB, `DEFAULT_MAX_CONFIG_BYTES`)
+   * @default 262_144 (256 KiB, `DEFAULT_MAX_CONFIG_BYTES`)
    */
   maxBytes?: number | undefined
 }
