@@ -7,9 +7,10 @@ import { DEFAULT_MAX_CONFIG_BYTES, type ParseResult, parseConfig } from './parse
 
 export interface FileSourceOptions {
   /**
-   * Quiet time after the last change event before the file is read, in ms. Editors and
-   * deploy tools write in several steps; reading once they are done avoids validating half a
-   * file. Small enough that an edit is in force well within a second.
+   * Quiet time after the last change event before the file is read, in ms; the file is then
+   * read again after the same time and taken only once two reads agree. Editors and deploy
+   * tools write in several steps; waiting until they are done avoids validating half a file.
+   * Small enough that an edit is in force well within a second.
    * @default 100
    */
   debounceMs?: number
@@ -69,20 +70,35 @@ export class FileSource implements ConfigSource<DianaConfig> {
     // Not persistent: watching the file never keeps a process alive on its own.
     const watcher = watch(this.name, { persistent: false, ignoreInitial: true })
     this.#watcher = watcher
-    const settle = () => {
-      clearTimeout(this.#timer)
-      this.#timer = setTimeout(() => {
-        this.read().then((text) => {
+    // The text read last, not yet passed on: it is passed on only when a read one quiet
+    // interval later finds the same, so a file written in steps with pauses longer than the
+    // debounce is not taken while it is still growing.
+    let candidate: string | undefined
+    const check = () => {
+      this.read()
+        .then((text) => {
+          if (this.#closed) return
           // A missing file is a step of a save or a deletion: keep the rules in force.
-          if (!this.#closed && text !== undefined) onText(text)
-        }, onError)
-      }, this.#debounceMs)
+          if (text === undefined || text !== candidate) {
+            candidate = text
+            if (text !== undefined) wait()
+            return
+          }
+          candidate = undefined
+          onText(text)
+        })
+        // Nothing thrown here may become an unhandled rejection: that ends the host process.
+        .catch((error: unknown) => onError(error instanceof Error ? error : new Error(String(error))))
+    }
+    const wait = () => {
+      clearTimeout(this.#timer)
+      this.#timer = setTimeout(check, this.#debounceMs)
       this.#timer.unref()
     }
-    watcher.on('add', settle)
-    watcher.on('change', settle)
+    watcher.on('add', wait)
+    watcher.on('change', wait)
     // Setting up the watch takes a moment; an edit made meanwhile is caught by reading once more.
-    watcher.on('ready', settle)
+    watcher.on('ready', wait)
     watcher.on('error', (error) => onError(error instanceof Error ? error : new Error(String(error))))
   }
 

@@ -1,5 +1,6 @@
-import { writeFileSync } from 'node:fs'
+import { appendFileSync, writeFileSync } from 'node:fs'
 import { join } from 'node:path'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, beforeEach, describe, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
 import { MemoryStore } from '../../src/stores/memory-store'
@@ -81,6 +82,29 @@ describe('a configuration file written in two steps', () => {
     writeFileSync(file, FULL)
     await whole
     expect(await remainingOf(limiter, { device: 'd' })).toBe(6)
+  })
+})
+
+describe('a configuration file written in pieces', () => {
+  it('is taken once it stops changing, not at each pause longer than the debounce', async () => {
+    writeAtomically(file, FULL)
+    const limiter = createLimiter({ config: file, clock: fakeClock().now, logger: recordingLogger() })
+    limiters.push(limiter)
+    await nextEvent(limiter, 'config')
+    const seen: string[][] = []
+    limiter.on('config', (event) => seen.push(event.rules.map((rule) => `${rule.name}=${rule.limit}`)))
+
+    // Each piece but the last leaves a valid rules file (the last cut mid-number: limit 2, not 20).
+    const next = FULL.replace('limit: 10', 'limit: 20')
+    const cut = next.indexOf('limit: 20') + 'limit: 2'.length
+    const complete = nextEvent(limiter, 'config')
+    writeFileSync(file, next.slice(0, FULL.indexOf('  - { name: device')))
+    await sleep(150)
+    appendFileSync(file, next.slice(FULL.indexOf('  - { name: device'), cut))
+    await sleep(150)
+    appendFileSync(file, next.slice(cut))
+    await complete
+    expect(seen).toEqual([['account=5', 'device=20']])
   })
 })
 
