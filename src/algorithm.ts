@@ -74,9 +74,10 @@ export interface Algorithm {
    * that returns `function(state, now, cost, limit, window, burst, mode)`, where `state` is a
    * table of `stateSize` numbers or nil, `burst` and `mode` are nil when unset; the function
    * returns `allowed, nextState, remaining, resetMs, retryAfterMs, delayMs` with the same
-   * arithmetic as `step`. The chunk may use the locals `whole_floor`, `whole_ceil` and `INF`
-   * (math.huge) that the store defines around it, and no globals. The key expires `resetMs`
-   * after a write, so a state must mean the same as none once `resetMs` has passed.
+   * arithmetic as `step`, and optionally a 7th value `keepMs`. The chunk may use the locals
+   * `whole_floor`, `whole_ceil` and `INF` (math.huge) that the store defines around it, and no
+   * globals. The key expires `keepMs` (default `resetMs`) after a write, so a state must mean
+   * the same as none once that has passed.
    */
   readonly lua?: string
 }

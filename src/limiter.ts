@@ -42,6 +42,12 @@ export interface LimiterOptions {
    */
   logger?: ConfigLogger
   /**
+   * Largest configuration document taken, in bytes: the `config` file, each remote document
+   * and its snapshot. A larger one is rejected (`ConfigError`) before it is parsed.
+   * @default 262_144 (256 KiB)
+   */
+  maxConfigBytes?: number
+  /**
    * Where counters live: `{ type: 'memory' }` (default) or a ready {@link Store}.
    * @default { type: 'memory', maxKeys: 100_000 }
    */
@@ -83,7 +89,7 @@ export interface LimiterEvents {
  */
 export const checkNow: unique symbol = Symbol.for('diana-limiter.checkNow')
 
-const OPTION_NAMES = ['rules', 'config', 'watch', 'sources', 'logger', 'store', 'clock']
+const OPTION_NAMES = ['rules', 'config', 'watch', 'sources', 'logger', 'store', 'clock', 'maxConfigBytes']
 
 /**
  * Decides requests against a rule set. Build it with {@link createLimiter}; share one per

@@ -5,7 +5,7 @@ import { FileSource } from './file-source'
 import { type ConfigLogger, LiveConfig, type LiveConfigTarget, type RemoteConfigSource } from './live-config'
 import { readConfigText } from './load-config'
 import { NacosSource } from './nacos-source'
-import { parseConfig } from './parse-config'
+import { DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './parse-config'
 
 /** The configuration options of `createLimiter`, checked and wired here. */
 export interface LimiterConfigOptions {
@@ -14,6 +14,7 @@ export interface LimiterConfigOptions {
   watch?: boolean | undefined
   sources?: readonly RemoteConfigSource[] | undefined
   logger?: ConfigLogger | undefined
+  maxConfigBytes?: number | undefined
 }
 
 /** A configuration file as read at creation. */
@@ -25,7 +26,7 @@ export interface LoadedFile {
 
 /** TypeErrors naming the option, for `createLimiter`. */
 export function checkConfigOptions(options: LimiterConfigOptions): void {
-  const { rules, config, watch, sources, logger } = options
+  const { rules, config, watch, sources, logger, maxConfigBytes } = options
   if (rules === undefined && config === undefined) {
     throw new TypeError(
       'createLimiter: rules is required (a list of rules), or config (the path of a diana.yaml)',
@@ -59,14 +60,20 @@ export function checkConfigOptions(options: LimiterConfigOptions): void {
   if (logger !== undefined && typeof logger?.warn !== 'function') {
     throw new TypeError('createLimiter: logger must have a warn(message) method')
   }
+  if (maxConfigBytes !== undefined && !(Number.isSafeInteger(maxConfigBytes) && maxConfigBytes >= 1)) {
+    throw new TypeError(
+      `createLimiter: maxConfigBytes must be a whole number of bytes, at least 1 (got ${String(maxConfigBytes)})`,
+    )
+  }
 }
 
 /** Reads and validates the file named by `config`, at creation; throws a `ConfigError`. */
 export function readLimiterConfig(options: LimiterConfigOptions): LoadedFile | undefined {
   if (options.config === undefined) return undefined
   const path = options.config
-  const text = readConfigText(path)
-  const result = parseConfig(text, path)
+  const maxBytes = options.maxConfigBytes ?? DEFAULT_MAX_CONFIG_BYTES
+  const text = readConfigText(path, maxBytes)
+  const result = parseConfig(text, path, { maxBytes })
   if (!result.ok) throw result.error
   return { path, text, config: result.value }
 }
@@ -91,6 +98,7 @@ export function startLiveConfig(
         snapshot: resolve(dirname(file.path), snapshotName),
         startupWaitMs: startupWait,
         timeoutMs: timeout,
+        maxBytes: options.maxConfigBytes,
       }),
     )
   }
@@ -100,7 +108,7 @@ export function startLiveConfig(
   return new LiveConfig(target, {
     rules: file ? file.config.rules : (options.rules ?? []),
     file: file && {
-      source: new FileSource(file.path),
+      source: new FileSource(file.path, { maxBytes: options.maxConfigBytes }),
       text: file.text,
       config: file.config,
     },

@@ -1,6 +1,6 @@
-import { readFileSync } from 'node:fs'
+import { closeSync, openSync, readSync } from 'node:fs'
 import type { DianaConfig } from './config-schema'
-import { parseConfig } from './parse-config'
+import { type ConfigLimits, DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './parse-config'
 
 /**
  * Reads and validates a configuration file synchronously, as a whole. Throws a `ConfigError`
@@ -12,18 +12,39 @@ import { parseConfig } from './parse-config'
  * config.rules // Rule[], as written
  * config.response?.status // 429 | 503 | ...
  */
-export function loadConfig(path: string): DianaConfig {
+export function loadConfig(path: string, limits: ConfigLimits = {}): DianaConfig {
   if (typeof path !== 'string' || path === '') {
     throw new TypeError('loadConfig: path must be the path of a YAML file such as "diana.yaml"')
   }
-  const result = parseConfig(readConfigText(path), path)
+  const result = parseConfig(readConfigText(path, limits.maxBytes), path, limits)
   if (!result.ok) throw result.error
   return result.value
 }
 
-export function readConfigText(path: string): string {
+/** Files are read in pieces of this size, so a small file costs a small buffer. */
+export const READ_CHUNK_BYTES = 64 * 1024
+
+/**
+ * The file's text, read no further than one byte past `maxBytes`: a larger file comes back
+ * just long enough to be rejected as too large, however big it is.
+ */
+export function readConfigText(path: string, maxBytes = DEFAULT_MAX_CONFIG_BYTES): string {
   try {
-    return readFileSync(path, 'utf8')
+    const fd = openSync(path, 'r')
+    try {
+      const chunks: Buffer[] = []
+      let length = 0
+      while (length <= maxBytes) {
+        const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, maxBytes + 1 - length))
+        const read = readSync(fd, chunk, 0, chunk.length, null)
+        if (read === 0) break
+        chunks.push(chunk.subarray(0, read))
+        length += read
+      }
+      return Buffer.concat(chunks, length).toString('utf8')
+    } finally {
+      closeSync(fd)
+    }
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
     throw new Error(`${path}: cannot read the configuration file (${reason})`, { cause: error })

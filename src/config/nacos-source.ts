@@ -21,6 +21,11 @@ export interface NacosSourceOptions extends Omit<NacosConfig, 'snapshot' | 'star
    * @default `.diana-nacos-cache` next to the snapshot, else in the system temporary directory
    */
   cacheDir?: string
+  /**
+   * Largest document taken, in bytes; a larger one is rejected before it is parsed.
+   * @default 262_144 (256 KiB, `DEFAULT_MAX_CONFIG_BYTES`)
+   */
+  maxBytes?: number | undefined
 }
 
 const NACOS_FEATURE = 'The Nacos configuration source (remote.nacos)'
@@ -72,7 +77,7 @@ export class NacosSource implements ConfigSource<RemoteDocument> {
   }
 
   convert(text: string, name = this.name): ParseResult<RemoteDocument> {
-    return parseRemoteDocument(text, name)
+    return parseRemoteDocument(text, name, { maxBytes: this.#options.maxBytes })
   }
 
   listen(onText: (text: string | undefined) => void, onError: (error: Error) => void): void {

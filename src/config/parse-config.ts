@@ -12,24 +12,63 @@ import { type Anchor, parseYaml } from './yaml-positions'
 
 export type ParseResult<T> = { ok: true; value: T } | { ok: false; error: ConfigError }
 
+/** Bounds on one configuration document, so a hostile one costs little to reject. */
+export interface ConfigLimits {
+  /**
+   * Largest document taken, in bytes (UTF-8); a larger one is rejected before it is parsed.
+   * @default {@link DEFAULT_MAX_CONFIG_BYTES}
+   */
+  maxBytes?: number | undefined
+}
+
+/**
+ * 256 KiB. A rules file is a few kilobytes (a hundred rules in flow style, about 12 KB). Parsing
+ * runs on the event loop and its worst case costs milliseconds per kilobyte (seconds for 1 MiB
+ * of `[1,1,1,...]` on a busy machine), so the limit is what bounds the stall of a hostile reload.
+ */
+export const DEFAULT_MAX_CONFIG_BYTES = 256 * 1024
+
+/** Problems listed in one error; a document with thousands is summarised after these. */
+const MAX_ISSUES = 50
+
 /**
  * Validates a whole `diana.yaml` text. Either everything is valid, or every problem is reported
  * with its position (`source:line:col: field: message`) and nothing is taken.
  * @param source the file path or source name that starts each message
  */
-export function parseConfig(text: string, source: string): ParseResult<DianaConfig> {
-  return parseDocumentText(text, source, configFileSchema) as ParseResult<DianaConfig>
+export function parseConfig(
+  text: string,
+  source: string,
+  limits: ConfigLimits = {},
+): ParseResult<DianaConfig> {
+  return parseDocumentText(text, source, configFileSchema, limits) as ParseResult<DianaConfig>
 }
 
 /** Validates a remote rules document (`version` and `rules` only), as a whole. */
-export function parseRemoteDocument(text: string, source: string): ParseResult<RemoteDocument> {
-  return parseDocumentText(text, source, remoteDocumentSchema) as ParseResult<RemoteDocument>
+export function parseRemoteDocument(
+  text: string,
+  source: string,
+  limits: ConfigLimits = {},
+): ParseResult<RemoteDocument> {
+  return parseDocumentText(text, source, remoteDocumentSchema, limits) as ParseResult<RemoteDocument>
 }
 
 type Path = (string | number)[]
 type Found = { path: Path; message: string; anchor: Anchor }
 
-function parseDocumentText(text: string, source: string, schema: TopSchema): ParseResult<{ rules: Rule[] }> {
+function parseDocumentText(
+  text: string,
+  source: string,
+  schema: TopSchema,
+  limits: ConfigLimits,
+): ParseResult<{ rules: Rule[] }> {
+  const maxBytes = limits.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES
+  // Characters first: a string is at least as many bytes as characters, and counting the
+  // bytes of a huge one costs a pass over it.
+  if (text.length > maxBytes || Buffer.byteLength(text, 'utf8') > maxBytes) {
+    const issue = { source, line: 1, column: 1, path: [], message: tooLarge(maxBytes) }
+    return { ok: false, error: new ConfigError([issue]) }
+  }
   const yaml = parseYaml(text)
   if (!yaml.ok) {
     const issues = yaml.errors.map(
@@ -72,10 +111,25 @@ function parseDocumentText(text: string, source: string, schema: TopSchema): Par
     }
     if (found.length === 0 && parsed.ok) return { ok: true, value: parsed.value as { rules: Rule[] } }
   }
-  const issues = withoutEchoes(found).map(
-    ({ path, message, anchor }): ConfigIssue => ({ source, ...yaml.locate(path, anchor), path, message }),
-  )
-  return { ok: false, error: new ConfigError(issues) }
+  const issues = withoutEchoes(found)
+    .map(
+      ({ path, message, anchor }): ConfigIssue => ({ source, ...yaml.locate(path, anchor), path, message }),
+    )
+    .sort((a, b) => a.line - b.line || a.column - b.column)
+  return { ok: false, error: new ConfigError(capped(issues)) }
+}
+
+/** The message of a document over `maxBytes`; also used by readers that stop reading there. */
+export function tooLarge(maxBytes: number): string {
+  return `is larger than ${maxBytes} bytes (the maxConfigBytes limit)`
+}
+
+/** The first {@link MAX_ISSUES}, then one line at the next saying how many more there are. */
+function capped(issues: ConfigIssue[]): ConfigIssue[] {
+  const next = issues[MAX_ISSUES]
+  if (next === undefined) return issues
+  const more = issues.length - MAX_ISSUES
+  return [...issues.slice(0, MAX_ISSUES), { ...next, path: [], message: `${more} more problems not shown` }]
 }
 
 /**

@@ -1,12 +1,12 @@
 import type { Writable } from 'node:stream'
 import type { Rule } from '../types'
 import { readConfigText } from './load-config'
-import { parseConfig } from './parse-config'
+import { DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './parse-config'
 
-const USAGE = 'usage: diana validate FILE...'
+const USAGE = 'usage: diana validate [--max-bytes N] FILE...'
 
 /**
- * `diana validate FILE...`: exit 0 and one summary line per rule when every file is valid;
+ * `diana validate [--max-bytes N] FILE...`: exit 0 and one summary line per rule when every file is valid;
  * exit 1 and one `FILE:LINE:COL: field: message` line per problem otherwise (2 for bad usage).
  */
 export async function validate(
@@ -14,27 +14,45 @@ export async function validate(
   out: Pick<Writable, 'write'> = process.stdout,
   err: Pick<Writable, 'write'> = process.stderr,
 ): Promise<number> {
-  if (args.length === 0 || args.some((arg) => arg.startsWith('-'))) {
+  let maxBytes = DEFAULT_MAX_CONFIG_BYTES
+  const files: string[] = []
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] as string
+    if (arg === '--max-bytes') {
+      const value = Number(args[++i])
+      if (!(Number.isSafeInteger(value) && value >= 1)) {
+        err.write(`diana validate: --max-bytes must be a whole number of bytes, at least 1\n${USAGE}\n`)
+        return 2
+      }
+      maxBytes = value
+    } else if (arg.startsWith('-')) {
+      err.write(`${USAGE}\n`)
+      return 2
+    } else {
+      files.push(arg)
+    }
+  }
+  if (files.length === 0) {
     err.write(`${USAGE}\n`)
     return 2
   }
   let status = 0
-  for (const file of args) {
+  for (const file of files) {
     let text: string
     try {
-      text = readConfigText(file)
+      text = readConfigText(file, maxBytes)
     } catch (error) {
       out.write(`${(error as Error).message}\n`)
       status = 1
       continue
     }
-    const result = parseConfig(text, file)
+    const result = parseConfig(text, file, { maxBytes })
     if (!result.ok) {
       out.write(`${result.error.lines.join('\n')}\n`)
       status = 1
       continue
     }
-    const prefix = args.length > 1 ? `${file}: ` : ''
+    const prefix = files.length > 1 ? `${file}: ` : ''
     for (const rule of result.value.rules) out.write(`${prefix}${summarize(rule)}\n`)
     if (result.value.rules.length === 0) out.write(`${prefix}valid, no rules\n`)
   }

@@ -25,6 +25,13 @@ export const DEFAULT_MEMORY_STORE_OPTIONS = {
 type Table = StateTable
 
 /**
+ * How long, on the store's clock, the state of a rule that left the rule set is kept in case it
+ * comes back with the same definition: a file saved in two steps, or a rule cut mid-number by a
+ * partial copy, is in force for a moment and must not cost the counters of the complete one.
+ */
+export const RETIRED_RULE_GRACE_MS = 10_000
+
+/**
  * Rule states in process memory: one bounded LRU per rule, keyed by the subject's key part
  * itself. A per-rule table spares every check building and hashing a combined key string (the
  * largest single cost of a check), and a subject string from the request is hashed only once.
@@ -35,6 +42,8 @@ type Table = StateTable
 export class MemoryStore implements Store {
   /** By rule id: rules whose definition did not change keep their id, and so their counters. */
   readonly #tables = new Map<string, Table>()
+  /** Tables of rules no longer in force, by id, with the time they left (see `retain`). */
+  readonly #retired = new Map<string, { table: Table; since: number }>()
   readonly #maxKeys: number
   // Per-evaluation working space, by position in the applicable rules (see `#step`).
   readonly #tablesAt: Table[] = []
@@ -163,12 +172,26 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * The rule set changed: tables of rules no longer in force are dropped (a rule whose
-   * definition is unchanged keeps its id and its table).
+   * The rule set changed. A rule whose definition is unchanged keeps its id and its table; the
+   * tables of rules no longer in force are set aside for {@link RETIRED_RULE_GRACE_MS} and
+   * taken back if their rule returns meanwhile, then dropped at a later change.
    */
   retain(rules: readonly CompiledRule[]): void {
+    const now = this.#clock()
     const live = new Set(rules.map((rule) => rule.id))
-    for (const id of this.#tables.keys()) if (!live.has(id)) this.#tables.delete(id)
+    for (const [id, retired] of this.#retired) {
+      if (now - retired.since >= RETIRED_RULE_GRACE_MS) {
+        this.#retired.delete(id)
+      } else if (live.has(id)) {
+        this.#retired.delete(id)
+        this.#tables.set(id, retired.table)
+      }
+    }
+    for (const [id, table] of this.#tables) {
+      if (live.has(id)) continue
+      this.#tables.delete(id)
+      this.#retired.set(id, { table, since: now })
+    }
     this.#forgetWorkingSpace()
   }
 
@@ -191,6 +214,7 @@ export class MemoryStore implements Store {
 
   async close(): Promise<void> {
     this.#tables.clear()
+    this.#retired.clear()
     this.#forgetWorkingSpace()
   }
 }

@@ -62,7 +62,11 @@ describe('diana validate', () => {
   })
 
   it('exits 2 with usage when no file is given', async () => {
-    expect(await run()).toEqual({ status: 2, out: '', err: 'usage: diana validate FILE...\n' })
+    expect(await run()).toEqual({
+      status: 2,
+      out: '',
+      err: 'usage: diana validate [--max-bytes N] FILE...\n',
+    })
   })
 
   it('runs end to end through the diana command dispatcher', async () => {

@@ -3,6 +3,7 @@
  * (now, cost) sequences go through `step` and through the Redis store (with the test-only
  * clock, so both see the same `now`), and every verdict must match to the last bit.
  */
+import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { AlgorithmState, RuleVerdict } from '../../src/algorithm'
 import { compileRules } from '../../src/rules/compile-rules'
@@ -61,10 +62,17 @@ const RULES: Rule[] = [
 
 /**
  * Gaps and costs that reach every branch: same ms, fractions of a window, idle periods, and a
- * clock that steps back (by up to three windows) and forward again.
+ * clock that steps back (by up to `backWindows` windows, in a share `backShare` of the steps)
+ * and forward again.
  */
-function nextStep(rand: () => number, windowMs: number): { dt: number; cost: number } {
-  const r = rand()
+function nextStep(
+  rand: () => number,
+  windowMs: number,
+  backShare = 0.1,
+  backWindows = 3,
+): { dt: number; cost: number } {
+  // Scaled so that the default shares are 30% same ms, 25% < 50 ms, 25% < W, 10% idle.
+  const r = (rand() * 0.9) / (1 - backShare)
   const dt =
     r < 0.3
       ? 0
@@ -73,8 +81,8 @@ function nextStep(rand: () => number, windowMs: number): { dt: number; cost: num
         : r < 0.8
           ? Math.floor(rand() * windowMs)
           : r < 0.9
-            ? windowMs * 3
-            : -Math.floor(rand() * windowMs * 3)
+            ? windowMs * backWindows
+            : -Math.floor(rand() * windowMs * backWindows)
   const fractional = rand() < 0.1 ? 0.5 : 0
   const c = rand()
   const cost = c < 0.7 ? 1 : c < 0.8 ? 0 : c < 0.9 ? 2 : c < 0.95 ? 0.5 : 20
@@ -113,8 +121,18 @@ describeRedis('Lua twins decide exactly like the TypeScript steps', () => {
     await redis?.stop()
   })
 
-  for (const rule of RULES) {
-    it(`${rule.algorithm} ${JSON.stringify({ limit: rule.limit, window: rule.window, burst: rule.burst, mode: rule.mode })}`, async () => {
+  const cases = [
+    ...RULES.map((rule) => ({ rule, backShare: 0.1, backWindows: 3 })),
+    // Windows with the clock often behind, by up to 8 windows: every way of walking the
+    // windows behind the highest one, and back to it.
+    ...RULES.filter((rule) => rule.algorithm.endsWith('window')).map((rule) => ({
+      rule,
+      backShare: 0.3,
+      backWindows: 8,
+    })),
+  ]
+  for (const { rule, backShare, backWindows } of cases) {
+    it(`${rule.algorithm} ${JSON.stringify({ limit: rule.limit, window: rule.window, burst: rule.burst, mode: rule.mode })}, ${backShare * 100}% steps back`, async () => {
       const [compiled] = compile([rule]) as [CompiledRule]
       const store = redisStore({ denialCache: false, batch: false })
       await store.ready()
@@ -124,7 +142,7 @@ describeRedis('Lua twins decide exactly like the TypeScript steps', () => {
         let state: AlgorithmState | undefined
         const subject = `seed${seed}`
         for (let n = 0; n < 120; n++) {
-          const { dt, cost } = nextStep(rand, compiled.params.windowMs)
+          const { dt, cost } = nextStep(rand, compiled.params.windowMs, backShare, backWindows)
           now += dt
           const expected = compiled.algorithm.step(state, { now, cost }, compiled.params)
           // As the stores do: a denial keeps a state its step moved on (never creates one).
@@ -133,6 +151,36 @@ describeRedis('Lua twins decide exactly like the TypeScript steps', () => {
           const { verdicts } = await store.evaluate({ rules: [compiled], subjectKeys: [subject], cost })
           expect(verdicts[0], `seed ${seed}, step ${n}, now ${now}, cost ${cost}`).toEqual(expected.decision)
         }
+      }
+    })
+  }
+
+  for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
+    it(`${algorithm}: a key written while the clock is behind outlives the step: Redis keeps it until the high window is over`, async () => {
+      const [compiled] = compile([
+        { name: 'back', dimension: 'account', algorithm, limit: 2, window: '1m' },
+      ]) as [CompiledRule]
+      const store = redisStore({ denialCache: false, batch: false })
+      await store.ready()
+      const raw = new Redis(redis.url)
+      try {
+        const t0 = 1_700_000_030_000
+        const check = async (at: number) => {
+          now = at
+          const { verdicts } = await store.evaluate({ rules: [compiled], subjectKeys: ['k'], cost: 1 })
+          return (verdicts[0] as RuleVerdict).allowed
+        }
+        expect(await check(t0)).toBe(true)
+        // Two days behind (longer than the test clock's floor of one day on key expiry), a
+        // window later: the key passes there, and its state must last until t0's window is over.
+        const back = t0 - 2 * 86_400_000 + 60_000
+        expect(await check(back)).toBe(true)
+        const [key] = await raw.keys('*{back|k}*')
+        const ttl = await raw.pttl(key as string)
+        const needed = (Math.floor(t0 / 60_000) + 1) * 60_000 - back
+        expect(ttl).toBeGreaterThanOrEqual(needed - 5000)
+      } finally {
+        raw.disconnect()
       }
     })
   }

@@ -73,17 +73,57 @@ describe('a clock that steps back', () => {
     await limiter.close()
   })
 
+  // How long a window key may stay denied after a step back, in clock time: to the end of the
+  // window the clock stepped back into (fixed), or until that window's count has decayed (sliding).
+  const windowWait = { 'fixed-window': 60_000, 'sliding-window': 120_000 } as const
   for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
+    it(`${algorithm}: a key exhausted before a 1-hour step back is allowed again within ${windowWait[algorithm] / 60_000} min, and retryAfterMs says when`, async () => {
+      const { limiter, clock } = limiterWith({ algorithm, limit: 5, window: '1m' })
+      expect(await admitted(limiter, 5)).toBe(5)
+      clock.set(clock() - HOUR)
+      const denied = await limiter.check({})
+      expect(denied.retryAfterMs).toBeLessThanOrEqual(windowWait[algorithm])
+      expect(await retryIsHonest(limiter, clock, denied)).toBe(true)
+      await limiter.close()
+    })
+
+    it(`${algorithm}: after a 1-hour step back an exhausted key waits at most ${windowWait[algorithm] / 60_000} min of clock time`, async () => {
+      const { limiter, clock } = limiterWith({ algorithm, limit: 5, window: '1m' })
+      expect(await admitted(limiter, 5)).toBe(5)
+      clock.set(clock() - HOUR)
+      expect(await secondsDenied(limiter, clock)).toBeLessThanOrEqual(windowWait[algorithm] / 1000)
+      await limiter.close()
+    })
+
     it(`${algorithm}: a step back and forward again admits L in the window, not 2L`, async () => {
       const { limiter, clock } = limiterWith({ algorithm, limit: 5, window: '1m' })
       const t0 = clock()
       expect(await admitted(limiter, 5)).toBe(5)
       clock.set(t0 - HOUR)
+      // A step back is no time passing: the key is still in the window it used up.
       const duringStep = await admitted(limiter, 10)
       clock.set(t0 + 1000)
       const afterReturn = await admitted(limiter, 10)
-      // Everything above happened inside one window of the clock (t0's): at most L in total.
-      expect(5 + duringStep + afterReturn).toBe(5)
+      expect(duringStep).toBe(0)
+      expect(afterReturn).toBe(0)
+      await limiter.close()
+    })
+
+    it(`${algorithm}: what passes while the clock is behind counts against the window it will come back to`, async () => {
+      const { limiter, clock } = limiterWith({ algorithm, limit: 5, window: '1m' })
+      const t0 = clock()
+      expect(await admitted(limiter, 2)).toBe(2)
+      clock.set(t0 - HOUR)
+      // Still the same window to the key: 3 more fit, then none.
+      expect(await admitted(limiter, 10)).toBe(3)
+      // Two windows later (clock time) the key has a fresh L there: no lockout for the step.
+      clock.advance(2 * 60_000)
+      expect(await admitted(limiter, 10)).toBe(5)
+      // Back at t0's window: its L was used up, partly while the clock was behind.
+      clock.set(t0 + 1000)
+      expect(await admitted(limiter, 10)).toBe(0)
+      const denied = await limiter.check({})
+      expect(await retryIsHonest(limiter, clock, denied)).toBe(true)
       await limiter.close()
     })
 
@@ -94,7 +134,60 @@ describe('a clock that steps back', () => {
       expect(await retryIsHonest(limiter, clock, await limiter.check({}))).toBe(true)
       await limiter.close()
     })
+
+    it(`${algorithm}: a step back of one window waits for the window it used up, and says so`, async () => {
+      const { limiter, clock } = limiterWith({ algorithm, limit: 5, window: '1m' })
+      const t0 = clock()
+      expect(await admitted(limiter, 5)).toBe(5)
+      clock.set(t0 - 60_000)
+      const denied = await limiter.check({})
+      expect(await retryIsHonest(limiter, clock, denied)).toBe(true)
+      // The wait reaches past the end of t0's window (in clock time), never into a fresh L before.
+      expect(clock()).toBeGreaterThanOrEqual(Math.floor(t0 / 60_000 + 1) * 60_000)
+      await limiter.close()
+    })
   }
+
+  it('fixed and sliding window: with the clock jumping back and forth, no window index admits more than L while it is the latest', async () => {
+    const rules = fc.constantFrom<Omit<Rule, 'name' | 'dimension'>>(
+      { algorithm: 'fixed-window', limit: 3, window: 1000 },
+      { algorithm: 'sliding-window', limit: 4, window: 1000 },
+      { algorithm: 'sliding-window', limit: 2, window: 7 },
+    )
+    const moves = fc.array(
+      fc.oneof(
+        { weight: 4, arbitrary: fc.integer({ min: 0, max: 400 }) },
+        { weight: 1, arbitrary: fc.integer({ min: -5000, max: -1 }) },
+        { weight: 1, arbitrary: fc.integer({ min: 1, max: 5000 }) },
+      ),
+      { minLength: 1, maxLength: 60 },
+    )
+    await fc.assert(
+      fc.asyncProperty(rules, moves, async (rule, steps) => {
+        const { limiter, clock } = limiterWith(rule)
+        const W = rule.window as number
+        // The latest window index any check saw, and the units admitted since it became the
+        // latest, wherever the clock was at the time.
+        let latest = Number.NEGATIVE_INFINITY
+        let charged = 0
+        for (const dt of steps) {
+          clock.set(clock() + dt)
+          const k = Math.floor(clock() / W)
+          if (k > latest) {
+            latest = k
+            charged = 0
+          }
+          if ((await limiter.check({})).allowed) {
+            charged++
+            // An admission in the latest window: everything since it began fits in L.
+            if (k === latest) expect(charged).toBeLessThanOrEqual(rule.limit)
+          }
+        }
+        await limiter.close()
+      }),
+      { numRuns: 200 },
+    )
+  })
 
   it('leaky bucket with a full queue before a 1-hour step back: denied for at most one interval T', async () => {
     // T = 100 ms, 2 may wait.
@@ -130,6 +223,7 @@ describe('a clock that steps back', () => {
     const rules = fc.constantFrom<Omit<Rule, 'name' | 'dimension'>>(
       { algorithm: 'fixed-window', limit: 3, window: 1000 },
       { algorithm: 'sliding-window', limit: 4, window: 1000 },
+      { algorithm: 'sliding-window', limit: 2, window: 7 },
       { algorithm: 'token-bucket', limit: 3, window: 1000, burst: 5 },
       { algorithm: 'leaky-bucket', limit: 4, window: 1000, burst: 2 },
       { algorithm: 'leaky-bucket', limit: 7, window: 3000, burst: 1, mode: 'police' },
@@ -138,6 +232,8 @@ describe('a clock that steps back', () => {
       fc.oneof(
         { weight: 4, arbitrary: fc.integer({ min: 0, max: 400 }) },
         { weight: 1, arbitrary: fc.integer({ min: -HOUR, max: -1 }) },
+        // Short steps back, into the windows just before the latest one.
+        { weight: 1, arbitrary: fc.integer({ min: -3000, max: -1 }) },
         { weight: 1, arbitrary: fc.integer({ min: 1, max: HOUR }) },
       ),
       { minLength: 1, maxLength: 40 },
@@ -145,18 +241,21 @@ describe('a clock that steps back', () => {
     await fc.assert(
       fc.asyncProperty(rules, moves, async (rule, steps) => {
         const { limiter, clock } = limiterWith(rule)
-        let latest = clock()
         for (const dt of steps) {
           clock.set(clock() + dt)
-          latest = Math.max(latest, clock())
           const decision = await limiter.check({})
           if (!decision.allowed) {
             // Buckets re-anchor at a step back: a unit request waits at most one refill or
-            // what is queued. A window stays the one it was in until the clock is past it.
-            const bound = rule.algorithm.endsWith('bucket') ? 3000 : latest - clock() + 2000
+            // what is queued. A window key waits at most for the window it is in and the next
+            // (fixed), and the one after that (sliding), however far the clock stepped back.
+            const W = rule.window as number
+            const bound = rule.algorithm.endsWith('bucket')
+              ? 3000
+              : rule.algorithm === 'fixed-window'
+                ? 2 * W
+                : 3 * W
             expect(decision.retryAfterMs).toBeLessThanOrEqual(bound)
             expect(await retryIsHonest(limiter, clock, decision)).toBe(true)
-            latest = Math.max(latest, clock())
           }
         }
         await limiter.close()

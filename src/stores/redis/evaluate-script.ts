@@ -106,11 +106,11 @@ for c = 1, check_count do
     if raw then state = decode(raw) end
     raws[r] = raw or ''
     local def = rule_def(ARGV[a])
-    local allowed, next_state, remaining, reset, retry, delay =
+    local allowed, next_state, remaining, reset, retry, delay, keep =
       steps[def[1]](state, now, cost, def[2], def[3], def[4], def[5])
     if allowed then
       nexts[r] = next_state
-      ttls[r] = reset
+      ttls[r] = keep or reset
     else
       if not def[6] then admitted = false end
       -- A denial consumes nothing, but a step may move an existing state on without consuming
@@ -119,7 +119,7 @@ for c = 1, check_count do
         local encoded = encode(next_state)
         if encoded ~= raw then
           written[KEYS[key_index + r]] = encoded
-          redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', math.max(1, math.ceil(reset), min_ttl)))
+          redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', math.max(1, math.ceil(keep or reset), min_ttl)))
         end
       end
     end
@@ -132,7 +132,7 @@ for c = 1, check_count do
       if next_state ~= nil then
         local encoded = encode(next_state)
         written[KEYS[key_index + r]] = encoded
-        -- Once resetMs has passed the state means the same as none, so the key may go.
+        -- Once resetMs (or the step's keepMs) has passed the state means the same as none.
         local ttl = math.max(1, math.ceil(ttls[r]), min_ttl)
         redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', ttl))
         if reserve then out[first_out + r] = out[first_out + r] .. ' ' .. encoded .. ' ' .. raws[r] end

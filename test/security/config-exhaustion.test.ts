@@ -1,0 +1,270 @@
+import { execFile } from 'node:child_process'
+import { writeFileSync } from 'node:fs'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { promisify } from 'node:util'
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
+import { ConfigError } from '../../src/config/config-error'
+import { loadConfig } from '../../src/config/load-config'
+import { parseConfig, parseRemoteDocument } from '../../src/config/parse-config'
+import { validate } from '../../src/config/validate-command'
+import { createLimiter, type Limiter } from '../../src/limiter'
+import {
+  fakeClock,
+  nextEvent,
+  recordingLogger,
+  temporaryDirectory,
+  writeAtomically,
+} from '../config/config-helpers'
+import { type FakeNacosServer, startFakeNacos } from '../support/fake-nacos-server'
+
+// Configuration documents come from files that deploy tools write and from a configuration
+// centre anyone with its credentials can publish to: a hostile document must be rejected as a
+// ConfigError with a position, like any other bad document, and never take the process down.
+
+const root = fileURLToPath(new URL('../../', import.meta.url))
+
+const GOOD = `version: 1
+rules:
+  - { name: account, dimension: account, algorithm: fixed-window, limit: 3, window: 1m }
+`
+
+/** Billion laughs: nine levels of nine aliases, 9^9 strings once expanded. */
+const ALIAS_BOMB = `version: 1
+a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+rules: []
+`
+const ALIAS_BOMB_LINE = 'x.yaml:3:8: YAML syntax error: too many alias expansions (an alias bomb?)'
+
+const lines = (result: ReturnType<typeof parseConfig>) => (result.ok ? [] : result.error.lines)
+
+describe('hostile configuration documents', () => {
+  it('rejects an alias bomb as a ConfigError with a position', () => {
+    expect(lines(parseConfig(ALIAS_BOMB, 'x.yaml'))).toEqual([ALIAS_BOMB_LINE])
+    expect(lines(parseRemoteDocument(ALIAS_BOMB.replace('rules: []', ''), 'x.yaml'))).toEqual([
+      ALIAS_BOMB_LINE,
+    ])
+  })
+
+  it('rejects deep nesting at the bracket that goes too deep', () => {
+    const deep = `version: 1\nrules: []\nx: ${'['.repeat(100_000)}${']'.repeat(100_000)}\n`
+    expect(lines(parseConfig(deep, 'x.yaml'))).toEqual([
+      'x.yaml:3:68: YAML syntax error: nested more than 64 levels deep',
+    ])
+    const block = `version: 1\nrules: []\nx:\n${Array.from({ length: 2000 }, (_, i) => `${' '.repeat(i + 1)}a:\n`).join('')}`
+    const result = parseConfig(block, 'x.yaml')
+    expect(result.ok).toBe(false)
+    expect((result as { error: ConfigError }).error).toBeInstanceOf(ConfigError)
+  })
+
+  it('rejects a document over the size limit before parsing it, and the limit is an option', () => {
+    const big = `${GOOD}# ${'x'.repeat(300 * 1024)}\n`
+    expect(lines(parseConfig(big, 'x.yaml'))).toEqual([
+      'x.yaml:1:1: is larger than 262144 bytes (the maxConfigBytes limit)',
+    ])
+    expect(lines(parseConfig(GOOD, 'x.yaml', { maxBytes: 64 }))).toEqual([
+      'x.yaml:1:1: is larger than 64 bytes (the maxConfigBytes limit)',
+    ])
+    expect(parseConfig(big, 'x.yaml', { maxBytes: 1024 * 1024 }).ok).toBe(true)
+  })
+
+  it('reports at most 50 problems, with a count of the rest', () => {
+    // 10 000 misspelled fields: one line each would be a 10 000-line message.
+    const text = `version: 1\nrules: []\n${Array.from({ length: 10_000 }, (_, i) => `unknown${i}: 1\n`).join('')}`
+    const found = lines(parseConfig(text, 'x.yaml'))
+    expect(found).toHaveLength(51)
+    expect(found[0]).toBe('x.yaml:3:1: unknown0: unknown field "unknown0"')
+    expect(found[50]).toBe('x.yaml:53:1: 9950 more problems not shown')
+  })
+
+  it('still reports a repeated key at the repeat', () => {
+    const text = 'version: 1\nrules: []\nresponse: { status: 429 }\nresponse: { status: 503 }\n'
+    expect(lines(parseConfig(text, 'x.yaml'))).toEqual([
+      'x.yaml:4:1: YAML syntax error: Map keys must be unique',
+    ])
+  })
+})
+
+describe('a hostile document at creation, on reload, from Nacos and in diana validate', () => {
+  let dir: string
+  let remove: () => void
+  let file: string
+  const limiters: Limiter[] = []
+
+  beforeEach(() => {
+    ;({ dir, remove } = temporaryDirectory())
+    file = join(dir, 'diana.yaml')
+  })
+
+  afterEach(async () => {
+    await Promise.all(limiters.splice(0).map((limiter) => limiter.close()))
+    remove()
+  })
+
+  it('createLimiter and loadConfig throw a ConfigError for an alias bomb', () => {
+    writeAtomically(file, ALIAS_BOMB)
+    expect(() => createLimiter({ config: file })).toThrow(ConfigError)
+    expect(() => loadConfig(file)).toThrow(`${file}:3:8: YAML syntax error: too many alias expansions`)
+  })
+
+  it('createLimiter takes maxConfigBytes, and a file over it is rejected without reading it all', () => {
+    writeAtomically(file, `${GOOD}# ${'x'.repeat(300)}\n`)
+    expect(() => createLimiter({ config: file, maxConfigBytes: 256 })).toThrow(
+      `${file}:1:1: is larger than 256 bytes (the maxConfigBytes limit)`,
+    )
+    expect(() => createLimiter({ config: file, maxConfigBytes: 0 })).toThrow(
+      'createLimiter: maxConfigBytes must be a whole number of bytes, at least 1',
+    )
+  })
+
+  it('a hot reload of an alias bomb is rejected, the process lives on and the rules stay', async () => {
+    writeAtomically(file, GOOD)
+    const logger = recordingLogger()
+    const limiter = createLimiter({ config: file, clock: fakeClock().now, logger })
+    limiters.push(limiter)
+    await nextEvent(limiter, 'config')
+    await limiter.check({ account: 'a' })
+
+    const rejected = nextEvent(limiter, 'configError')
+    writeAtomically(file, ALIAS_BOMB)
+    const error = await rejected
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).lines).toEqual([ALIAS_BOMB_LINE.replace('x.yaml', file)])
+    expect((await limiter.check({ account: 'a' })).remaining).toBe(1)
+
+    // Reloads go on working after it.
+    const applied = nextEvent(limiter, 'config')
+    writeAtomically(file, GOOD.replace('limit: 3', 'limit: 5'))
+    await applied
+    expect(limiter.rules[0]?.limit).toBe(5)
+  })
+
+  it('a hot reload of a file over the size limit is rejected with its position', async () => {
+    writeAtomically(file, GOOD)
+    const limiter = createLimiter({
+      config: file,
+      clock: fakeClock().now,
+      logger: recordingLogger(),
+      maxConfigBytes: 4096,
+    })
+    limiters.push(limiter)
+    await nextEvent(limiter, 'config')
+    const rejected = nextEvent(limiter, 'configError')
+    writeAtomically(file, `${GOOD}# ${'x'.repeat(10 * 1024 * 1024)}\n`)
+    expect(((await rejected) as ConfigError).lines).toEqual([
+      `${file}:1:1: is larger than 4096 bytes (the maxConfigBytes limit)`,
+    ])
+    expect(limiter.rules[0]?.limit).toBe(3)
+  })
+
+  it('diana validate exits 1 with FILE:LINE:COL: message and no stack trace', async () => {
+    writeFileSync(file, ALIAS_BOMB)
+    let out = ''
+    let err = ''
+    const status = await validate(
+      [file],
+      {
+        write: (chunk: string) => {
+          out += chunk
+          return true
+        },
+      },
+      {
+        write: (chunk: string) => {
+          err += chunk
+          return true
+        },
+      },
+    )
+    expect({ status, out, err }).toEqual({
+      status: 1,
+      out: `${ALIAS_BOMB_LINE.replace('x.yaml', file)}\n`,
+      err: '',
+    })
+
+    const script =
+      "import { main } from './src/cli/main.ts'; process.exitCode = await main(process.argv.slice(1))"
+    const failure = await promisify(execFile)(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script, 'validate', file],
+      { cwd: root },
+    ).then(
+      () => undefined,
+      (error: { code: number; stdout: string; stderr: string }) => error,
+    )
+    expect(failure?.code).toBe(1)
+    expect(failure?.stdout).toBe(`${ALIAS_BOMB_LINE.replace('x.yaml', file)}\n`)
+    expect(failure?.stderr).toBe('')
+  })
+
+  it('diana validate takes --max-bytes', async () => {
+    writeFileSync(file, GOOD)
+    const out: string[] = []
+    const sink = { write: (chunk: string) => out.push(chunk) > 0 }
+    expect(await validate(['--max-bytes', '64', file], sink, sink)).toBe(1)
+    expect(out).toEqual([`${file}:1:1: is larger than 64 bytes (the maxConfigBytes limit)\n`])
+    expect(await validate(['--max-bytes', '4096', file], sink, sink)).toBe(0)
+  })
+})
+
+describe('a hostile document pushed from Nacos', () => {
+  let server: FakeNacosServer
+  let dir: string
+  let remove: () => void
+  const limiters: Limiter[] = []
+
+  beforeAll(async () => {
+    server = await startFakeNacos()
+  })
+
+  afterAll(async () => {
+    await server.stop()
+  })
+
+  beforeEach(() => {
+    ;({ dir, remove } = temporaryDirectory())
+  })
+
+  afterEach(async () => {
+    await Promise.all(limiters.splice(0).map((limiter) => limiter.close()))
+    remove()
+  })
+
+  it('is rejected with its position through the real nacos client; the rules stay', async () => {
+    const dataId = `diana-hostile-${process.pid}.yaml`
+    const source = `nacos:DEFAULT_GROUP/${dataId}`
+    server.publish(dataId, 'DEFAULT_GROUP', GOOD.replace('limit: 3', 'limit: 2'))
+    const file = join(dir, 'diana.yaml')
+    writeAtomically(
+      file,
+      `version: 1
+remote:
+  nacos: { serverAddr: "${server.address}", dataId: ${dataId}, timeout: 1s, startupWait: 1s }
+rules: []
+`,
+    )
+    const limiter = createLimiter({ config: file, clock: fakeClock().now, logger: recordingLogger() })
+    limiters.push(limiter)
+    await nextEvent(limiter, 'config', (event) => event.source === source)
+
+    const rejected = nextEvent(limiter, 'configError')
+    server.publish(dataId, 'DEFAULT_GROUP', ALIAS_BOMB.replace('rules: []\n', ''))
+    const error = await rejected
+    expect(error).toBeInstanceOf(ConfigError)
+    expect((error as ConfigError).lines).toEqual([ALIAS_BOMB_LINE.replace('x.yaml', source)])
+    expect(limiter.rules.map((rule) => rule.limit)).toEqual([2])
+
+    const applied = nextEvent(limiter, 'config', (event) => event.source === source)
+    server.publish(dataId, 'DEFAULT_GROUP', GOOD.replace('limit: 3', 'limit: 4'))
+    await applied
+    expect(limiter.rules.map((rule) => rule.limit)).toEqual([4])
+  })
+})
