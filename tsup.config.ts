@@ -13,7 +13,8 @@ export default defineConfig({
   },
   format: ['esm', 'cjs'],
   dts: true,
-  sourcemap: true,
+  // No source maps: they would point at sources the package does not ship.
+  sourcemap: false,
   clean: true,
   target: 'node20',
   outDir: 'dist',

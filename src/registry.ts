@@ -4,8 +4,23 @@ import { builtInDimensions, type Dimension, fieldDimension } from './dimension'
 
 const NAME = /^[a-z][a-z0-9-]{0,63}$/
 
-const algorithms = new Map<string, Algorithm>(builtInAlgorithms)
-const dimensions = new Map<string, Dimension>(builtInDimensions)
+interface Registry {
+  algorithms: Map<string, Algorithm>
+  dimensions: Map<string, Dimension>
+}
+
+/**
+ * One registry per process, kept on `globalThis` under a registered symbol: an app may load both
+ * the ESM and the CJS build (its own `import`, a dependency's `require`), and a dimension
+ * registered through one must be known to limiters built through the other.
+ */
+const REGISTRY = Symbol.for('diana-limiter.registry')
+const shared = globalThis as { [REGISTRY]?: Registry }
+shared[REGISTRY] ??= {
+  algorithms: new Map<string, Algorithm>(builtInAlgorithms),
+  dimensions: new Map<string, Dimension>(builtInDimensions),
+}
+const { algorithms, dimensions } = shared[REGISTRY]
 
 /**
  * Adds a strategy under `name`, usable by rules created afterwards. Names are lower-case

@@ -6,12 +6,17 @@ import { describe, expect, it } from 'vitest'
 const run = promisify(execFile)
 
 describe('README quick start', () => {
-  it('is the example file, verbatim', async () => {
-    const [readme, example] = await Promise.all([
-      readFile('README.md', 'utf8'),
-      readFile('examples/quick-start.ts', 'utf8'),
-    ])
-    expect(readme).toContain(example.trim())
+  it.each(['examples/quick-start.ts', 'examples/quick-start.cjs', 'examples/express-quick-start.ts'])(
+    'shows %s verbatim (examples/ are type-checked and run)',
+    async (file) => {
+      const [readme, example] = await Promise.all([readFile('README.md', 'utf8'), readFile(file, 'utf8')])
+      expect(readme).toContain(example.trim())
+    },
+  )
+
+  it('runs from CommonJS too', async () => {
+    const { stdout } = await run(process.execPath, ['examples/quick-start.cjs'])
+    expect(stdout.trim()).toBe('allowed, 2 left')
   })
 
   it('runs and denies the fourth request of one account', async () => {

@@ -1,6 +1,22 @@
-import { z } from 'zod'
 import { DURATION_PATTERN, parseDuration } from '../duration'
 import { ruleSchema } from '../rules/rule-schema'
+import {
+  array,
+  describe,
+  discriminated,
+  literal,
+  number,
+  type Output,
+  object,
+  oneOf,
+  optional,
+  positiveInteger,
+  record,
+  string,
+  transform,
+  union,
+  unknownValue,
+} from '../schema/schema'
 import type { Rule } from '../types'
 
 /**
@@ -14,187 +30,230 @@ import type { Rule } from '../types'
 const DURATION_ERROR = 'must be a duration such as 500ms, 1s, 1m, 1h, 1d, or a whole number of ms'
 
 /** A duration as written (`'2s'` or ms), read as milliseconds. */
-const duration = z
-  .union(
+const duration = transform(
+  union(
     [
-      z.number().int({ error: DURATION_ERROR }).positive({ error: DURATION_ERROR }),
-      z.string().regex(new RegExp(DURATION_PATTERN), { error: DURATION_ERROR }),
+      number(DURATION_ERROR, { integer: true, exclusiveMinimum: 0 }),
+      string(DURATION_ERROR, { pattern: DURATION_PATTERN }),
     ],
-    { error: DURATION_ERROR },
-  )
-  .transform((value) => parseDuration(value) as number)
+    DURATION_ERROR,
+  ),
+  (value) => parseDuration(value) as number,
+)
 
-const text = (what: string) => z.string({ error: `must be ${what}` }).min(1, { error: `must be ${what}` })
-const wholeNumber = z
-  .number({ error: 'must be a whole number, at least 1' })
-  .int({ error: 'must be a whole number, at least 1' })
-  .positive({ error: 'must be a whole number, at least 1' })
+const text = (what: string) => string(`must be ${what}`, { minLength: 1 })
+const wholeNumber = positiveInteger('must be a whole number, at least 1')
 
 export const ON_FAILURE_VALUES = ['fallback', 'open', 'closed'] as const
 export const RESPONSE_HEADER_STYLES = ['draft', 'legacy', 'both', 'none'] as const
 
-const memoryStoreSchema = z
-  .strictObject({
-    type: z.literal('memory').describe('Counters live in this process (the default).'),
-    maxKeys: z
-      .number({ error: 'must be a whole number of keys, at least 1' })
-      .int({ error: 'must be a whole number of keys, at least 1' })
-      .positive({ error: 'must be a whole number of keys, at least 1' })
-      .optional()
-      .describe('Most keys (rule x subject) kept; least recently used evicted beyond. Default 100000.'),
-  })
-  .describe('In-process counters.')
+const memoryStoreSchema = describe(
+  object(
+    {
+      type: describe(literal('memory', 'must be memory'), 'Counters live in this process (the default).'),
+      maxKeys: describe(
+        optional(positiveInteger('must be a whole number of keys, at least 1')),
+        'Most keys (rule x subject) kept; least recently used evicted beyond. Default 100000.',
+      ),
+    },
+    'must be { type: memory }',
+  ),
+  'In-process counters.',
+)
 
-const redisStoreSchema = z
-  .strictObject({
-    type: z.literal('redis').describe('Counters shared by every instance through Redis.'),
-    url: text('a Redis URL such as redis://127.0.0.1:6379')
-      .optional()
-      .describe('Redis URL. Default redis://127.0.0.1:6379.'),
-    cluster: z
-      .strictObject({
-        nodes: z
-          .array(
-            z.union([text('a node URL'), z.looseObject({ host: text('a host name'), port: wholeNumber })], {
-              error: 'must be a node URL such as redis://10.0.0.1:7000 or { host, port }',
-            }),
-            { error: 'must be a list of seed nodes' },
-          )
-          .min(1, { error: 'must list at least one seed node' }),
-        options: z
-          .record(z.string(), z.unknown(), { error: 'must be a mapping of ioredis Cluster options' })
-          .optional(),
-      })
-      .optional()
-      .describe('Redis Cluster seed nodes, instead of url; options are ioredis Cluster options.'),
-    onFailure: z
-      .enum(ON_FAILURE_VALUES, { error: `must be one of ${ON_FAILURE_VALUES.join(', ')}` })
-      .optional()
-      .describe('When Redis fails: fallback (decide locally, the default), open (allow), closed (deny).'),
-    commandTimeoutMs: wholeNumber.optional().describe('Longest a check waits for Redis, in ms. Default 50.'),
-    connectWaitMs: wholeNumber
-      .optional()
-      .describe('Longest a check started before the first connection waits for it, in ms. Default 1000.'),
-    failureThreshold: wholeNumber
-      .optional()
-      .describe('Consecutive failures that open the circuit breaker. Default 3.'),
-    probeBackoff: z
-      .strictObject({ minMs: wholeNumber.optional(), maxMs: wholeNumber.optional() })
-      .optional()
-      .describe('Probe backoff while the breaker is open, in ms. Default { minMs: 50, maxMs: 1000 }.'),
-    heartbeatMs: wholeNumber
-      .optional()
-      .describe('How often this instance announces itself, in ms. Default 1000.'),
-    denialCache: z
-      .union([z.literal(false), z.strictObject({ maxKeys: wholeNumber.optional() })], {
-        error: 'must be false or { maxKeys }',
-      })
-      .optional()
-      .describe('Local cache of keys Redis said are over their limit; false switches it off.'),
-    batch: z
-      .union([z.literal(false), z.strictObject({ maxChecks: wholeNumber.optional() })], {
-        error: 'must be false or { maxChecks }',
-      })
-      .optional()
-      .describe('Checks of the same tick share one script call; false sends one per check.'),
-    keyPrefix: text('a key prefix').optional().describe('Key namespace. Default diana.'),
-    fallbackMaxKeys: wholeNumber.optional().describe('Most keys the local fallback keeps. Default 100000.'),
-  })
-  .describe('Counters in Redis, shared by every instance.')
+const clusterNode = union(
+  [
+    text('a node URL'),
+    object({ host: text('a host name'), port: wholeNumber }, 'must be { host, port }', {
+      otherFields: 'keep', // further ioredis node options pass through
+    }),
+  ],
+  'must be a node URL such as redis://10.0.0.1:7000 or { host, port }',
+)
 
-export const storeSchema = z
-  .discriminatedUnion('type', [memoryStoreSchema, redisStoreSchema], {
-    error: 'must be { type: memory } or { type: redis, url, onFailure, ... }',
-  })
-  .describe('Where counters live.')
+const redisStoreSchema = describe(
+  object(
+    {
+      type: describe(literal('redis', 'must be redis'), 'Counters shared by every instance through Redis.'),
+      url: describe(
+        optional(text('a Redis URL such as redis://127.0.0.1:6379')),
+        'Redis URL. Default redis://127.0.0.1:6379.',
+      ),
+      cluster: describe(
+        optional(
+          object(
+            {
+              nodes: array(clusterNode, 'must list at least one seed node', { minItems: 1 }),
+              options: optional(record('must be a mapping of ioredis Cluster options')),
+            },
+            'must be { nodes, options }',
+          ),
+        ),
+        'Redis Cluster seed nodes, instead of url; options are ioredis Cluster options.',
+      ),
+      onFailure: describe(
+        optional(oneOf(ON_FAILURE_VALUES, `must be one of ${ON_FAILURE_VALUES.join(', ')}`)),
+        'When Redis fails: fallback (decide locally, the default), open (allow), closed (deny).',
+      ),
+      commandTimeoutMs: describe(
+        optional(wholeNumber),
+        'Longest a check waits for Redis, in ms. Default 50.',
+      ),
+      failureThreshold: describe(
+        optional(wholeNumber),
+        'Consecutive failures that open the circuit breaker. Default 3.',
+      ),
+      probeBackoff: describe(
+        optional(
+          object({ minMs: optional(wholeNumber), maxMs: optional(wholeNumber) }, 'must be { minMs, maxMs }'),
+        ),
+        'Probe backoff while the breaker is open, in ms. Default { minMs: 50, maxMs: 1000 }.',
+      ),
+      heartbeatMs: describe(
+        optional(wholeNumber),
+        'How often this instance announces itself, in ms. Default 1000.',
+      ),
+      denialCache: describe(
+        optional(
+          union(
+            [
+              literal(false, 'must be false'),
+              object({ maxKeys: optional(wholeNumber) }, 'must be { maxKeys }'),
+            ],
+            'must be false or { maxKeys }',
+          ),
+        ),
+        'Local cache of keys Redis said are over their limit; false switches it off.',
+      ),
+      batch: describe(
+        optional(
+          union(
+            [
+              literal(false, 'must be false'),
+              object({ maxChecks: optional(wholeNumber) }, 'must be { maxChecks }'),
+            ],
+            'must be false or { maxChecks }',
+          ),
+        ),
+        'Checks of the same tick share one script call; false sends one per check.',
+      ),
+      keyPrefix: describe(optional(text('a key prefix')), 'Key namespace. Default diana.'),
+      fallbackMaxKeys: describe(optional(wholeNumber), 'Most keys the local fallback keeps. Default 100000.'),
+    },
+    'must be { type: redis, url, onFailure, ... }',
+  ),
+  'Counters in Redis, shared by every instance.',
+)
 
-export const nacosSchema = z
-  .strictObject({
-    serverAddr: text('host:port of a Nacos server (or several, comma-separated)').describe(
-      'host:port of the Nacos server; several may be given, comma-separated.',
-    ),
-    namespace: z
-      .string({ error: 'must be a namespace ID' })
-      .optional()
-      .describe('Namespace ID (tenant). Leave out for the public namespace.'),
-    group: text('a group name').optional().describe('Default DEFAULT_GROUP.'),
-    dataId: text('a data ID').describe('Data ID of the rules document, e.g. diana-rules.yaml.'),
-    username: text('a user name').optional().describe('Nacos user, when authentication is on.'),
-    password: z.string({ error: 'must be a string' }).optional().describe('Password of that user.'),
-    timeout: duration.optional().describe('Timeout of one request to Nacos. Default 3s.'),
-    startupWait: duration
-      .optional()
-      .describe('How long limiter.ready() waits for the first remote document. Default 2s.'),
-    snapshot: text('a file path')
-      .optional()
-      .describe(
+export const storeSchema = describe(
+  discriminated(
+    'type',
+    { memory: memoryStoreSchema, redis: redisStoreSchema },
+    'must be { type: memory } or { type: redis, url, onFailure, ... }',
+  ),
+  'Where counters live.',
+)
+
+export const nacosSchema = describe(
+  object(
+    {
+      serverAddr: describe(
+        text('host:port of a Nacos server (or several, comma-separated)'),
+        'host:port of the Nacos server; several may be given, comma-separated.',
+      ),
+      namespace: describe(
+        optional(string('must be a namespace ID')),
+        'Namespace ID (tenant). Leave out for the public namespace.',
+      ),
+      group: describe(optional(text('a group name')), 'Default DEFAULT_GROUP.'),
+      dataId: describe(text('a data ID'), 'Data ID of the rules document, e.g. diana-rules.yaml.'),
+      username: describe(optional(text('a user name')), 'Nacos user, when authentication is on.'),
+      password: describe(optional(string('must be a string')), 'Password of that user.'),
+      timeout: describe(optional(duration), 'Timeout of one request to Nacos. Default 3s.'),
+      startupWait: describe(
+        optional(duration),
+        'How long limiter.ready() waits for the first remote document. Default 2s.',
+      ),
+      snapshot: describe(
+        optional(text('a file path')),
         'File keeping the last good remote document, relative to this file. Default .diana-snapshot.<dataId>.',
       ),
-  })
-  .describe('Rules document in Nacos; its rules override local rules of the same name.')
+    },
+    'must be a mapping with serverAddr and dataId',
+  ),
+  'Rules document in Nacos; its rules override local rules of the same name.',
+)
 
-export const remoteSchema = z
-  .strictObject({ nacos: nacosSchema.optional() })
-  .describe('Remote configuration centre whose rules override the local ones.')
+export const remoteSchema = describe(
+  object({ nacos: optional(nacosSchema) }, 'must be a mapping such as { nacos: { ... } }'),
+  'Remote configuration centre whose rules override the local ones.',
+)
 
-export const responseSchema = z
-  .strictObject({
-    status: z
-      .number({ error: 'must be an HTTP status from 400 to 599' })
-      .int({ error: 'must be an HTTP status from 400 to 599' })
-      .min(400, { error: 'must be an HTTP status from 400 to 599' })
-      .max(599, { error: 'must be an HTTP status from 400 to 599' })
-      .optional()
-      .describe('Status of a denied request. Default 429.'),
-    headers: z
-      .enum(RESPONSE_HEADER_STYLES, { error: `must be one of ${RESPONSE_HEADER_STYLES.join(', ')}` })
-      .optional()
-      .describe(
+const STATUS_ERROR = 'must be an HTTP status from 400 to 599'
+export const responseSchema = describe(
+  object(
+    {
+      status: describe(
+        optional(number(STATUS_ERROR, { integer: true, minimum: 400, maximum: 599 })),
+        'Status of a denied request. Default 429.',
+      ),
+      headers: describe(
+        optional(oneOf(RESPONSE_HEADER_STYLES, `must be one of ${RESPONSE_HEADER_STYLES.join(', ')}`)),
         'Rate-limit headers: draft (RateLimit, RateLimit-Policy; default), legacy (X-RateLimit-*), both, none.',
       ),
-  })
-  .describe('How the HTTP adapters answer.')
+    },
+    'must be a mapping with status and/or headers',
+  ),
+  'How the HTTP adapters answer.',
+)
 
-const versionSchema = z
-  .literal(1, { error: 'must be 1 (the only format version so far)' })
-  .describe('Format version of this file; always 1.')
+const versionSchema = describe(
+  literal(1, 'must be 1 (the only format version so far)'),
+  'Format version of this file; always 1.',
+)
+
+const configFields = {
+  version: versionSchema,
+  store: optional(storeSchema),
+  remote: optional(remoteSchema),
+  response: optional(responseSchema),
+}
+const TOP_MESSAGE = 'must be a mapping with version and rules'
 
 /** `diana.yaml` as published in the JSON Schema: rules spelled out with {@link ruleSchema}. */
-export const configSchema = z
-  .strictObject({
-    version: versionSchema,
-    store: storeSchema.optional(),
-    remote: remoteSchema.optional(),
-    response: responseSchema.optional(),
-    rules: z
-      .array(ruleSchema, { error: 'must be a list of rules' })
-      .describe('The rules, in priority order.'),
-  })
-  .describe('Diana rate-limiter configuration (diana-limiter).')
+export const configSchema = describe(
+  object(
+    {
+      ...configFields,
+      rules: describe(array(ruleSchema, 'must be a list of rules'), 'The rules, in priority order.'),
+    },
+    TOP_MESSAGE,
+  ),
+  'Diana rate-limiter configuration (diana-limiter).',
+)
 
 /**
  * The runtime twin of {@link configSchema}: the same fields, but the rule list is only required
  * to be a list here, because `compileRules` checks each rule against {@link ruleSchema} and the
  * algorithm registry together, reporting every problem with its position.
  */
-export const configFileSchema = configSchema.extend({
-  rules: z.array(z.unknown(), { error: 'must be a list of rules' }),
-})
+const ruleList = array(unknownValue(), 'must be a list of rules')
+export const configFileSchema = object({ ...configFields, rules: ruleList }, TOP_MESSAGE)
 
-/** A rules document in a configuration centre: only `version` and `rules`. */
-export const remoteDocumentSchema = configFileSchema.pick({ version: true, rules: true })
+/** A remote rules document in a configuration centre: only `version` and `rules`. */
+export const remoteDocumentSchema = object({ version: versionSchema, rules: ruleList }, TOP_MESSAGE)
 
-type ParsedFile = z.output<typeof configFileSchema>
+type ParsedFile = Output<typeof configFileSchema>
 
 /** A valid configuration file, durations in milliseconds. */
 export interface DianaConfig extends Omit<ParsedFile, 'rules'> {
   rules: Rule[]
 }
 
-export type StoreConfig = z.output<typeof storeSchema>
-export type NacosConfig = z.output<typeof nacosSchema>
+export type StoreConfig = Output<typeof storeSchema>
+export type NacosConfig = Output<typeof nacosSchema>
 /** The `response` section, read by the HTTP adapters. */
-export type ResponseConfig = z.output<typeof responseSchema>
+export type ResponseConfig = Output<typeof responseSchema>
 
 /** A valid remote rules document. */
 export interface RemoteDocument {

@@ -1,5 +1,6 @@
 import { open } from 'node:fs/promises'
-import { type FSWatcher, watch } from 'chokidar'
+import type { FSWatcher } from 'chokidar'
+import { requirePeer } from '../optional-peer'
 import type { DianaConfig } from './config-schema'
 import type { ConfigSource } from './config-source'
 import { READ_CHUNK_BYTES } from './load-config'
@@ -68,6 +69,7 @@ export class FileSource implements ConfigSource<DianaConfig> {
   listen(onText: (text: string | undefined) => void, onError: (error: Error) => void): void {
     if (this.#closed || this.#watcher) return
     // Not persistent: watching the file never keeps a process alive on its own.
+    const { watch } = requirePeer<typeof import('chokidar')>('chokidar', 'Watching the config file')
     const watcher = watch(this.name, { persistent: false, ignoreInitial: true })
     this.#watcher = watcher
     // The text read last, not yet passed on: it is passed on only when a read one quiet

@@ -1,5 +1,5 @@
 /**
- * Writes `diana.schema.json` at the package root from the zod schema (`npm run schema`).
+ * Writes `diana.schema.json` at the package root from the config schema (`npm run schema`).
  * The file is committed so editors can fetch it; a test fails when it is out of date.
  */
 import { writeFileSync } from 'node:fs'

@@ -1,4 +1,3 @@
-import { z } from 'zod'
 import { algorithmNames, dimensionNames, findAlgorithm } from '../registry'
 import { configSchema } from './config-schema'
 
@@ -9,7 +8,7 @@ import { configSchema } from './config-schema'
  * that do not take one.
  */
 export function configJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(configSchema, { io: 'input', target: 'draft-7' }) as JsonObject
+  const schema = configSchema.json()
   const rule = (schema.properties as JsonObject).rules as JsonObject
   const fields = (rule.items as JsonObject).properties as JsonObject
   ;(fields.algorithm as JsonObject).examples = algorithmNames()
@@ -22,7 +21,7 @@ export function configJsonSchema(): Record<string, unknown> {
   // biome-ignore lint/suspicious/noThenProperty: `then` is a JSON Schema keyword, not a thenable.
   ;(rule.items as JsonObject).then = { not: { required: ['burst'] } }
   return {
-    $schema: schema.$schema,
+    $schema: 'http://json-schema.org/draft-07/schema#',
     $id: 'https://unpkg.com/diana-limiter/diana.schema.json',
     title: 'diana.yaml',
     ...schema,

@@ -1,5 +1,6 @@
 import { tmpdir } from 'node:os'
 import { dirname, join } from 'node:path'
+import { requirePeer } from '../optional-peer'
 import type { NacosConfig, RemoteDocument } from './config-schema'
 import type { ConfigSource } from './config-source'
 import { createNacosHttpClient, type NacosHttpClient } from './nacos-http-client'
@@ -27,6 +28,8 @@ export interface NacosSourceOptions extends Omit<NacosConfig, 'snapshot' | 'star
   maxBytes?: number | undefined
 }
 
+const NACOS_FEATURE = 'The Nacos configuration source (remote.nacos)'
+
 /** The subset of the `nacos` package's `NacosConfigClient` used here. */
 interface ConfigClient {
   getConfig(dataId: string, group: string): Promise<string | null>
@@ -52,6 +55,9 @@ export class NacosSource implements ConfigSource<RemoteDocument> {
   #closed = false
 
   constructor(options: NacosSourceOptions) {
+    // Resolved now, so a missing package is an error at createLimiter rather than a source
+    // that silently never answers; loaded on first use.
+    requirePeer<unknown>('nacos', NACOS_FEATURE)
     this.#options = options
     this.#group = options.group ?? 'DEFAULT_GROUP'
     this.name = `nacos:${options.namespace ? `${options.namespace}/` : ''}${this.#group}/${options.dataId}`
@@ -95,11 +101,10 @@ export class NacosSource implements ConfigSource<RemoteDocument> {
   }
 
   #connect(): Promise<ConfigClient> {
-    this.#client ??= import('nacos').then((module) => {
-      const NacosConfigClient = (module.NacosConfigClient ??
-        (module as unknown as { default: typeof module }).default.NacosConfigClient) as unknown as new (
-        options: Record<string, unknown>,
-      ) => ConfigClient
+    this.#client ??= Promise.resolve().then(() => {
+      const { NacosConfigClient } = requirePeer<{
+        NacosConfigClient: new (options: Record<string, unknown>) => ConfigClient
+      }>('nacos', NACOS_FEATURE)
       const { serverAddr, namespace, username, password } = this.#options
       const client = new NacosConfigClient({
         serverAddr,

@@ -1,6 +1,5 @@
-import type { z } from 'zod'
-import { hint } from '../did-you-mean'
 import { compileRules } from '../rules/compile-rules'
+import { type ObjectSchema, read, type Schema, type SchemaIssue } from '../schema/schema'
 import type { Rule } from '../types'
 import { ConfigError, type ConfigIssue } from './config-error'
 import {
@@ -60,7 +59,7 @@ type Found = { path: Path; message: string; anchor: Anchor }
 function parseDocumentText(
   text: string,
   source: string,
-  schema: z.ZodObject,
+  schema: TopSchema,
   limits: ConfigLimits,
 ): ParseResult<{ rules: Rule[] }> {
   const maxBytes = limits.maxBytes ?? DEFAULT_MAX_CONFIG_BYTES
@@ -89,9 +88,9 @@ function parseDocumentText(
   } else if (typeof input !== 'object' || Array.isArray(input)) {
     found.push({ path: [], message: `must be a mapping with ${describeTop(schema)}`, anchor: 'value' })
   } else {
-    const parsed = schema.safeParse(input)
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) found.push(...fromZodIssue(issue, input, schema))
+    const parsed = read(schema, input)
+    if (!parsed.ok) {
+      for (const issue of parsed.issues) found.push(...fromSchemaIssue(issue))
     }
     // The rules are checked even when something else failed, so one run reports everything.
     const rules = (input as { rules?: unknown }).rules
@@ -110,7 +109,7 @@ function parseDocumentText(
         }
       }
     }
-    if (found.length === 0 && parsed.success) return { ok: true, value: parsed.data as { rules: Rule[] } }
+    if (found.length === 0 && parsed.ok) return { ok: true, value: parsed.value as { rules: Rule[] } }
   }
   const issues = withoutEchoes(found)
     .map(
@@ -155,28 +154,20 @@ function withoutEchoes(found: Found[]): Found[] {
   })
 }
 
-function describeTop(schema: z.ZodObject): string {
+type TopSchema = ObjectSchema<Record<string, Schema<unknown>>>
+
+function describeTop(schema: TopSchema): string {
   return Object.keys(schema.shape)
-    .filter((key) => !schema.shape[key]?.safeParse(undefined).success)
+    .filter((key) => !schema.shape[key]?.optional)
     .join(' and ')
 }
 
-function fromZodIssue(issue: z.core.$ZodIssue, input: unknown, schema: z.ZodType): Found[] {
-  const path = issue.path.map((part) => (typeof part === 'number' ? part : String(part)))
+function fromSchemaIssue(issue: SchemaIssue): Found[] {
   // Rule contents are reported by compileRules, with its own, more specific messages.
-  if (path[0] === 'rules' && path.length > 1) return []
-  if (issue.code === 'unrecognized_keys') {
-    const known = keysAt(schema, path)
-    return issue.keys.map((key) => ({
-      path: [...path, key],
-      message: `unknown field "${key}"${hint(key, known)}`,
-      anchor: 'key' as const,
-    }))
-  }
-  if (issue.code === 'invalid_type' && valueAt(input, path) === undefined) {
-    return [{ path, message: 'is required', anchor: 'value' }]
-  }
-  return [{ path, message: issue.message, anchor: 'value' }]
+  if (issue.path[0] === 'rules' && issue.path.length > 1) return []
+  return [
+    { path: issue.path, message: issue.message, anchor: issue.code === 'unknown_field' ? 'key' : 'value' },
+  ]
 }
 
 function valueAt(input: unknown, path: Path): unknown {
@@ -186,38 +177,4 @@ function valueAt(input: unknown, path: Path): unknown {
     value = (value as Record<string, unknown>)[part]
   }
   return value
-}
-
-/** The field names an object in the schema accepts at `path`, for "did you mean" hints. */
-function keysAt(schema: z.ZodType, path: Path): string[] {
-  const candidates = new Set<string>()
-  const visit = (node: z.core.$ZodType, rest: Path): void => {
-    const def = node._zod.def as unknown as Record<string, unknown> & { type: string }
-    switch (def.type) {
-      case 'optional':
-      case 'nullable':
-      case 'default':
-      case 'readonly':
-        visit(def.innerType as z.core.$ZodType, rest)
-        return
-      case 'pipe':
-        visit(def.in as z.core.$ZodType, rest)
-        return
-      case 'union':
-        for (const option of def.options as z.core.$ZodType[]) visit(option, rest)
-        return
-      case 'array':
-        if (typeof rest[0] === 'number') visit(def.element as z.core.$ZodType, rest.slice(1))
-        return
-      case 'object': {
-        const shape = def.shape as Record<string, z.core.$ZodType>
-        const [head, ...tail] = rest
-        if (head === undefined) for (const key of Object.keys(shape)) candidates.add(key)
-        else if (typeof head === 'string' && shape[head]) visit(shape[head], tail)
-        return
-      }
-    }
-  }
-  visit(schema, path)
-  return [...candidates]
 }

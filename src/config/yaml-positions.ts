@@ -1,4 +1,12 @@
-import { isAlias, isMap, isPair, isScalar, isSeq, LineCounter, type Node, parseDocument } from 'yaml'
+import type { LineCounter, Node } from 'yaml'
+import { requirePeer } from '../optional-peer'
+
+type Yaml = typeof import('yaml')
+
+/** Loaded with the first configuration read: limiters given rules in code never load it. */
+function yaml(): Yaml {
+  return requirePeer<Yaml>('yaml', 'Reading diana.yaml')
+}
 
 /** 1-based line and column. */
 export interface Position {
@@ -35,6 +43,7 @@ type MapNode = { items: Pair[] }
  * throws: hostile input (alias bombs, deep nesting) comes back as errors with a position.
  */
 export function parseYaml(text: string): ParsedYaml {
+  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yaml()
   const lineCounter = new LineCounter()
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset)
@@ -145,6 +154,7 @@ function flowDepthExceeded(text: string, max: number): number {
 
 /** Offsets of keys that repeat an earlier key of the same mapping, in document order. */
 function repeatedKeys(root: unknown): number[] {
+  const { isMap, isPair, isScalar, isSeq } = yaml()
   const offsets: number[] = []
   // Iterative: nesting is bounded above, but block nesting is not counted there.
   const pending: unknown[] = [root]
@@ -171,6 +181,7 @@ function repeatedKeys(root: unknown): number[] {
 
 /** Offset of the first alias (`*name`) in document order, where an alias bomb is reported. */
 function firstAlias(root: unknown): number {
+  const { isAlias, isMap, isPair, isSeq } = yaml()
   let first = Number.POSITIVE_INFINITY
   const pending: unknown[] = [root]
   while (pending.length > 0) {

@@ -6,6 +6,7 @@ import { parseDuration } from '../duration'
 import { compileGlob } from '../glob'
 import { keyPart } from '../key-part'
 import { algorithmNames, dimensionNames, findAlgorithm, findDimension } from '../registry'
+import { read } from '../schema/schema'
 import type { Rule, Subject } from '../types'
 import type { CompiledRule } from './compiled-rule'
 import type { RuleIssue } from './rule-issue'
@@ -23,21 +24,21 @@ export function compileRules(input: unknown): CompileResult {
   const compiled: CompiledRule[] = []
   const seen = new Map<string, number>()
   input.forEach((raw, index) => {
-    const parsed = ruleSchema.safeParse(raw)
-    if (!parsed.success) {
-      for (const issue of parsed.error.issues) issues.push(...toRuleIssues(index, issue, raw))
+    const parsed = read(ruleSchema, raw)
+    if (!parsed.ok) {
+      for (const issue of parsed.issues) issues.push({ path: [index, ...issue.path], message: issue.message })
       return
     }
-    const first = seen.get(parsed.data.name)
+    const first = seen.get(parsed.value.name)
     if (first !== undefined) {
       issues.push({
         path: [index, 'name'],
-        message: `duplicate rule name "${parsed.data.name}" (also rules[${first}])`,
+        message: `duplicate rule name "${parsed.value.name}" (also rules[${first}])`,
       })
       return
     }
-    seen.set(parsed.data.name, index)
-    const rule = compileRule(parsed.data, index, issues)
+    seen.set(parsed.value.name, index)
+    const rule = compileRule(parsed.value, index, issues)
     if (rule) compiled.push(rule)
   })
   return issues.length > 0 ? { ok: false, issues } : { ok: true, rules: compiled }
@@ -48,40 +49,6 @@ export function ruleLabel(input: unknown, index: number): string {
   const raw = Array.isArray(input) ? input[index] : undefined
   const name = raw && typeof raw === 'object' && typeof raw.name === 'string' ? ` "${raw.name}"` : ''
   return `rules[${index}]${name}`
-}
-
-const RULE_FIELDS = Object.keys(ruleSchema.shape)
-const MATCH_FIELDS = ['path', 'methods']
-
-function toRuleIssues(
-  index: number,
-  issue: { code: string; path: PropertyKey[]; message: string; keys?: string[] },
-  raw: unknown,
-): RuleIssue[] {
-  const path = [index, ...issue.path.map((part) => (typeof part === 'number' ? part : String(part)))]
-  if (issue.code === 'unrecognized_keys' && issue.keys) {
-    const known = issue.path.length === 0 ? RULE_FIELDS : MATCH_FIELDS
-    return issue.keys.map((key) => ({
-      path: [...path, key],
-      message: `unknown field "${key}"${hint(key, known)}`,
-    }))
-  }
-  if (issue.path.length === 0 && (raw === null || typeof raw !== 'object' || Array.isArray(raw))) {
-    return [{ path, message: 'must be an object with name, dimension, algorithm, limit and window' }]
-  }
-  if (issue.code === 'invalid_type' && isMissing(raw, issue.path)) {
-    return [{ path, message: 'is required' }]
-  }
-  return [{ path, message: issue.message }]
-}
-
-function isMissing(raw: unknown, path: PropertyKey[]): boolean {
-  let value: unknown = raw
-  for (const part of path) {
-    if (value === null || typeof value !== 'object') return true
-    value = (value as Record<PropertyKey, unknown>)[part]
-  }
-  return value === undefined
 }
 
 function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): CompiledRule | undefined {

@@ -89,7 +89,7 @@ describe('diana validate', () => {
 })
 
 describe('diana.schema.json', () => {
-  it('is the committed copy of the schema generated from the zod config schema (npm run schema)', () => {
+  it('is the committed copy of the schema generated from the config schema (npm run schema)', () => {
     const committed = readFileSync(`${root}diana.schema.json`, 'utf8')
     expect(committed, 'diana.schema.json is out of date: run `npm run schema` and commit it').toBe(
       configJsonSchemaText(),

@@ -1,4 +1,5 @@
-import { Cluster, Redis } from 'ioredis'
+import type { Cluster, Redis } from 'ioredis'
+import { requirePeer } from '../../optional-peer'
 import type { RedisStoreOptions } from './options'
 
 /**
@@ -21,8 +22,9 @@ export interface BuiltClient {
 
 export function buildClient(options: RedisStoreOptions): BuiltClient {
   if (options.client) return { client: options.client, owned: false }
+  const ioredis = requirePeer<typeof import('ioredis')>('ioredis', 'The Redis store')
   if (options.cluster) {
-    const client = new Cluster(options.cluster.nodes, {
+    const client = new ioredis.Cluster(options.cluster.nodes, {
       enableOfflineQueue: false,
       clusterRetryStrategy: (times: number) => Math.min(50 * times, 500),
       retryDelayOnFailover: 50,
@@ -34,6 +36,6 @@ export function buildClient(options: RedisStoreOptions): BuiltClient {
     })
     return { client, owned: true }
   }
-  const client = new Redis(options.url ?? 'redis://127.0.0.1:6379', DEFAULT_CLIENT_OPTIONS)
+  const client = new ioredis.Redis(options.url ?? 'redis://127.0.0.1:6379', DEFAULT_CLIENT_OPTIONS)
   return { client, owned: true }
 }
