@@ -1,11 +1,11 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
 import type { Evaluation, Store } from '../../src/stores/store'
 import type { Rule } from '../../src/types'
-import { type AppSpec, frameworks, type RunningApp } from './support/apps'
+import { frameworks, startsApps } from './support/apps'
 import { fakeClock, limitHeaders, send } from './support/http'
 
 // 1_700_000_040_000 is a whole number of minutes: a 1m fixed window has 60 s left.
@@ -18,15 +18,7 @@ const perDevice: Rule = {
 }
 
 describe.each(frameworks)('$name adapter', (framework) => {
-  let app: RunningApp | undefined
-  const start = async (spec: AppSpec) => {
-    app = await framework.start(spec)
-    return app
-  }
-  afterEach(async () => {
-    await app?.close()
-    app = undefined
-  })
+  const start = startsApps(framework)
 
   it('limits per device and describes the binding rule in draft headers', async () => {
     const clock = fakeClock()

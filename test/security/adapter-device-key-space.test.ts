@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Rule } from '../../src/types'
-import { type AppSpec, frameworks, type RunningApp } from '../adapters/support/apps'
+import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, send } from '../adapters/support/http'
 
 // Issue 11: `x-device-id: 127.0.0.1` landed in the bucket of the client at 127.0.0.1, so
@@ -14,15 +14,7 @@ const perDevice: Rule = {
 }
 
 describe.each(frameworks)('$name: header and address devices live apart', (framework) => {
-  let app: RunningApp | undefined
-  const start = async (spec: AppSpec) => {
-    app = await framework.start(spec)
-    return app
-  }
-  afterEach(async () => {
-    await app?.close()
-    app = undefined
-  })
+  const start = startsApps(framework)
 
   it('a header naming the client address does not touch that client’s bucket', async () => {
     const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now } })

@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Rule } from '../../src/types'
-import { type AppSpec, frameworks, type RunningApp } from '../adapters/support/apps'
+import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, send } from '../adapters/support/http'
 
 // Issue 11: `identify()` returning an object made the adapter pass every request with no rule
@@ -55,15 +55,7 @@ const broken: Array<[string, string, Record<string, unknown>]> = [
 ]
 
 describe.each(frameworks)('$name: a broken hook', (framework) => {
-  let app: RunningApp | undefined
-  const start = async (spec: AppSpec) => {
-    app = await framework.start(spec)
-    return app
-  }
-  afterEach(async () => {
-    await app?.close()
-    app = undefined
-  })
+  const start = startsApps(framework)
 
   it.each(broken)('%s that %s: the other rules keep applying; logged once', async (hook, _how, hooks) => {
     const warnings: string[] = []

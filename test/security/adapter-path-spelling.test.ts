@@ -1,6 +1,6 @@
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Rule } from '../../src/types'
-import { type AppSpec, frameworks, type RunningApp } from '../adapters/support/apps'
+import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, rawStatus } from '../adapters/support/http'
 
 // Issue 11: `/API/SECKILL/1` reached Express's seckill handler but skipped the seckill rule and
@@ -29,15 +29,7 @@ const spellings = (url: string) => [
 ]
 
 describe.each(frameworks)('$name: another spelling of a path is the same resource', (framework) => {
-  let app: RunningApp | undefined
-  const start = async (spec: AppSpec) => {
-    app = await framework.start(spec)
-    return app
-  }
-  afterEach(async () => {
-    await app?.close()
-    app = undefined
-  })
+  const start = startsApps(framework)
 
   it.each([
     ['mounted app-wide', true],

@@ -1,9 +1,9 @@
 import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { afterEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import type { Rule } from '../../src/types'
-import { type AppSpec, frameworks, type RunningApp } from '../adapters/support/apps'
+import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, send, sendThenReset } from '../adapters/support/http'
 
 // Issue 11: a client that resets its connection (TCP RST) right after sending a request left
@@ -18,15 +18,7 @@ const perDevice: Rule = {
 }
 
 describe.each(frameworks)('$name: requests from connections reset at once', (framework) => {
-  let app: RunningApp | undefined
-  const start = async (spec: AppSpec) => {
-    app = await framework.start(spec)
-    return app
-  }
-  afterEach(async () => {
-    await app?.close()
-    app = undefined
-  })
+  const start = startsApps(framework)
 
   it.each([
     ['mounted on the routes', false],

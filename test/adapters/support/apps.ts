@@ -7,6 +7,7 @@ import fastify from 'fastify'
 import fastify4 from 'fastify4'
 import Koa from 'koa'
 import koa2 from 'koa2'
+import { afterEach } from 'vitest'
 import { diana as dianaExpress } from '../../../adapters/express'
 import dianaFastify from '../../../adapters/fastify'
 import { diana as dianaKoa } from '../../../adapters/koa'
@@ -295,3 +296,19 @@ export const frameworks: Framework[] = [
   koaFramework('koa 2', koa2),
   koaFramework('koa 3', Koa),
 ]
+
+/**
+ * `start(spec)` for the tests of one framework: each test's last app is closed after it, so a
+ * failing assertion never leaves a server listening.
+ */
+export function startsApps(framework: Framework): (spec: AppSpec) => Promise<RunningApp> {
+  let app: RunningApp | undefined
+  afterEach(async () => {
+    await app?.close()
+    app = undefined
+  })
+  return async (spec) => {
+    app = await framework.start(spec)
+    return app
+  }
+}
