@@ -4,6 +4,7 @@ import { ConfigError } from './config-error'
 import type { DianaConfig, RemoteDocument } from './config-schema'
 import type { ConfigSource, RemoteSourceOptions } from './config-source'
 import { mergeRules } from './merge-rules'
+import type { ParseResult } from './parse-config'
 import { SnapshotFile } from './snapshot-file'
 
 /** Payload of the limiter's `config` event: a rule set was put in force. */
@@ -56,6 +57,8 @@ interface Layer {
   text: string | undefined
   /** Outage messages already reported since the last document arrived. */
   readonly failures: Set<string>
+  /** Counts the documents seen, so only the newest one's validation is taken. */
+  turn: number
 }
 
 /**
@@ -71,6 +74,7 @@ export class LiveConfig {
   readonly #ready: Promise<void>
   #localRules: readonly Rule[]
   #localText: string | undefined
+  #localTurn = 0
   #version = 0
   #hash = ''
   #closed = false
@@ -86,6 +90,7 @@ export class LiveConfig {
       rules: undefined,
       text: undefined,
       failures: new Set(),
+      turn: 0,
     }))
     // The last good remote documents count from the first check on: a restart while the
     // centre is down starts with the remote rules, not just the local ones.
@@ -146,7 +151,7 @@ export class LiveConfig {
       (error: unknown) => this.#onRemoteError(layer, error),
     )
     source.listen(
-      (text) => this.#onRemoteText(layer, text),
+      (text) => void this.#onRemoteText(layer, text),
       (error) => this.#onRemoteError(layer, error),
     )
     const wait = source.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS
@@ -163,28 +168,33 @@ export class LiveConfig {
     this.#localText = text
     const file = this.#options.file
     if (!file) return
-    const parsed = file.source.convert(text)
-    if (!parsed.ok) {
-      this.#report(parsed.error)
-      return
-    }
-    const { rules: _next, ...nextRest } = parsed.value
-    const { rules: _first, ...firstRest } = file.config
-    if (JSON.stringify(nextRest) !== JSON.stringify(firstRest)) {
-      this.#options.logger.warn(
-        `${file.source.name}: store, remote and response changes take effect on restart; applying the rules`,
-      )
-    }
-    this.#localRules = parsed.value.rules
-    this.#apply(file.source.name)
+    const turn = ++this.#localTurn
+    void this.#convert(file.source, text).then((parsed) => {
+      // A newer edit arrived while this one was parsed: that one decides.
+      if (this.#closed || turn !== this.#localTurn || !parsed) return
+      if (!parsed.ok) {
+        this.#report(parsed.error)
+        return
+      }
+      const { rules: _next, ...nextRest } = parsed.value
+      const { rules: _first, ...firstRest } = file.config
+      if (JSON.stringify(nextRest) !== JSON.stringify(firstRest)) {
+        this.#options.logger.warn(
+          `${file.source.name}: store, remote and response changes take effect on restart; applying the rules`,
+        )
+      }
+      this.#localRules = parsed.value.rules
+      this.#apply(file.source.name)
+    })
   }
 
-  #onRemoteText(layer: Layer, text: string | undefined): void {
+  async #onRemoteText(layer: Layer, text: string | undefined): Promise<void> {
     if (this.#closed) return
     layer.failures.clear()
     const absent = text === undefined || text.trim() === ''
     if (absent ? layer.text === undefined : text === layer.text) return
     layer.text = absent ? undefined : text
+    const turn = ++layer.turn
     if (absent) {
       // The document was deleted (or never published): the centre no longer overrides.
       layer.rules = undefined
@@ -192,7 +202,9 @@ export class LiveConfig {
       this.#apply(layer.source.name)
       return
     }
-    const parsed = layer.source.convert(text as string)
+    const parsed = await this.#convert(layer.source, text as string)
+    // A newer push (or a deletion) arrived while this one was parsed: that one decides.
+    if (this.#closed || turn !== layer.turn || !parsed) return
     if (!parsed.ok) {
       this.#report(parsed.error)
       return
@@ -200,6 +212,19 @@ export class LiveConfig {
     layer.rules = parsed.value.rules
     this.#saveSnapshot(layer, text)
     this.#apply(layer.source.name)
+  }
+
+  /**
+   * Validates a document that arrived after start: off the event loop when the source can, so
+   * a hostile push or edit does not stall the host. Undefined when the source's own code threw.
+   */
+  async #convert<T>(source: ConfigSource<T>, text: string): Promise<ParseResult<T> | undefined> {
+    try {
+      return await (source.convertAsync ? source.convertAsync(text) : source.convert(text))
+    } catch (error) {
+      this.#report(new Error(`${source.name}: ${describe(error)}`, { cause: error }))
+      return undefined
+    }
   }
 
   #onRemoteError(layer: Layer, error: unknown): void {

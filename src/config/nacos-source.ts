@@ -3,7 +3,7 @@ import { dirname, join } from 'node:path'
 import type { NacosConfig, RemoteDocument } from './config-schema'
 import type { ConfigSource } from './config-source'
 import { createNacosHttpClient, type NacosHttpClient } from './nacos-http-client'
-import { type ParseResult, parseRemoteDocument } from './parse-config'
+import { type ParseResult, parseRemoteDocument, parseRemoteDocumentAsync } from './parse-config'
 
 export interface NacosSourceOptions extends Omit<NacosConfig, 'snapshot' | 'startupWait' | 'timeout'> {
   /** Timeout of one request, in ms. @default 3000 */
@@ -72,6 +72,10 @@ export class NacosSource implements ConfigSource<RemoteDocument> {
 
   convert(text: string, name = this.name): ParseResult<RemoteDocument> {
     return parseRemoteDocument(text, name, { maxBytes: this.#options.maxBytes })
+  }
+
+  convertAsync(text: string, name = this.name): Promise<ParseResult<RemoteDocument>> {
+    return parseRemoteDocumentAsync(text, name, { maxBytes: this.#options.maxBytes })
   }
 
   listen(onText: (text: string | undefined) => void, onError: (error: Error) => void): void {
