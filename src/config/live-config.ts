@@ -57,8 +57,8 @@ interface Layer {
   text: string | undefined
   /** Outage messages already reported since the last document arrived. */
   readonly failures: Set<string>
-  /** Counts the documents seen, so only the newest one's validation is taken. */
-  turn: number
+  /** Settles when the documents received so far are applied or rejected. */
+  settled: Promise<void>
 }
 
 /**
@@ -74,7 +74,7 @@ export class LiveConfig {
   readonly #ready: Promise<void>
   #localRules: readonly Rule[]
   #localText: string | undefined
-  #localTurn = 0
+  #localSettled: Promise<void> = Promise.resolve()
   #version = 0
   #hash = ''
   #closed = false
@@ -90,7 +90,7 @@ export class LiveConfig {
       rules: undefined,
       text: undefined,
       failures: new Set(),
-      turn: 0,
+      settled: Promise.resolve(),
     }))
     // The last good remote documents count from the first check on: a restart while the
     // centre is down starts with the remote rules, not just the local ones.
@@ -168,10 +168,11 @@ export class LiveConfig {
     this.#localText = text
     const file = this.#options.file
     if (!file) return
-    const turn = ++this.#localTurn
-    void this.#convert(file.source, text).then((parsed) => {
-      // A newer edit arrived while this one was parsed: that one decides.
-      if (this.#closed || turn !== this.#localTurn || !parsed) return
+    const converting = this.#convert(file.source, text)
+    // Edits are applied in the order they were made, whatever order their checks end in.
+    this.#localSettled = this.#localSettled.then(async () => {
+      const parsed = await converting
+      if (this.#closed || !parsed) return
       if (!parsed.ok) {
         this.#report(parsed.error)
         return
@@ -188,30 +189,34 @@ export class LiveConfig {
     })
   }
 
-  async #onRemoteText(layer: Layer, text: string | undefined): Promise<void> {
-    if (this.#closed) return
+  #onRemoteText(layer: Layer, text: string | undefined): Promise<void> {
+    if (this.#closed) return layer.settled
     layer.failures.clear()
     const absent = text === undefined || text.trim() === ''
-    if (absent ? layer.text === undefined : text === layer.text) return
+    if (absent ? layer.text === undefined : text === layer.text) return layer.settled
     layer.text = absent ? undefined : text
-    const turn = ++layer.turn
-    if (absent) {
-      // The document was deleted (or never published): the centre no longer overrides.
-      layer.rules = undefined
-      this.#saveSnapshot(layer, undefined)
+    const converting = absent ? undefined : this.#convert(layer.source, text as string)
+    // Documents are applied in the order they arrived, whatever order their checks end in.
+    layer.settled = layer.settled.then(async () => {
+      if (this.#closed) return
+      if (!converting) {
+        // The document was deleted (or never published): the centre no longer overrides.
+        layer.rules = undefined
+        this.#saveSnapshot(layer, undefined)
+        this.#apply(layer.source.name)
+        return
+      }
+      const parsed = await converting
+      if (this.#closed || !parsed) return
+      if (!parsed.ok) {
+        this.#report(parsed.error)
+        return
+      }
+      layer.rules = parsed.value.rules
+      this.#saveSnapshot(layer, text)
       this.#apply(layer.source.name)
-      return
-    }
-    const parsed = await this.#convert(layer.source, text as string)
-    // A newer push (or a deletion) arrived while this one was parsed: that one decides.
-    if (this.#closed || turn !== layer.turn || !parsed) return
-    if (!parsed.ok) {
-      this.#report(parsed.error)
-      return
-    }
-    layer.rules = parsed.value.rules
-    this.#saveSnapshot(layer, text)
-    this.#apply(layer.source.name)
+    })
+    return layer.settled
   }
 
   /**

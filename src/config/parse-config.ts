@@ -35,7 +35,7 @@ export const DEFAULT_MAX_CONFIG_BYTES = 256 * 1024
  * Rules one document may hold. A hundred rules is a large rules file; the bound keeps checking
  * a hostile document's rules (which runs on the event loop, also on reload) to milliseconds.
  */
-export const MAX_RULES = 1000
+export const MAX_RULES = 500
 
 /** Problems listed in one error; a document with thousands is summarised after these. */
 const MAX_ISSUES = 50

@@ -69,9 +69,9 @@ async function runWorker<T>(
   options: { maxBytes: number; timeoutMs?: number },
 ): Promise<T> {
   const timeoutMs = options.timeoutMs ?? PARSE_TIMEOUT_MS
-  // The parser's syntax tree takes about 100 bytes per byte of the worst documents; room for
-  // that, and no more, whatever limit the user set.
-  const heapMb = Math.max(64, Math.ceil((options.maxBytes * 200) / 2 ** 20))
+  // The parser's syntax tree takes up to 500 bytes per byte of text (128 MB for 256 KiB of
+  // `[1,1,1,...]`); twice that, and no more, for the size limit in force.
+  const heapMb = Math.max(64, Math.ceil((options.maxBytes * 1024) / 2 ** 20))
   yamlPath ??= createRequire(import.meta.url).resolve('yaml')
   const worker = new Worker(PROGRAM, {
     eval: true,
