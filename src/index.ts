@@ -20,7 +20,13 @@ export type {
 export type { ConfigSource, RemoteSourceOptions } from './config/config-source'
 export type { ConfigEvent, ConfigLogger, RemoteConfigSource } from './config/live-config'
 export { loadConfig } from './config/load-config'
-export { type ParseResult, parseConfig, parseRemoteDocument } from './config/parse-config'
+export {
+  type ParseResult,
+  parseConfig,
+  parseConfigAsync,
+  parseRemoteDocument,
+  parseRemoteDocumentAsync,
+} from './config/parse-config'
 export type { Dimension } from './dimension'
 export { parseDuration } from './duration'
 export { createLimiter, Limiter, type LimiterEvents, type LimiterOptions } from './limiter'

@@ -24,6 +24,12 @@ export interface ConfigSource<T> {
    */
   convert(text: string, name?: string): ParseResult<T>
   /**
+   * {@link convert} off the event loop (`parseRemoteDocumentAsync`). Optional; when present the
+   * engine uses it for every document pushed or changed after start, so a hostile one within
+   * the size limit cannot stall the host while it is parsed.
+   */
+  convertAsync?(text: string, name?: string): Promise<ParseResult<T>>
+  /**
    * Starts pushing: `onText` with each new raw document (repeats are fine, the engine ignores
    * them), `onError` when the source fails (unreachable, timed out). Keeps retrying by itself.
    */

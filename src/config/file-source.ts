@@ -4,7 +4,7 @@ import { requirePeer } from '../optional-peer'
 import type { DianaConfig } from './config-schema'
 import type { ConfigSource } from './config-source'
 import { READ_CHUNK_BYTES } from './load-config'
-import { DEFAULT_MAX_CONFIG_BYTES, type ParseResult, parseConfig } from './parse-config'
+import { DEFAULT_MAX_CONFIG_BYTES, type ParseResult, parseConfig, parseConfigAsync } from './parse-config'
 
 export interface FileSourceOptions {
   /**
@@ -64,6 +64,10 @@ export class FileSource implements ConfigSource<DianaConfig> {
 
   convert(text: string, name = this.name): ParseResult<DianaConfig> {
     return parseConfig(text, name, { maxBytes: this.#maxBytes })
+  }
+
+  convertAsync(text: string, name = this.name): Promise<ParseResult<DianaConfig>> {
+    return parseConfigAsync(text, name, { maxBytes: this.#maxBytes })
   }
 
   listen(onText: (text: string | undefined) => void, onError: (error: Error) => void): void {

@@ -4,6 +4,7 @@ import { ConfigError } from './config-error'
 import type { DianaConfig, RemoteDocument } from './config-schema'
 import type { ConfigSource, RemoteSourceOptions } from './config-source'
 import { mergeRules } from './merge-rules'
+import type { ParseResult } from './parse-config'
 import { SnapshotFile } from './snapshot-file'
 
 /** Payload of the limiter's `config` event: a rule set was put in force. */
@@ -56,6 +57,8 @@ interface Layer {
   text: string | undefined
   /** Outage messages already reported since the last document arrived. */
   readonly failures: Set<string>
+  /** Settles when the documents received so far are applied or rejected. */
+  settled: Promise<void>
 }
 
 /**
@@ -71,6 +74,7 @@ export class LiveConfig {
   readonly #ready: Promise<void>
   #localRules: readonly Rule[]
   #localText: string | undefined
+  #localSettled: Promise<void> = Promise.resolve()
   #version = 0
   #hash = ''
   #closed = false
@@ -86,6 +90,7 @@ export class LiveConfig {
       rules: undefined,
       text: undefined,
       failures: new Set(),
+      settled: Promise.resolve(),
     }))
     // The last good remote documents count from the first check on: a restart while the
     // centre is down starts with the remote rules, not just the local ones.
@@ -146,7 +151,7 @@ export class LiveConfig {
       (error: unknown) => this.#onRemoteError(layer, error),
     )
     source.listen(
-      (text) => this.#onRemoteText(layer, text),
+      (text) => void this.#onRemoteText(layer, text),
       (error) => this.#onRemoteError(layer, error),
     )
     const wait = source.startupWaitMs ?? DEFAULT_STARTUP_WAIT_MS
@@ -163,43 +168,68 @@ export class LiveConfig {
     this.#localText = text
     const file = this.#options.file
     if (!file) return
-    const parsed = file.source.convert(text)
-    if (!parsed.ok) {
-      this.#report(parsed.error)
-      return
-    }
-    const { rules: _next, ...nextRest } = parsed.value
-    const { rules: _first, ...firstRest } = file.config
-    if (JSON.stringify(nextRest) !== JSON.stringify(firstRest)) {
-      this.#options.logger.warn(
-        `${file.source.name}: store, remote and response changes take effect on restart; applying the rules`,
-      )
-    }
-    this.#localRules = parsed.value.rules
-    this.#apply(file.source.name)
+    const converting = this.#convert(file.source, text)
+    // Edits are applied in the order they were made, whatever order their checks end in.
+    this.#localSettled = this.#localSettled.then(async () => {
+      const parsed = await converting
+      if (this.#closed || !parsed) return
+      if (!parsed.ok) {
+        this.#report(parsed.error)
+        return
+      }
+      const { rules: _next, ...nextRest } = parsed.value
+      const { rules: _first, ...firstRest } = file.config
+      if (JSON.stringify(nextRest) !== JSON.stringify(firstRest)) {
+        this.#options.logger.warn(
+          `${file.source.name}: store, remote and response changes take effect on restart; applying the rules`,
+        )
+      }
+      this.#localRules = parsed.value.rules
+      this.#apply(file.source.name)
+    })
   }
 
-  #onRemoteText(layer: Layer, text: string | undefined): void {
-    if (this.#closed) return
+  #onRemoteText(layer: Layer, text: string | undefined): Promise<void> {
+    if (this.#closed) return layer.settled
     layer.failures.clear()
     const absent = text === undefined || text.trim() === ''
-    if (absent ? layer.text === undefined : text === layer.text) return
+    if (absent ? layer.text === undefined : text === layer.text) return layer.settled
     layer.text = absent ? undefined : text
-    if (absent) {
-      // The document was deleted (or never published): the centre no longer overrides.
-      layer.rules = undefined
-      this.#saveSnapshot(layer, undefined)
+    const converting = absent ? undefined : this.#convert(layer.source, text as string)
+    // Documents are applied in the order they arrived, whatever order their checks end in.
+    layer.settled = layer.settled.then(async () => {
+      if (this.#closed) return
+      if (!converting) {
+        // The document was deleted (or never published): the centre no longer overrides.
+        layer.rules = undefined
+        this.#saveSnapshot(layer, undefined)
+        this.#apply(layer.source.name)
+        return
+      }
+      const parsed = await converting
+      if (this.#closed || !parsed) return
+      if (!parsed.ok) {
+        this.#report(parsed.error)
+        return
+      }
+      layer.rules = parsed.value.rules
+      this.#saveSnapshot(layer, text)
       this.#apply(layer.source.name)
-      return
+    })
+    return layer.settled
+  }
+
+  /**
+   * Validates a document that arrived after start: off the event loop when the source can, so
+   * a hostile push or edit does not stall the host. Undefined when the source's own code threw.
+   */
+  async #convert<T>(source: ConfigSource<T>, text: string): Promise<ParseResult<T> | undefined> {
+    try {
+      return await (source.convertAsync ? source.convertAsync(text) : source.convert(text))
+    } catch (error) {
+      this.#report(new Error(`${source.name}: ${describe(error)}`, { cause: error }))
+      return undefined
     }
-    const parsed = layer.source.convert(text as string)
-    if (!parsed.ok) {
-      this.#report(parsed.error)
-      return
-    }
-    layer.rules = parsed.value.rules
-    this.#saveSnapshot(layer, text)
-    this.#apply(layer.source.name)
   }
 
   #onRemoteError(layer: Layer, error: unknown): void {

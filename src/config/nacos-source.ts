@@ -4,7 +4,7 @@ import { requirePeer } from '../optional-peer'
 import type { NacosConfig, RemoteDocument } from './config-schema'
 import type { ConfigSource } from './config-source'
 import { createNacosHttpClient, type NacosHttpClient } from './nacos-http-client'
-import { type ParseResult, parseRemoteDocument } from './parse-config'
+import { type ParseResult, parseRemoteDocument, parseRemoteDocumentAsync } from './parse-config'
 
 export interface NacosSourceOptions extends Omit<NacosConfig, 'snapshot' | 'startupWait' | 'timeout'> {
   /** Timeout of one request, in ms. @default 3000 */
@@ -78,6 +78,10 @@ export class NacosSource implements ConfigSource<RemoteDocument> {
 
   convert(text: string, name = this.name): ParseResult<RemoteDocument> {
     return parseRemoteDocument(text, name, { maxBytes: this.#options.maxBytes })
+  }
+
+  convertAsync(text: string, name = this.name): Promise<ParseResult<RemoteDocument>> {
+    return parseRemoteDocumentAsync(text, name, { maxBytes: this.#options.maxBytes })
   }
 
   listen(onText: (text: string | undefined) => void, onError: (error: Error) => void): void {

@@ -1,11 +1,9 @@
-import type { LineCounter, Node } from 'yaml'
+import type * as YAML from 'yaml'
 import { requirePeer } from '../optional-peer'
 
-type Yaml = typeof import('yaml')
-
 /** Loaded with the first configuration read: limiters given rules in code never load it. */
-function yaml(): Yaml {
-  return requirePeer<Yaml>('yaml', 'Reading diana.yaml')
+function yaml(): typeof YAML {
+  return requirePeer<typeof YAML>('yaml', 'Reading diana.yaml')
 }
 
 /** 1-based line and column. */
@@ -32,10 +30,7 @@ export const MAX_FLOW_DEPTH = 64
  * Alias expansions `toJS` may do, weighted by the size of what they expand (the `yaml`
  * package's own measure). A billion-laughs document hits it after a few hundred nodes.
  */
-const MAX_ALIAS_COUNT = 100
-
-type Pair = { key: unknown; value: unknown }
-type MapNode = { items: Pair[] }
+export const MAX_ALIAS_COUNT = 100
 
 /**
  * Parses YAML while keeping each node's offset, so a validation issue found on the plain value
@@ -43,25 +38,63 @@ type MapNode = { items: Pair[] }
  * throws: hostile input (alias bombs, deep nesting) comes back as errors with a position.
  */
 export function parseYaml(text: string): ParsedYaml {
-  const { isMap, isScalar, isSeq, LineCounter, parseDocument } = yaml()
-  const lineCounter = new LineCounter()
+  return parseYamlWith(yaml(), text, MAX_FLOW_DEPTH, MAX_ALIAS_COUNT)
+}
+
+/**
+ * {@link parseYaml} with the `yaml` module passed in. Self-contained (it uses nothing but its
+ * parameters and language built-ins) because its source text is also what a worker thread runs
+ * for reloads (see parse-worker.ts): one parser, the same guards and positions on both paths.
+ */
+export function parseYamlWith(
+  Y: typeof YAML,
+  text: string,
+  maxFlowDepth: number,
+  maxAliasCount: number,
+): ParsedYaml {
+  type Pair = { key: unknown; value: unknown }
+  type MapNode = { items: Pair[] }
+  type Node = YAML.Node
+
+  const lineCounter = new Y.LineCounter()
   const at = (offset: number): Position => {
     const { line, col } = lineCounter.linePos(offset)
     return { line, column: col }
   }
   const fail = (offset: number, message: string): ParsedYaml => {
     // The line counter is filled by the parser; without a parse, count the lines here.
-    if (lineCounter.lineStarts.length === 0) countLines(text, lineCounter)
+    if (lineCounter.lineStarts.length === 0) {
+      lineCounter.addNewLine(0)
+      for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1)
+    }
     return { ok: false, errors: [{ position: at(offset), message }] }
   }
-  const tooDeep = flowDepthExceeded(text, MAX_FLOW_DEPTH)
-  if (tooDeep >= 0) return fail(tooDeep, `nested more than ${MAX_FLOW_DEPTH} levels deep`)
-  let doc: ReturnType<typeof parseDocument>
+
+  // Offset of the bracket that opens level `maxFlowDepth + 1` of flow collections, or -1.
+  // Brackets in quoted strings and comments count too: a scan that tells them apart is a YAML
+  // lexer, and no configuration nests brackets 64 deep inside a string.
+  let tooDeep = -1
+  let depth = 0
+  for (let i = 0; i < text.length; i++) {
+    const code = text.charCodeAt(i)
+    if (code === 0x5b || code === 0x7b) {
+      depth += 1
+      if (depth > maxFlowDepth) {
+        tooDeep = i
+        break
+      }
+    } else if ((code === 0x5d || code === 0x7d) && depth > 0) {
+      depth -= 1
+    }
+  }
+  if (tooDeep >= 0) return fail(tooDeep, `nested more than ${maxFlowDepth} levels deep`)
+
+  let doc: YAML.Document.Parsed
   try {
     // prettyErrors off: the message stays one line; the position is added by the caller's format.
     // uniqueKeys off: the parser compares every key of a mapping with every other one, so
     // repeated keys are found below, in one pass.
-    doc = parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false })
+    doc = Y.parseDocument(text, { lineCounter, prettyErrors: false, uniqueKeys: false })
   } catch (error) {
     return fail(0, (error as Error).message)
   }
@@ -71,22 +104,58 @@ export function parseYaml(text: string): ParsedYaml {
       errors: doc.errors.map((error) => ({ position: at(error.pos[0]), message: error.message })),
     }
   }
-  const repeated = repeatedKeys(doc.contents)
+
+  // Keys that repeat an earlier key of the same mapping. Iterative: flow nesting is bounded
+  // above, but block nesting is not counted there.
+  const repeated: number[] = []
+  const pending: unknown[] = [doc.contents]
+  while (pending.length > 0) {
+    const node = pending.pop()
+    if (Y.isMap(node)) {
+      const seen = new Set<string>()
+      for (const item of node.items) {
+        if (Y.isScalar(item.key)) {
+          const key = `${typeof item.key.value}:${String(item.key.value)}`
+          if (seen.has(key)) repeated.push(item.key.range?.[0] ?? 0)
+          seen.add(key)
+        } else if (item.key !== null) {
+          pending.push(item.key)
+        }
+        pending.push(item.value)
+      }
+    } else if (Y.isSeq(node)) {
+      for (const item of node.items) pending.push(Y.isPair(item) ? item.value : item)
+    }
+  }
   if (repeated.length > 0) {
     return {
       ok: false,
-      errors: repeated.map((offset) => ({ position: at(offset), message: 'Map keys must be unique' })),
+      errors: repeated
+        .sort((a, b) => a - b)
+        .map((offset) => ({ position: at(offset), message: 'Map keys must be unique' })),
     }
   }
+
   let value: unknown
   try {
-    value = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) as unknown
+    value = doc.toJS({ maxAliasCount }) as unknown
   } catch (error) {
     if (error instanceof ReferenceError && /alias/i.test(error.message)) {
-      return fail(firstAlias(doc.contents), 'too many alias expansions (an alias bomb?)')
+      // Reported at the first alias (`*name`) in document order.
+      let first = Number.POSITIVE_INFINITY
+      const nodes: unknown[] = [doc.contents]
+      while (nodes.length > 0) {
+        const node = nodes.pop()
+        if (Y.isAlias(node)) first = Math.min(first, node.range?.[0] ?? 0)
+        else if (Y.isMap(node)) for (const item of node.items) nodes.push(item.key, item.value)
+        else if (Y.isSeq(node)) for (const item of node.items) nodes.push(item)
+        else if (Y.isPair(node)) nodes.push(node.key, node.value)
+      }
+      return fail(Number.isFinite(first) ? first : 0, 'too many alias expansions (an alias bomb?)')
     }
     return fail(0, (error as Error).message)
   }
+
   // Each mapping's keys, indexed on first use: a document with many problems is located in
   // linear time, not one scan of a mapping per problem.
   const indexes = new WeakMap<object, Map<string, Pair>>()
@@ -95,7 +164,7 @@ export function parseYaml(text: string): ParsedYaml {
     if (index === undefined) {
       index = new Map()
       for (const item of node.items) {
-        const key = isScalar(item.key) ? String(item.key.value) : undefined
+        const key = Y.isScalar(item.key) ? String(item.key.value) : undefined
         if (key !== undefined && !index.has(key)) index.set(key, item)
       }
       indexes.set(node, index)
@@ -109,7 +178,7 @@ export function parseYaml(text: string): ParsedYaml {
     let found: Node | null = node
     let complete = true
     for (const part of path) {
-      if (isMap(node)) {
+      if (Y.isMap(node)) {
         const pair = pairOf(node as MapNode, part)
         if (!pair) {
           complete = false
@@ -118,7 +187,7 @@ export function parseYaml(text: string): ParsedYaml {
         keyNode = pair.key as Node
         node = pair.value as Node | null
         found = node ?? keyNode
-      } else if (isSeq(node) && typeof part === 'number' && node.items[part] !== undefined) {
+      } else if (Y.isSeq(node) && typeof part === 'number' && node.items[part] !== undefined) {
         keyNode = null
         node = node.items[part] as Node
         found = node
@@ -131,70 +200,4 @@ export function parseYaml(text: string): ParsedYaml {
     return at(target?.range?.[0] ?? 0)
   }
   return { ok: true, value, locate }
-}
-
-/**
- * Offset of the bracket that opens level `max + 1` of flow collections, or -1. Brackets in
- * quoted strings and comments count too: a scan that tells them apart is a YAML lexer, and no
- * configuration nests brackets 64 deep inside a string.
- */
-function flowDepthExceeded(text: string, max: number): number {
-  let depth = 0
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i)
-    if (code === 0x5b || code === 0x7b) {
-      depth += 1
-      if (depth > max) return i
-    } else if ((code === 0x5d || code === 0x7d) && depth > 0) {
-      depth -= 1
-    }
-  }
-  return -1
-}
-
-/** Offsets of keys that repeat an earlier key of the same mapping, in document order. */
-function repeatedKeys(root: unknown): number[] {
-  const { isMap, isPair, isScalar, isSeq } = yaml()
-  const offsets: number[] = []
-  // Iterative: nesting is bounded above, but block nesting is not counted there.
-  const pending: unknown[] = [root]
-  while (pending.length > 0) {
-    const node = pending.pop()
-    if (isMap(node)) {
-      const seen = new Set<string>()
-      for (const item of node.items) {
-        if (isScalar(item.key)) {
-          const key = `${typeof item.key.value}:${String(item.key.value)}`
-          if (seen.has(key)) offsets.push(item.key.range?.[0] ?? 0)
-          seen.add(key)
-        } else if (item.key !== null) {
-          pending.push(item.key)
-        }
-        pending.push(item.value)
-      }
-    } else if (isSeq(node)) {
-      for (const item of node.items) pending.push(isPair(item) ? item.value : item)
-    }
-  }
-  return offsets.sort((a, b) => a - b)
-}
-
-/** Offset of the first alias (`*name`) in document order, where an alias bomb is reported. */
-function firstAlias(root: unknown): number {
-  const { isAlias, isMap, isPair, isSeq } = yaml()
-  let first = Number.POSITIVE_INFINITY
-  const pending: unknown[] = [root]
-  while (pending.length > 0) {
-    const node = pending.pop()
-    if (isAlias(node)) first = Math.min(first, node.range?.[0] ?? 0)
-    else if (isMap(node)) for (const item of node.items) pending.push(item.key, item.value)
-    else if (isSeq(node)) for (const item of node.items) pending.push(item)
-    else if (isPair(node)) pending.push(node.key, node.value)
-  }
-  return Number.isFinite(first) ? first : 0
-}
-
-function countLines(text: string, lineCounter: LineCounter): void {
-  lineCounter.addNewLine(0)
-  for (let i = text.indexOf('\n'); i >= 0; i = text.indexOf('\n', i + 1)) lineCounter.addNewLine(i + 1)
 }

@@ -6,7 +6,7 @@ import { promisify } from 'node:util'
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest'
 import { ConfigError } from '../../src/config/config-error'
 import { loadConfig } from '../../src/config/load-config'
-import { parseConfig, parseRemoteDocument } from '../../src/config/parse-config'
+import { parseConfig, parseRemoteDocument, parseRemoteDocumentAsync } from '../../src/config/parse-config'
 import { validate } from '../../src/config/validate-command'
 import { createLimiter, type Limiter } from '../../src/limiter'
 import {
@@ -83,6 +83,15 @@ describe('hostile configuration documents', () => {
     expect(found).toHaveLength(51)
     expect(found[0]).toBe('x.yaml:3:1: unknown0: unknown field "unknown0"')
     expect(found[50]).toBe('x.yaml:53:1: 9950 more problems not shown')
+  })
+
+  it('rejects a document with more than 500 rules at its rules field', async () => {
+    const rule = '  - { name: r, dimension: account, algorithm: fixed-window, limit: 3, window: 1m }\n'
+    const text = `version: 1\nrules:\n${rule.repeat(501)}`
+    const expected = ['x.yaml:3:3: rules: has 501 rules; a document takes at most 500']
+    expect(lines(parseConfig(text, 'x.yaml'))).toEqual(expected)
+    const pushed = await parseRemoteDocumentAsync(text, 'x.yaml')
+    expect(pushed.ok ? [] : pushed.error.lines).toEqual(expected)
   })
 
   it('still reports a repeated key at the repeat', () => {
@@ -163,6 +172,58 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
       `${file}:1:1: is larger than 4096 bytes (the maxConfigBytes limit)`,
     ])
     expect(limiter.rules[0]?.limit).toBe(3)
+  })
+
+  it('a hostile reload within the size limit does not stall the event loop', async () => {
+    writeAtomically(file, GOOD)
+    const limiter = createLimiter({ config: file, clock: fakeClock().now, logger: recordingLogger() })
+    limiters.push(limiter)
+    await nextEvent(limiter, 'config')
+    // The longest gap between ticks of a 5 ms timer while a reload of `text` is handled.
+    const stall = async (text: string, event: 'config' | 'configError') => {
+      // The watcher re-arms itself after a file is replaced; an edit made meanwhile can be missed.
+      await new Promise((resolve) => setTimeout(resolve, 300))
+      let last = performance.now()
+      let worst = 0
+      const probe = setInterval(() => {
+        const now = performance.now()
+        worst = Math.max(worst, now - last)
+        last = now
+      }, 5)
+      try {
+        const done = nextEvent(limiter, event, undefined, 10_000)
+        writeAtomically(file, text)
+        await done
+        // The event is emitted at the end of the work that stalled: count the gap up to here.
+        return Math.max(worst, performance.now() - last)
+      } finally {
+        clearInterval(probe)
+      }
+    }
+    const fill = (head: string, unit: string, tail: string) =>
+      head + unit.repeat(Math.floor((256 * 1024 - head.length - tail.length) / unit.length)) + tail
+    // The shapes the yaml package is slowest on, just under 256 KiB: 0.5 to 0.9 s each when
+    // parsed on the event loop; then the most rules a document may hold, all valid and all
+    // wrong (each wrong rule costs a message and a "did you mean").
+    const rule = (i: number) =>
+      `  - { name: r${i}, dimension: account, algorithm: fixed-window, limit: 3, window: 1m }\n`
+    const hostile: [string, 'config' | 'configError'][] = [
+      [fill('version: 1\nrules: []\nx: [', '1,', '1]\n'), 'configError'],
+      [fill('version: 1\nrules: [', '{},', '{}]\n'), 'configError'],
+      [fill('version: 1\nrules: []\nx:\n', '- 1\n', ''), 'configError'],
+      [`version: 1\nrules:\n${Array.from({ length: 500 }, (_, i) => rule(i)).join('')}`, 'config'],
+      [fill(`version: 1\nrules: [${'{ nmae: 1 },'.repeat(500)}]\nx: [`, '1,', '1]\n'), 'configError'],
+    ]
+    const baseline = await stall(GOOD.replace('limit: 3', 'limit: 4'), 'config')
+    const worst = []
+    for (const [text, event] of hostile) worst.push(await stall(text, event))
+    // A shared machine stalls now and then on its own; the bound is generous against that and
+    // far below the 0.5 s the parse alone takes on the event loop.
+    console.log(
+      `stall: baseline ${baseline.toFixed(0)} ms, hostile ${worst.map((ms) => ms.toFixed(0)).join(', ')} ms`,
+    )
+    expect(Math.max(...worst)).toBeLessThan(Math.max(150, 2 * baseline))
+    expect(limiter.rules).toHaveLength(500)
   })
 
   it('diana validate exits 1 with FILE:LINE:COL: message and no stack trace', async () => {
