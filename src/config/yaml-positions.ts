@@ -55,6 +55,12 @@ export function parseYamlWith(
   type Pair = { key: unknown; value: unknown }
   type MapNode = { items: Pair[] }
   type Node = YAML.Node
+  // No `?.` or `??` in this function: the CJS build rewrites them into helpers defined outside
+  // it, which the worker thread running this function's source text would not have.
+  const startOf = (node: unknown): number => {
+    const range = node !== null && typeof node === 'object' ? (node as { range?: number[] }).range : undefined
+    return range !== undefined && range[0] !== undefined ? range[0] : 0
+  }
 
   const lineCounter = new Y.LineCounter()
   const at = (offset: number): Position => {
@@ -116,7 +122,7 @@ export function parseYamlWith(
       for (const item of node.items) {
         if (Y.isScalar(item.key)) {
           const key = `${typeof item.key.value}:${String(item.key.value)}`
-          if (seen.has(key)) repeated.push(item.key.range?.[0] ?? 0)
+          if (seen.has(key)) repeated.push(startOf(item.key))
           seen.add(key)
         } else if (item.key !== null) {
           pending.push(item.key)
@@ -146,7 +152,7 @@ export function parseYamlWith(
       const nodes: unknown[] = [doc.contents]
       while (nodes.length > 0) {
         const node = nodes.pop()
-        if (Y.isAlias(node)) first = Math.min(first, node.range?.[0] ?? 0)
+        if (Y.isAlias(node)) first = Math.min(first, startOf(node))
         else if (Y.isMap(node)) for (const item of node.items) nodes.push(item.key, item.value)
         else if (Y.isSeq(node)) for (const item of node.items) nodes.push(item)
         else if (Y.isPair(node)) nodes.push(node.key, node.value)
@@ -186,7 +192,7 @@ export function parseYamlWith(
         }
         keyNode = pair.key as Node
         node = pair.value as Node | null
-        found = node ?? keyNode
+        found = node !== undefined && node !== null ? node : keyNode
       } else if (Y.isSeq(node) && typeof part === 'number' && node.items[part] !== undefined) {
         keyNode = null
         node = node.items[part] as Node
@@ -197,7 +203,7 @@ export function parseYamlWith(
       }
     }
     const target = complete && anchor === 'key' && keyNode ? keyNode : found
-    return at(target?.range?.[0] ?? 0)
+    return at(startOf(target))
   }
   return { ok: true, value, locate }
 }

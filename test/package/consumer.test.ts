@@ -152,6 +152,34 @@ for (const options of [{ rules, store: { type: 'redis' } }, { config: 'nacos.yam
     expect(out[1]).toMatch(/Nacos .* needs the "nacos" package.*npm install nacos/)
   })
 
+  it.each(['import', 'require'])('reloads a config file off the event loop through %s', async (how) => {
+    const file = join(app, `reload-${how}.yaml`)
+    const rule = (limit: number) =>
+      `version: 1\nrules:\n  - { name: a, dimension: account, algorithm: fixed-window, limit: ${limit}, window: 1m }\n`
+    writeFileSync(file, rule(1))
+    writeFileSync(
+      join(app, `reload-${how}.mjs`),
+      `import { createRequire } from 'node:module'
+import { writeFileSync } from 'node:fs'
+const { createLimiter } = ${how === 'import' ? "await import('diana-limiter')" : "createRequire(import.meta.url)('diana-limiter')"}
+const limiter = createLimiter({ config: ${JSON.stringify(file)}, logger: { warn() {}, error() {}, info() {} } })
+const seen = []
+limiter.on('config', () => seen.push('limit ' + limiter.rules[0].limit))
+limiter.on('configError', (error) => seen.push(error.message))
+const settle = () => new Promise((resolve) => setTimeout(resolve, 1500))
+await settle()
+writeFileSync(${JSON.stringify(file)}, ${JSON.stringify(rule(7))})
+await settle()
+writeFileSync(${JSON.stringify(file)}, 'version: 1\\nrules: [ {\\n')
+await settle()
+await limiter.close()
+console.log(JSON.stringify(seen))`,
+    )
+    const seen = JSON.parse(await run('node', [`reload-${how}.mjs`], app)) as string[]
+    expect(seen).toContain('limit 7')
+    expect(seen.at(-1)).toMatch(/reload-(import|require)\.yaml:\d+:\d+: YAML syntax error/)
+  })
+
   it('shares one registry between the ESM and CommonJS builds', async () => {
     writeFileSync(
       join(app, 'dual.mjs'),
