@@ -1,6 +1,7 @@
 import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { afterEach, beforeEach } from 'vitest'
 import type { Limiter, LimiterEvents } from '../../src/limiter'
 
 /** A fresh directory, removed by the returned function. */
@@ -52,4 +53,31 @@ export function recordingLogger(): { warn(message: string): void; lines: string[
 export function fakeClock(start = 1_700_000_000_000): { now: () => number; advance(ms: number): void } {
   let now = start
   return { now: () => now, advance: (ms) => (now += ms) }
+}
+
+/**
+ * A `diana.yaml` path in a fresh directory for each test of the enclosing suite. The limiters a
+ * test hands to `keep` are closed after it, and the directory removed.
+ */
+export function scratchConfigFile(): { readonly file: string; keep(limiter: Limiter): void } {
+  let file = ''
+  let remove = () => {}
+  const limiters: Limiter[] = []
+  beforeEach(() => {
+    const scratch = temporaryDirectory()
+    file = join(scratch.dir, 'diana.yaml')
+    remove = scratch.remove
+  })
+  afterEach(async () => {
+    await Promise.all(limiters.splice(0).map((limiter) => limiter.close()))
+    remove()
+  })
+  return {
+    get file() {
+      return file
+    },
+    keep: (limiter) => {
+      limiters.push(limiter)
+    },
+  }
 }

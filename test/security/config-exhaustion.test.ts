@@ -13,6 +13,7 @@ import {
   fakeClock,
   nextEvent,
   recordingLogger,
+  scratchConfigFile,
   temporaryDirectory,
   writeAtomically,
 } from '../config/config-helpers'
@@ -103,81 +104,70 @@ describe('hostile configuration documents', () => {
 })
 
 describe('a hostile document at creation, on reload, from Nacos and in diana validate', () => {
-  let dir: string
-  let remove: () => void
-  let file: string
-  const limiters: Limiter[] = []
-
-  beforeEach(() => {
-    ;({ dir, remove } = temporaryDirectory())
-    file = join(dir, 'diana.yaml')
-  })
-
-  afterEach(async () => {
-    await Promise.all(limiters.splice(0).map((limiter) => limiter.close()))
-    remove()
-  })
+  const scratch = scratchConfigFile()
 
   it('createLimiter and loadConfig throw a ConfigError for an alias bomb', () => {
-    writeAtomically(file, ALIAS_BOMB)
-    expect(() => createLimiter({ config: file })).toThrow(ConfigError)
-    expect(() => loadConfig(file)).toThrow(`${file}:3:8: YAML syntax error: too many alias expansions`)
+    writeAtomically(scratch.file, ALIAS_BOMB)
+    expect(() => createLimiter({ config: scratch.file })).toThrow(ConfigError)
+    expect(() => loadConfig(scratch.file)).toThrow(
+      `${scratch.file}:3:8: YAML syntax error: too many alias expansions`,
+    )
   })
 
   it('createLimiter takes maxConfigBytes, and a file over it is rejected without reading it all', () => {
-    writeAtomically(file, `${GOOD}# ${'x'.repeat(300)}\n`)
-    expect(() => createLimiter({ config: file, maxConfigBytes: 256 })).toThrow(
-      `${file}:1:1: is larger than 256 bytes (the maxConfigBytes limit)`,
+    writeAtomically(scratch.file, `${GOOD}# ${'x'.repeat(300)}\n`)
+    expect(() => createLimiter({ config: scratch.file, maxConfigBytes: 256 })).toThrow(
+      `${scratch.file}:1:1: is larger than 256 bytes (the maxConfigBytes limit)`,
     )
-    expect(() => createLimiter({ config: file, maxConfigBytes: 0 })).toThrow(
+    expect(() => createLimiter({ config: scratch.file, maxConfigBytes: 0 })).toThrow(
       'createLimiter: maxConfigBytes must be a whole number of bytes, at least 1',
     )
   })
 
   it('a hot reload of an alias bomb is rejected, the process lives on and the rules stay', async () => {
-    writeAtomically(file, GOOD)
+    writeAtomically(scratch.file, GOOD)
     const logger = recordingLogger()
-    const limiter = createLimiter({ config: file, clock: fakeClock().now, logger })
-    limiters.push(limiter)
+    const limiter = createLimiter({ config: scratch.file, clock: fakeClock().now, logger })
+    scratch.keep(limiter)
     await nextEvent(limiter, 'config')
     await limiter.check({ account: 'a' })
 
     const rejected = nextEvent(limiter, 'configError')
-    writeAtomically(file, ALIAS_BOMB)
+    writeAtomically(scratch.file, ALIAS_BOMB)
     const error = await rejected
     expect(error).toBeInstanceOf(ConfigError)
-    expect((error as ConfigError).lines).toEqual([ALIAS_BOMB_LINE.replace('x.yaml', file)])
+    expect((error as ConfigError).lines).toEqual([ALIAS_BOMB_LINE.replace('x.yaml', scratch.file)])
     expect((await limiter.check({ account: 'a' })).remaining).toBe(1)
 
     // Reloads go on working after it.
     const applied = nextEvent(limiter, 'config')
-    writeAtomically(file, GOOD.replace('limit: 3', 'limit: 5'))
+    writeAtomically(scratch.file, GOOD.replace('limit: 3', 'limit: 5'))
     await applied
     expect(limiter.rules[0]?.limit).toBe(5)
   })
 
   it('a hot reload of a file over the size limit is rejected with its position', async () => {
-    writeAtomically(file, GOOD)
+    writeAtomically(scratch.file, GOOD)
     const limiter = createLimiter({
-      config: file,
+      config: scratch.file,
       clock: fakeClock().now,
       logger: recordingLogger(),
       maxConfigBytes: 4096,
     })
-    limiters.push(limiter)
+    scratch.keep(limiter)
     await nextEvent(limiter, 'config')
     const rejected = nextEvent(limiter, 'configError')
-    writeAtomically(file, `${GOOD}# ${'x'.repeat(10 * 1024 * 1024)}\n`)
+    writeAtomically(scratch.file, `${GOOD}# ${'x'.repeat(10 * 1024 * 1024)}\n`)
     expect(((await rejected) as ConfigError).lines).toEqual([
-      `${file}:1:1: is larger than 4096 bytes (the maxConfigBytes limit)`,
+      `${scratch.file}:1:1: is larger than 4096 bytes (the maxConfigBytes limit)`,
     ])
     expect(limiter.rules[0]?.limit).toBe(3)
   })
 
   it('a hostile reload within the size limit does not stall the event loop', async () => {
-    writeAtomically(file, GOOD)
-    const limiter = createLimiter({ config: file, clock: fakeClock().now, logger: recordingLogger() })
-    limiters.push(limiter)
+    writeAtomically(scratch.file, GOOD)
+    const limiter = createLimiter({ config: scratch.file, clock: fakeClock().now, logger: recordingLogger() })
+    scratch.keep(limiter)
     await nextEvent(limiter, 'config')
     // The longest gap between ticks of a 5 ms timer while a reload of `text` is handled.
     const stall = async (text: string, event: 'config' | 'configError') => {
@@ -192,7 +182,7 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
       }, 5)
       try {
         const done = nextEvent(limiter, event, undefined, 10_000)
-        writeAtomically(file, text)
+        writeAtomically(scratch.file, text)
         await done
         // The event is emitted at the end of the work that stalled: count the gap up to here.
         return Math.max(worst, performance.now() - last)
@@ -227,11 +217,11 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
   })
 
   it('diana validate exits 1 with FILE:LINE:COL: message and no stack trace', async () => {
-    writeFileSync(file, ALIAS_BOMB)
+    writeFileSync(scratch.file, ALIAS_BOMB)
     let out = ''
     let err = ''
     const status = await validate(
-      [file],
+      [scratch.file],
       {
         write: (chunk: string) => {
           out += chunk
@@ -247,7 +237,7 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
     )
     expect({ status, out, err }).toEqual({
       status: 1,
-      out: `${ALIAS_BOMB_LINE.replace('x.yaml', file)}\n`,
+      out: `${ALIAS_BOMB_LINE.replace('x.yaml', scratch.file)}\n`,
       err: '',
     })
 
@@ -255,24 +245,24 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
       "import { main } from './src/cli/main.ts'; process.exitCode = await main(process.argv.slice(1))"
     const failure = await promisify(execFile)(
       process.execPath,
-      ['--import', 'tsx', '--input-type=module', '-e', script, 'validate', file],
+      ['--import', 'tsx', '--input-type=module', '-e', script, 'validate', scratch.file],
       { cwd: root },
     ).then(
       () => undefined,
       (error: { code: number; stdout: string; stderr: string }) => error,
     )
     expect(failure?.code).toBe(1)
-    expect(failure?.stdout).toBe(`${ALIAS_BOMB_LINE.replace('x.yaml', file)}\n`)
+    expect(failure?.stdout).toBe(`${ALIAS_BOMB_LINE.replace('x.yaml', scratch.file)}\n`)
     expect(failure?.stderr).toBe('')
   })
 
   it('diana validate takes --max-bytes', async () => {
-    writeFileSync(file, GOOD)
+    writeFileSync(scratch.file, GOOD)
     const out: string[] = []
     const sink = { write: (chunk: string) => out.push(chunk) > 0 }
-    expect(await validate(['--max-bytes', '64', file], sink, sink)).toBe(1)
-    expect(out).toEqual([`${file}:1:1: is larger than 64 bytes (the maxConfigBytes limit)\n`])
-    expect(await validate(['--max-bytes', '4096', file], sink, sink)).toBe(0)
+    expect(await validate(['--max-bytes', '64', scratch.file], sink, sink)).toBe(1)
+    expect(out).toEqual([`${scratch.file}:1:1: is larger than 64 bytes (the maxConfigBytes limit)\n`])
+    expect(await validate(['--max-bytes', '4096', scratch.file], sink, sink)).toBe(0)
   })
 })
 

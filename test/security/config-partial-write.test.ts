@@ -1,14 +1,13 @@
 import { appendFileSync, writeFileSync } from 'node:fs'
-import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { afterEach, beforeEach, describe, expect, it } from 'vitest'
+import { describe, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
 import { MemoryStore } from '../../src/stores/memory-store'
 import {
   fakeClock,
   nextEvent,
   recordingLogger,
-  temporaryDirectory,
+  scratchConfigFile,
   writeAtomically,
 } from '../config/config-helpers'
 
@@ -24,44 +23,31 @@ rules:
 /** The file cut after the first rule: valid YAML, and a valid rules file. */
 const FIRST_PART = FULL.slice(0, FULL.indexOf('  - { name: device'))
 
-let dir: string
-let remove: () => void
-let file: string
-const limiters: Limiter[] = []
-
-beforeEach(() => {
-  ;({ dir, remove } = temporaryDirectory())
-  file = join(dir, 'diana.yaml')
-})
-
-afterEach(async () => {
-  await Promise.all(limiters.splice(0).map((limiter) => limiter.close()))
-  remove()
-})
+const scratch = scratchConfigFile()
 
 const remainingOf = async (limiter: Limiter, subject: { account?: string; device?: string }) =>
   (await limiter.check(subject)).remaining
 
 describe('a configuration file written in two steps', () => {
   it('keeps the counters of the rules missing from the first part', async () => {
-    writeAtomically(file, FULL)
+    writeAtomically(scratch.file, FULL)
     const clock = fakeClock()
-    const limiter = createLimiter({ config: file, clock: clock.now, logger: recordingLogger() })
-    limiters.push(limiter)
+    const limiter = createLimiter({ config: scratch.file, clock: clock.now, logger: recordingLogger() })
+    scratch.keep(limiter)
     await nextEvent(limiter, 'config')
     for (let i = 0; i < 4; i++) await limiter.check({ account: 'a', device: 'd' })
     expect(await remainingOf(limiter, { device: 'd' })).toBe(5)
 
     // Step one, in place (truncate and write), then a pause long enough for it to be read.
     const truncated = nextEvent(limiter, 'config')
-    writeFileSync(file, FIRST_PART)
+    writeFileSync(scratch.file, FIRST_PART)
     await truncated
     expect(limiter.rules.map((rule) => rule.name)).toEqual(['account'])
     clock.advance(1000)
 
     // Step two: the rest lands. The device counter carries on where it was.
     const complete = nextEvent(limiter, 'config')
-    writeFileSync(file, FULL)
+    writeFileSync(scratch.file, FULL)
     await complete
     expect(limiter.rules.map((rule) => rule.name)).toEqual(['account', 'device'])
     expect(await remainingOf(limiter, { device: 'd' })).toBe(4)
@@ -69,17 +55,17 @@ describe('a configuration file written in two steps', () => {
   })
 
   it('a rule cut mid-number comes back with its counters when the number is whole again', async () => {
-    writeAtomically(file, FULL)
-    const limiter = createLimiter({ config: file, clock: fakeClock().now, logger: recordingLogger() })
-    limiters.push(limiter)
+    writeAtomically(scratch.file, FULL)
+    const limiter = createLimiter({ config: scratch.file, clock: fakeClock().now, logger: recordingLogger() })
+    scratch.keep(limiter)
     await nextEvent(limiter, 'config')
     for (let i = 0; i < 3; i++) await limiter.check({ device: 'd' })
 
     const cut = nextEvent(limiter, 'config')
-    writeFileSync(file, FULL.replace('limit: 10', 'limit: 1'))
+    writeFileSync(scratch.file, FULL.replace('limit: 10', 'limit: 1'))
     await cut
     const whole = nextEvent(limiter, 'config')
-    writeFileSync(file, FULL)
+    writeFileSync(scratch.file, FULL)
     await whole
     expect(await remainingOf(limiter, { device: 'd' })).toBe(6)
   })
@@ -87,9 +73,9 @@ describe('a configuration file written in two steps', () => {
 
 describe('a configuration file written in pieces', () => {
   it('is taken once it stops changing, not at each pause longer than the debounce', async () => {
-    writeAtomically(file, FULL)
-    const limiter = createLimiter({ config: file, clock: fakeClock().now, logger: recordingLogger() })
-    limiters.push(limiter)
+    writeAtomically(scratch.file, FULL)
+    const limiter = createLimiter({ config: scratch.file, clock: fakeClock().now, logger: recordingLogger() })
+    scratch.keep(limiter)
     await nextEvent(limiter, 'config')
     const seen: string[][] = []
     limiter.on('config', (event) => seen.push(event.rules.map((rule) => `${rule.name}=${rule.limit}`)))
@@ -98,11 +84,11 @@ describe('a configuration file written in pieces', () => {
     const next = FULL.replace('limit: 10', 'limit: 20')
     const cut = next.indexOf('limit: 20') + 'limit: 2'.length
     const complete = nextEvent(limiter, 'config')
-    writeFileSync(file, next.slice(0, FULL.indexOf('  - { name: device')))
+    writeFileSync(scratch.file, next.slice(0, FULL.indexOf('  - { name: device')))
     await sleep(150)
-    appendFileSync(file, next.slice(FULL.indexOf('  - { name: device'), cut))
+    appendFileSync(scratch.file, next.slice(FULL.indexOf('  - { name: device'), cut))
     await sleep(150)
-    appendFileSync(file, next.slice(cut))
+    appendFileSync(scratch.file, next.slice(cut))
     await complete
     expect(seen).toEqual([['account=5', 'device=20']])
   })
@@ -113,7 +99,7 @@ describe('MemoryStore.retain', () => {
     const clock = fakeClock()
     const store = new MemoryStore({}, clock.now)
     const limiter = createLimiter({ store, clock: clock.now, rules: [] })
-    limiters.push(limiter)
+    scratch.keep(limiter)
     const rules = [
       { name: 'account', dimension: 'account', algorithm: 'fixed-window', limit: 5, window: '1h' },
       { name: 'device', dimension: 'device', algorithm: 'fixed-window', limit: 5, window: '1h' },
