@@ -5,11 +5,11 @@
  * local share on top of the shared quota. Admitted units stay within the bucket's bound plus
  * the allowance documented in docs/redis.md, and the fallback divides by the instances live.
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
 import { RedisStore } from '../../src/stores/redis/redis-store'
+import { killFleet, runFleet } from '../support/fleet'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 
 const WORKER = fileURLToPath(new URL('../redis/fixtures/cpu-busy-worker.ts', import.meta.url))
@@ -36,11 +36,12 @@ interface Report {
 }
 
 let redis: RedisProcess
-const children: ChildProcess[] = []
 
-async function runFleet(rule: string): Promise<Report[]> {
-  const workers = Array.from({ length: PROCESSES }, (_, i) => {
-    const args = [
+function runBusyFleet(rule: string): Promise<Report[]> {
+  const argLists = Array.from({ length: PROCESSES }, (_, i) => [
+    redis.url,
+    rule,
+    ...[
       LIMIT,
       WINDOW_MS,
       BURST,
@@ -49,24 +50,9 @@ async function runFleet(rule: string): Promise<Report[]> {
       BLOCK_MS,
       EVERY_MS,
       BUSY_FROM_MS + (i * EVERY_MS) / PROCESSES,
-    ]
-    const child = fork(WORKER, [redis.url, rule, ...args.map(String)], {
-      execArgv: ['--import', 'tsx'],
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-    })
-    children.push(child)
-    const ready = new Promise<void>((resolve, reject) => {
-      child.once('message', () => resolve())
-      child.once('exit', (code) => reject(new Error(`worker exited early (${code})`)))
-    })
-    return { child, ready }
-  })
-  await Promise.all(workers.map((worker) => worker.ready))
-  const reports = workers.map(
-    ({ child }) => new Promise<Report>((resolve) => child.once('message', resolve as never)),
-  )
-  for (const { child } of workers) child.send('go')
-  return Promise.all(reports)
+    ].map(String),
+  ])
+  return runFleet<Report>(WORKER, argLists)
 }
 
 describeRedis('a CPU-busy fleet on a healthy Redis', () => {
@@ -74,12 +60,12 @@ describeRedis('a CPU-busy fleet on a healthy Redis', () => {
     redis = await startRedis()
   })
   afterAll(async () => {
-    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL')
+    killFleet()
     await redis?.stop()
   })
 
   it('4 processes x 64 in flight, event loops stalling in bursts: admitted units stay within the shared bound', async () => {
-    const reports = await runFleet(`busy-${Date.now()}`)
+    const reports = await runBusyFleet(`busy-${Date.now()}`)
     const admitted = reports.reduce((sum, report) => sum + report.allowed, 0)
     const started = Math.min(...reports.map((report) => report.firstAt))
     const ended = Math.max(...reports.map((report) => report.lastAt))
