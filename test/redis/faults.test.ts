@@ -4,11 +4,11 @@
  * 2 s of Redis answering again. Real redis-server processes, stopped and killed for real.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { createLimiter, type Limiter } from '../../src/limiter'
+import type { Limiter } from '../../src/limiter'
 import type { RedisStoreOptions } from '../../src/stores/redis/options'
-import { RedisStore } from '../../src/stores/redis/redis-store'
 import type { Decision, Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
+import { watchedRedisLimiter } from '../support/watched-redis-limiter'
 
 const TIMEOUT_MS = 50
 // Slack for a 2-core CI machine shared with other suites; the bound is still far below a hang.
@@ -18,25 +18,11 @@ let redis: RedisProcess
 let open: Limiter[] = []
 
 function limiterOn(rules: Rule[], options: Partial<RedisStoreOptions> = {}) {
-  const warnings: string[] = []
-  const store = new RedisStore(
-    {
-      type: 'redis',
-      url: redis.url,
-      commandTimeoutMs: TIMEOUT_MS,
-      keyPrefix: `faults${Math.random().toString(36).slice(2, 10)}`,
-      probeBackoff: { minMs: 20, maxMs: 400 },
-      logger: { warn: (message) => warnings.push(message) },
-      ...options,
-    },
-    Date.now,
+  return watchedRedisLimiter(
+    rules,
+    { url: redis.url, commandTimeoutMs: TIMEOUT_MS, probeBackoff: { minMs: 20, maxMs: 400 }, ...options },
+    open,
   )
-  const limiter = createLimiter({ rules, store })
-  open.push(limiter)
-  const events: string[] = []
-  limiter.on('degraded', () => events.push('degraded'))
-  limiter.on('recovered', () => events.push('recovered'))
-  return { limiter, store, warnings, events }
 }
 
 async function timed(check: () => Promise<Decision>): Promise<{ ms: number; decision: Decision }> {

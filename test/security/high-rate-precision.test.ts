@@ -36,34 +36,26 @@ async function runBoth(rule: ModelRule, perMs: number, ms: number, start = DEFAU
 }
 
 describe('exact decisions at high rates with epoch-scale clocks', () => {
+  const policing100k: ModelRule = {
+    name: 'lb',
+    dimension: 'global',
+    algorithm: 'leaky-bucket',
+    limit: 100_000,
+    window: 1000,
+    burst: 1000,
+    mode: 'police',
+  }
+
   it('leaky bucket at 100,000 per second admits B + 1 at one instant, not more', async () => {
-    const rule: ModelRule = {
-      name: 'lb',
-      dimension: 'global',
-      algorithm: 'leaky-bucket',
-      limit: 100_000,
-      window: 1000,
-      burst: 1000,
-      mode: 'police',
-    }
-    const { admitted, expected, mismatches } = await runBoth(rule, 1200, 1)
+    const { admitted, expected, mismatches } = await runBoth(policing100k, 1200, 1)
     expect(expected).toBe(1001)
     expect(mismatches).toEqual([])
     expect(admitted).toBe(1001)
   })
 
   it('leaky bucket at 100,000 per second holds the rate over a busy second', async () => {
-    const rule: ModelRule = {
-      name: 'lb',
-      dimension: 'global',
-      algorithm: 'leaky-bucket',
-      limit: 100_000,
-      window: 1000,
-      burst: 1000,
-      mode: 'police',
-    }
     // 300 attempts per ms for 1 s: three times the rate. At most L in the second plus B + 1.
-    const { admitted, expected, mismatches } = await runBoth(rule, 300, 1000)
+    const { admitted, expected, mismatches } = await runBoth(policing100k, 300, 1000)
     expect(mismatches).toEqual([])
     expect(admitted).toBe(expected)
     expect(admitted).toBeLessThanOrEqual(100_000 + 1001)

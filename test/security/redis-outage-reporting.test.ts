@@ -5,11 +5,11 @@
  * scripting, a wrong or missing password, a killed server.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import { createLimiter, type Limiter } from '../../src/limiter'
+import type { Limiter } from '../../src/limiter'
 import type { RedisStoreOptions } from '../../src/stores/redis/options'
-import { RedisStore } from '../../src/stores/redis/redis-store'
 import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
+import { watchedRedisLimiter } from '../support/watched-redis-limiter'
 
 let redis: RedisProcess
 let open: Limiter[] = []
@@ -19,23 +19,7 @@ const rules: Rule[] = [
 ]
 
 function limiterOn(url: string, options: Partial<RedisStoreOptions> = {}) {
-  const warnings: string[] = []
-  const store = new RedisStore(
-    {
-      type: 'redis',
-      url,
-      keyPrefix: `outage${Math.random().toString(36).slice(2, 10)}`,
-      logger: { warn: (message) => warnings.push(message) },
-      ...options,
-    },
-    Date.now,
-  )
-  const limiter = createLimiter({ rules, store })
-  open.push(limiter)
-  const events: string[] = []
-  limiter.on('degraded', () => events.push('degraded'))
-  limiter.on('recovered', () => events.push('recovered'))
-  return { limiter, store, warnings, events }
+  return watchedRedisLimiter(rules, { url, ...options }, open)
 }
 
 /** Checks every few ms for `ms`, as steady traffic would; every one must be answered. */

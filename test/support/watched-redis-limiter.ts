@@ -1,0 +1,40 @@
+import { createLimiter, type Limiter } from '../../src/limiter'
+import type { RedisStoreOptions } from '../../src/stores/redis/options'
+import { RedisStore } from '../../src/stores/redis/redis-store'
+import type { Rule } from '../../src/types'
+
+export interface WatchedLimiter {
+  limiter: Limiter
+  store: RedisStore
+  /** What the store logged. */
+  warnings: string[]
+  /** The limiter's `degraded` and `recovered` events, in order. */
+  events: string[]
+}
+
+/**
+ * A limiter on a Redis store of its own (a key prefix no other test shares) whose log lines and
+ * outage events are recorded. It is added to `open`, for the suite to close after each test.
+ */
+export function watchedRedisLimiter(
+  rules: Rule[],
+  options: Partial<RedisStoreOptions>,
+  open: Limiter[],
+): WatchedLimiter {
+  const warnings: string[] = []
+  const store = new RedisStore(
+    {
+      type: 'redis',
+      keyPrefix: `t${Math.random().toString(36).slice(2, 10)}`,
+      logger: { warn: (message) => warnings.push(message) },
+      ...options,
+    },
+    Date.now,
+  )
+  const limiter = createLimiter({ rules, store })
+  open.push(limiter)
+  const events: string[] = []
+  limiter.on('degraded', () => events.push('degraded'))
+  limiter.on('recovered', () => events.push('recovered'))
+  return { limiter, store, warnings, events }
+}
