@@ -3,6 +3,9 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   let best: string | undefined
   let bestDistance = Number.POSITIVE_INFINITY
   for (const candidate of candidates) {
+    // The length difference alone already rules a candidate out: no quadratic work for a
+    // hostile 100 KB word.
+    if (Math.abs(word.length - candidate.length) > Math.max(2, Math.floor(candidate.length / 3))) continue
     const distance = editDistance(word.toLowerCase(), candidate.toLowerCase())
     if (distance < bestDistance) {
       best = candidate
@@ -29,4 +32,9 @@ function editDistance(a: string, b: string): number {
     previous = current
   }
   return previous[b.length] ?? 0
+}
+
+/** A word a client or a file chose, as shown in a message: quoted, and cut at 64 characters. */
+export function quoted(word: string): string {
+  return JSON.stringify(word.length > 64 ? `${word.slice(0, 64)}…` : word)
 }

@@ -1,10 +1,11 @@
-import { DURATION_PATTERN, parseDuration } from '../duration'
+import { durationSchema, parseDuration } from '../duration'
 import { ruleSchema } from '../rules/rule-schema'
 import {
   array,
   describe,
   discriminated,
   literal,
+  nonEmptyString,
   number,
   type Output,
   object,
@@ -27,21 +28,9 @@ import type { Rule } from '../types'
  * or dimension needs no change here and old files keep their meaning.
  */
 
-const DURATION_ERROR = 'must be a duration such as 500ms, 1s, 1m, 1h, 1d, or a whole number of ms'
-
 /** A duration as written (`'2s'` or ms), read as milliseconds. */
-const duration = transform(
-  union(
-    [
-      number(DURATION_ERROR, { integer: true, exclusiveMinimum: 0 }),
-      string(DURATION_ERROR, { pattern: DURATION_PATTERN }),
-    ],
-    DURATION_ERROR,
-  ),
-  (value) => parseDuration(value) as number,
-)
+const duration = transform(durationSchema, (value) => parseDuration(value) as number)
 
-const text = (what: string) => string(`must be ${what}`, { minLength: 1 })
 const wholeNumber = positiveInteger('must be a whole number, at least 1')
 
 export const ON_FAILURE_VALUES = ['fallback', 'open', 'closed'] as const
@@ -63,8 +52,8 @@ const memoryStoreSchema = describe(
 
 const clusterNode = union(
   [
-    text('a node URL'),
-    object({ host: text('a host name'), port: wholeNumber }, 'must be { host, port }', {
+    nonEmptyString('a node URL'),
+    object({ host: nonEmptyString('a host name'), port: wholeNumber }, 'must be { host, port }', {
       otherFields: 'keep', // further ioredis node options pass through
     }),
   ],
@@ -76,14 +65,18 @@ const redisStoreSchema = describe(
     {
       type: describe(literal('redis', 'must be redis'), 'Counters shared by every instance through Redis.'),
       url: describe(
-        optional(text('a Redis URL such as redis://127.0.0.1:6379')),
+        optional(nonEmptyString('a Redis URL such as redis://127.0.0.1:6379')),
         'Redis URL. Default redis://127.0.0.1:6379.',
       ),
       cluster: describe(
         optional(
           object(
             {
-              nodes: array(clusterNode, 'must list at least one seed node', { minItems: 1 }),
+              nodes: array(clusterNode, 'must list at least one seed node', {
+                minItems: 1,
+                maxItems: 1000,
+                tooMany: 'must list at most 1000 seed nodes',
+              }),
               options: optional(record('must be a mapping of ioredis Cluster options')),
             },
             'must be { nodes, options }',
@@ -137,7 +130,7 @@ const redisStoreSchema = describe(
         ),
         'Checks of the same tick share one script call; false sends one per check.',
       ),
-      keyPrefix: describe(optional(text('a key prefix')), 'Key namespace. Default diana.'),
+      keyPrefix: describe(optional(nonEmptyString('a key prefix')), 'Key namespace. Default diana.'),
       fallbackMaxKeys: describe(optional(wholeNumber), 'Most keys the local fallback keeps. Default 100000.'),
     },
     'must be { type: redis, url, onFailure, ... }',
@@ -158,16 +151,16 @@ export const nacosSchema = describe(
   object(
     {
       serverAddr: describe(
-        text('host:port of a Nacos server (or several, comma-separated)'),
+        nonEmptyString('host:port of a Nacos server (or several, comma-separated)'),
         'host:port of the Nacos server; several may be given, comma-separated.',
       ),
       namespace: describe(
         optional(string('must be a namespace ID')),
         'Namespace ID (tenant). Leave out for the public namespace.',
       ),
-      group: describe(optional(text('a group name')), 'Default DEFAULT_GROUP.'),
-      dataId: describe(text('a data ID'), 'Data ID of the rules document, e.g. diana-rules.yaml.'),
-      username: describe(optional(text('a user name')), 'Nacos user, when authentication is on.'),
+      group: describe(optional(nonEmptyString('a group name')), 'Default DEFAULT_GROUP.'),
+      dataId: describe(nonEmptyString('a data ID'), 'Data ID of the rules document, e.g. diana-rules.yaml.'),
+      username: describe(optional(nonEmptyString('a user name')), 'Nacos user, when authentication is on.'),
       password: describe(optional(string('must be a string')), 'Password of that user.'),
       timeout: describe(optional(duration), 'Timeout of one request to Nacos. Default 3s.'),
       startupWait: describe(
@@ -175,7 +168,7 @@ export const nacosSchema = describe(
         'How long limiter.ready() waits for the first remote document. Default 2s.',
       ),
       snapshot: describe(
-        optional(text('a file path')),
+        optional(nonEmptyString('a file path')),
         'File keeping the last good remote document, relative to this file. Default .diana-snapshot.<dataId>.',
       ),
     },

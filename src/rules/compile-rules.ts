@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto'
 import type { RuleParams } from '../algorithm'
-import { hint } from '../did-you-mean'
+import { hint, quoted } from '../did-you-mean'
 import type { Dimension } from '../dimension'
 import { parseDuration } from '../duration'
 import { compileGlob } from '../glob'
@@ -47,7 +47,7 @@ export function compileRules(input: unknown): CompileResult {
 /** A readable label for a rule in messages: `rules[1] "account"`. */
 export function ruleLabel(input: unknown, index: number): string {
   const raw = Array.isArray(input) ? input[index] : undefined
-  const name = raw && typeof raw === 'object' && typeof raw.name === 'string' ? ` "${raw.name}"` : ''
+  const name = raw && typeof raw === 'object' && typeof raw.name === 'string' ? ` ${quoted(raw.name)}` : ''
   return `rules[${index}]${name}`
 }
 
@@ -59,7 +59,7 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
   if (!algorithm) {
     fail(
       'algorithm',
-      `unknown algorithm "${input.algorithm}"${hint(input.algorithm, algorithmNames())} (known: ${algorithmNames().join(', ')})`,
+      `unknown algorithm ${quoted(input.algorithm)}${hint(input.algorithm, algorithmNames())} (known: ${algorithmNames().join(', ')})`,
     )
   }
   const dimensionList = typeof input.dimension === 'string' ? [input.dimension] : input.dimension
@@ -70,7 +70,7 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     else
       fail(
         'dimension',
-        `unknown dimension "${name}"${hint(name, dimensionNames())} (known: ${dimensionNames().join(', ')})`,
+        `unknown dimension ${quoted(name)}${hint(name, dimensionNames())} (known: ${dimensionNames().join(', ')})`,
       )
   }
   if (new Set(dimensionList).size !== dimensionList.length) fail('dimension', 'lists a dimension twice')

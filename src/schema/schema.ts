@@ -1,4 +1,4 @@
-import { hint } from '../did-you-mean'
+import { hint, quoted } from '../did-you-mean'
 
 /**
  * Declarative schemas for Diana's options: one definition reads and checks a value (rules in
@@ -93,6 +93,11 @@ interface NumberOptions {
   maximum?: number
 }
 
+/** A string of at least one character: `must be ${what}` otherwise. */
+export function nonEmptyString(what: string): Schema<string> {
+  return string(`must be ${what}`, { minLength: 1 })
+}
+
 /** A finite number; `message` is the whole message of any failure. */
 export function number(message: string, options: NumberOptions = {}): Schema<number> {
   return schema(
@@ -146,17 +151,23 @@ export function oneOf<const T extends string>(values: readonly T[], message: str
   )
 }
 
-/** A list; every item is checked and reported, each at its index. */
+/**
+ * A list; every item is checked and reported, each at its index. A list longer than `maxItems`
+ * is refused before any item is looked at (`tooMany`, else `message`): the work a hostile list
+ * can cause is bounded by the schema, not by the document's size.
+ */
 export function array<Out>(
   item: Schema<Out>,
   message: string,
-  options: { minItems?: number; maxItems?: number } = {},
+  options: { minItems?: number; maxItems?: number; tooMany?: string } = {},
 ): Schema<Out[]> {
   return schema(
     (value, path, issues) => {
       if (!Array.isArray(value)) return fail(issues, path, message)
       if (options.minItems !== undefined && value.length < options.minItems)
         return fail(issues, path, message)
+      if (options.maxItems !== undefined && value.length > options.maxItems)
+        return fail(issues, path, options.tooMany ?? message)
       const out: Out[] = []
       let valid = true
       for (let i = 0; i < value.length; i++) {
@@ -184,18 +195,20 @@ export function union<const Options extends readonly Schema<unknown>[]>(
   options: Options,
   message: string,
 ): Schema<Output<Options[number]>> {
+  const kinds = options.map((option) => jsonKind(option.json()))
   return schema(
     (value, path, issues) => {
       const kind = kindOf(value)
       const sameKind: SchemaIssue[][] = []
-      for (const option of options) {
+      for (let i = 0; i < options.length; i++) {
         const own: SchemaIssue[] = []
-        const out = option.check(value, path, own)
+        const out = (options[i] as Schema<unknown>).check(value, path, own)
         if (out !== INVALID && own.length === 0) return out as Output<Options[number]>
-        if (jsonKind(option.json()) === kind) sameKind.push(own)
+        if (kinds[i] === kind) sameKind.push(own)
       }
       if (sameKind.length === 1) {
-        issues.push(...(sameKind[0] as SchemaIssue[]))
+        // A loop, not push(...spread): a list may hold more issues than a call takes arguments.
+        for (const issue of sameKind[0] as SchemaIssue[]) issues.push(issue)
         return INVALID
       }
       return fail(issues, path, message)
@@ -285,7 +298,7 @@ export function object<S extends Shape>(
         if (!keepOthers && !Object.hasOwn(shape, key)) {
           issues.push({
             path: [...path, key],
-            message: `unknown field "${key}"${hint(key, keys)}`,
+            message: `unknown field ${quoted(key)}${hint(key, keys)}`,
             code: 'unknown_field',
           })
           valid = false
