@@ -34,7 +34,12 @@ function editDistance(a: string, b: string): number {
   return previous[b.length] ?? 0
 }
 
-/** A word a client or a file chose, as shown in a message: quoted, and cut at 64 characters. */
+/** A word a client or a file chose, as shown in a message: cut at 64 characters. */
+export function shortened(word: string): string {
+  return word.length > 64 ? `${word.slice(0, 64)}…` : word
+}
+
+/** {@link shortened}, quoted. */
 export function quoted(word: string): string {
-  return JSON.stringify(word.length > 64 ? `${word.slice(0, 64)}…` : word)
+  return JSON.stringify(shortened(word))
 }

@@ -5,7 +5,7 @@ import type { DianaConfig } from './config/config-schema'
 import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config/limiter-config'
 import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from './config/live-config'
 import { decide, unlimited } from './decision'
-import { hint } from './did-you-mean'
+import { hint, shortened } from './did-you-mean'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
 import { RuleError } from './rules/rule-issue'
@@ -267,7 +267,8 @@ function compileOrThrow(rules: unknown): readonly CompiledRule[] {
     throw new RuleError(result.issues, (issue) => {
       const [index, ...field] = issue.path
       const where = typeof index === 'number' ? `${ruleLabel(rules, index)}: ` : 'rules: '
-      return `${where}${field.length > 0 ? `${field.join('.')}: ` : ''}${issue.message}`
+      const named = field.map((part) => (typeof part === 'string' ? shortened(part) : part)).join('.')
+      return `${where}${named.length > 0 ? `${named}: ` : ''}${issue.message}`
     })
   }
   // Frozen: a store may then remember what it derived from this very list (its tables).

@@ -1,3 +1,4 @@
+import { shortened } from '../did-you-mean'
 import { RuleError, type RuleIssue } from '../rules/rule-issue'
 
 /** One problem in a configuration document, located in its text. */
@@ -39,7 +40,7 @@ export function formatIssue(issue: ConfigIssue): string {
 /** `['rules', 1, 'match', 'path']` → `rules[1].match.path`. */
 export function fieldName(path: readonly (string | number)[]): string {
   return path
-    .map((part) => (typeof part === 'number' ? `[${part}]` : `.${part}`))
+    .map((part) => (typeof part === 'number' ? `[${part}]` : `.${shortened(part)}`))
     .join('')
     .replace(/^\./, '')
 }

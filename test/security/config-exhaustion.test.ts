@@ -47,6 +47,11 @@ const ALIAS_BOMB_LINE = 'x.yaml:3:8: YAML syntax error: too many alias expansion
 
 const lines = (result: ReturnType<typeof parseConfig>) => (result.ok ? [] : result.error.lines)
 
+/** `head`, then `unit` repeated to make a document of just under 256 KiB, then `tail`. */
+type Fill = (head: string, unit: string, tail: string) => string
+const fill: Fill = (head, unit, tail) =>
+  head + unit.repeat(Math.floor((256 * 1024 - 64 - head.length - tail.length) / unit.length)) + tail
+
 describe('hostile configuration documents', () => {
   it('rejects an alias bomb as a ConfigError with a position', () => {
     expect(lines(parseConfig(ALIAS_BOMB, 'x.yaml'))).toEqual([ALIAS_BOMB_LINE])
@@ -94,6 +99,93 @@ describe('hostile configuration documents', () => {
     const pushed = await parseRemoteDocumentAsync(text, 'x.yaml')
     expect(pushed.ok ? [] : pushed.error.lines).toEqual(expected)
   })
+
+  it.each([
+    [
+      'dimension: [1,1,…]',
+      'rules[0].dimension: must list at most 8 dimensions',
+      (f: Fill) =>
+        f(
+          'version: 1\nrules:\n  - { name: a, algorithm: fixed-window, limit: 1, window: 1m, dimension: [',
+          '1,',
+          '1] }\n',
+        ),
+    ],
+    [
+      'dimension: [zz,zz,…]',
+      'rules[0].dimension: must list at most 8 dimensions',
+      (f: Fill) =>
+        f(
+          'version: 1\nrules:\n  - { name: a, algorithm: fixed-window, limit: 1, window: 1m, dimension: [',
+          'zz,',
+          'zz] }\n',
+        ),
+    ],
+    [
+      'match.methods: [1,1,…]',
+      'rules[0].match.methods: must list at most 16 HTTP methods',
+      (f: Fill) =>
+        f(
+          'version: 1\nrules:\n  - { name: a, dimension: global, algorithm: fixed-window, limit: 1, window: 1m, match: { methods: [',
+          '1,',
+          '1] } }\n',
+        ),
+    ],
+    [
+      'store.cluster.nodes: [1,1,…]',
+      'store.cluster.nodes: must list at most 1000 seed nodes',
+      (f: Fill) => f('version: 1\nstore: { type: redis, cluster: { nodes: [', '1,', '1] } }\nrules: []\n'),
+    ],
+  ])(
+    'rejects a list of 100 000 items (%s) in one line, before reading its items',
+    (_name, message, build) => {
+      const found = lines(parseConfig(build(fill), 'x.yaml'))
+      expect(found).toHaveLength(1)
+      expect(found[0]).toMatch(new RegExp(`^x\\.yaml:\\d+:\\d+: ${message.replace(/[.[\]]/g, '\\$&')}$`))
+    },
+  )
+
+  it('rejects rules in code with a list of 200 000 dimensions as a RuleError, not a stack overflow', () => {
+    const dimension = Array.from({ length: 200_000 }, () => 'zz')
+    expect(() =>
+      createLimiter({ rules: [{ name: 'a', dimension, algorithm: 'fixed-window', limit: 1, window: 1000 }] }),
+    ).toThrow('rules[0] "a": dimension: must list at most 8 dimensions')
+  })
+
+  it('shows at most 64 characters of a 200 KB unknown field name', () => {
+    const key = 'k'.repeat(200_000)
+    const text = `version: 1\nrules:\n  - { name: a, dimension: global, algorithm: fixed-window, limit: 1, window: 1m, ${key}: 1 }\n`
+    const found = lines(parseConfig(text, 'x.yaml'))
+    expect(found).toHaveLength(1)
+    expect(found[0]).toBe(`x.yaml:3:82: rules[0].${'k'.repeat(64)}…: unknown field "${'k'.repeat(64)}…"`)
+  })
+
+  it('rejects __proto__ and constructor fields and types, and pollutes no prototype', () => {
+    const text = `version: 1
+__proto__: { polluted: 1 }
+constructor: 1
+store: { type: __proto__ }
+rules:
+  - { name: a, dimension: global, algorithm: fixed-window, limit: 1, window: 1m, __proto__: { polluted: 1 } }
+`
+    expect(lines(parseConfig(text, 'x.yaml'))).toEqual([
+      'x.yaml:2:1: __proto__: unknown field "__proto__"',
+      'x.yaml:3:1: constructor: unknown field "constructor"',
+      'x.yaml:4:8: store: must be { type: memory } or { type: redis, url, onFailure, ... }',
+      'x.yaml:6:82: rules[0].__proto__: unknown field "__proto__"',
+    ])
+    expect(({} as { polluted?: number }).polluted).toBeUndefined()
+  })
+
+  it.each(['0s', '0.5ms', `${'9'.repeat(400)}d`])(
+    'rejects a Nacos timeout of %s, which is no usable duration',
+    (timeout) => {
+      const text = `version: 1\nremote: { nacos: { serverAddr: a:1, dataId: d, timeout: ${timeout} } }\nrules: []\n`
+      expect(lines(parseConfig(text, 'x.yaml'))).toEqual([
+        'x.yaml:2:57: remote.nacos.timeout: must be a duration such as 500ms, 1s, 1m, 1h, 1d, or a whole number of ms',
+      ])
+    },
+  )
 
   it('still reports a repeated key at the repeat', () => {
     const text = 'version: 1\nrules: []\nresponse: { status: 429 }\nresponse: { status: 503 }\n'
@@ -190,8 +282,6 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
         clearInterval(probe)
       }
     }
-    const fill = (head: string, unit: string, tail: string) =>
-      head + unit.repeat(Math.floor((256 * 1024 - head.length - tail.length) / unit.length)) + tail
     // The shapes the yaml package is slowest on, just under 256 KiB: 0.5 to 0.9 s each when
     // parsed on the event loop; then the most rules a document may hold, all valid and all
     // wrong (each wrong rule costs a message and a "did you mean").
@@ -203,6 +293,27 @@ describe('a hostile document at creation, on reload, from Nacos and in diana val
       [fill('version: 1\nrules: []\nx:\n', '- 1\n', ''), 'configError'],
       [`version: 1\nrules:\n${Array.from({ length: 500 }, (_, i) => rule(i)).join('')}`, 'config'],
       [fill(`version: 1\nrules: [${'{ nmae: 1 },'.repeat(500)}]\nx: [`, '1,', '1]\n'), 'configError'],
+      // Long lists inside one rule or the store: refused before their items are checked.
+      [
+        fill(
+          'version: 1\nrules:\n  - { name: a, algorithm: fixed-window, limit: 1, window: 1m, dimension: [',
+          'zz,',
+          'zz] }\n',
+        ),
+        'configError',
+      ],
+      [
+        fill(
+          'version: 1\nrules:\n  - { name: a, dimension: global, algorithm: fixed-window, limit: 1, window: 1m, match: { methods: [',
+          '1,',
+          '1] } }\n',
+        ),
+        'configError',
+      ],
+      [
+        fill('version: 1\nstore: { type: redis, cluster: { nodes: [', '1,', '1] } }\nrules: []\n'),
+        'configError',
+      ],
     ]
     const baseline = await stall(GOOD.replace('limit: 3', 'limit: 4'), 'config')
     const worst = []
