@@ -4,30 +4,33 @@ import { builtInDimensions, type Dimension, fieldDimension } from './dimension'
 
 const NAME = /^[a-z][a-z0-9-]{0,63}$/
 
-interface Registry {
+interface Registrations {
   algorithms: Map<string, Algorithm>
   dimensions: Map<string, Dimension>
 }
 
 /**
- * One registry per process, kept on `globalThis` under a registered symbol: an app may load both
- * the ESM and the CJS build (its own `import`, a dependency's `require`), and a dimension
- * registered through one must be known to limiters built through the other.
+ * Registrations are shared by every copy of the package in the process, kept on `globalThis`
+ * under a registered symbol: an app may load both the ESM and the CJS build (its own `import`,
+ * a dependency's `require`), and a dimension registered through one must be known to limiters
+ * built through the other. The built-ins stay each copy's own, so two versions of the package
+ * in one process each keep the strategies they were written with.
  */
-const REGISTRY = Symbol.for('diana-limiter.registry')
-const shared = globalThis as { [REGISTRY]?: Registry }
-shared[REGISTRY] ??= {
+const REGISTRY = Symbol.for('diana-limiter.registrations')
+const shared = globalThis as { [REGISTRY]?: Registrations }
+shared[REGISTRY] ??= { algorithms: new Map(), dimensions: new Map() }
+const registered = shared[REGISTRY]
+const builtIn: Registrations = {
   algorithms: new Map<string, Algorithm>(builtInAlgorithms),
   dimensions: new Map<string, Dimension>(builtInDimensions),
 }
-const { algorithms, dimensions } = shared[REGISTRY]
 
 /**
  * Adds a strategy under `name`, usable by rules created afterwards. Names are lower-case
  * kebab-case; an existing name cannot be replaced, so a rule file always means the same thing.
  */
 export function registerAlgorithm(name: string, algorithm: Algorithm): void {
-  checkName('algorithm', name, algorithms)
+  checkName('algorithm', name, 'algorithms')
   if (
     typeof algorithm?.step !== 'function' ||
     !Number.isInteger(algorithm.stateSize) ||
@@ -37,7 +40,7 @@ export function registerAlgorithm(name: string, algorithm: Algorithm): void {
       `registerAlgorithm("${name}"): expected { stateSize, acceptsBurst, step(state, input, rule) }`,
     )
   }
-  algorithms.set(name, algorithm)
+  registered.algorithms.set(name, algorithm)
 }
 
 /**
@@ -45,34 +48,36 @@ export function registerAlgorithm(name: string, algorithm: Algorithm): void {
  * `subject[name]` (e.g. `registerDimension('tenant')` reads `subject.tenant`).
  */
 export function registerDimension(name: string, dimension: Dimension = fieldDimension(name)): void {
-  checkName('dimension', name, dimensions)
+  checkName('dimension', name, 'dimensions')
   if (typeof dimension?.valueFrom !== 'function') {
     throw new TypeError(`registerDimension("${name}"): expected { valueFrom(subject) }`)
   }
-  dimensions.set(name, dimension)
+  registered.dimensions.set(name, dimension)
 }
 
 export function findAlgorithm(name: string): Algorithm | undefined {
-  return algorithms.get(name)
+  return builtIn.algorithms.get(name) ?? registered.algorithms.get(name)
 }
 
 export function findDimension(name: string): Dimension | undefined {
-  return dimensions.get(name)
+  return builtIn.dimensions.get(name) ?? registered.dimensions.get(name)
 }
 
 export function algorithmNames(): string[] {
-  return [...algorithms.keys()]
+  return [...builtIn.algorithms.keys(), ...registered.algorithms.keys()]
 }
 
 export function dimensionNames(): string[] {
-  return [...dimensions.keys()]
+  return [...builtIn.dimensions.keys(), ...registered.dimensions.keys()]
 }
 
-function checkName(kind: string, name: string, taken: Map<string, unknown>): void {
+function checkName(kind: string, name: string, table: keyof Registrations): void {
   if (typeof name !== 'string' || !NAME.test(name)) {
     throw new TypeError(
       `${kind} name ${JSON.stringify(name)} must be lower-case kebab-case, e.g. "my-${kind}"`,
     )
   }
-  if (taken.has(name)) throw new TypeError(`${kind} "${name}" is already registered`)
+  if (builtIn[table].has(name) || registered[table].has(name)) {
+    throw new TypeError(`${kind} "${name}" is already registered`)
+  }
 }
