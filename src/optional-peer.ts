@@ -24,20 +24,16 @@ export class MissingPeerError extends Error {
 
 // The name is a variable on purpose: a bundler must leave the lookup to Node at run time.
 const requireHere = createRequire(import.meta.url)
-const loaded = new Map<string, unknown>()
 
 /** `require(name)`, with "not installed" turned into a {@link MissingPeerError} naming `feature`. */
 export function requirePeer<T>(name: string, feature: string): T {
-  if (loaded.has(name)) return loaded.get(name) as T
-  let module: T
+  // Node's own module cache makes every call after the first a lookup.
   try {
-    module = requireHere(name) as T
+    return requireHere(name) as T
   } catch (error) {
     if (isNotFound(error, name)) throw new MissingPeerError(name, feature, error)
     throw error
   }
-  loaded.set(name, module)
-  return module
 }
 
 /** Whether `name` itself is missing, not one of its own dependencies (a broken install is a real error). */

@@ -46,6 +46,11 @@ export interface RemoteSourceOptions {
    */
   snapshot?: string
   /**
+   * Largest document taken, in bytes; the snapshot is read no further than that.
+   * @default 262_144 (256 KiB)
+   */
+  maxBytes?: number | undefined
+  /**
    * How long `limiter.ready()` waits for this source's first answer, in ms.
    * @default 2000
    */

@@ -1,9 +1,8 @@
-import { open } from 'node:fs/promises'
+import { createReadStream } from 'node:fs'
 import type { FSWatcher } from 'chokidar'
 import { requirePeer } from '../optional-peer'
 import type { DianaConfig } from './config-schema'
 import type { ConfigSource } from './config-source'
-import { READ_CHUNK_BYTES } from './load-config'
 import { DEFAULT_MAX_CONFIG_BYTES, type ParseResult, parseConfig, parseConfigAsync } from './parse-config'
 
 export interface FileSourceOptions {
@@ -39,22 +38,11 @@ export class FileSource implements ConfigSource<DianaConfig> {
 
   async read(): Promise<string | undefined> {
     try {
-      const file = await open(this.name, 'r')
-      try {
-        // One byte past the limit is enough to reject the file; the rest is never read.
-        const chunks: Buffer[] = []
-        let length = 0
-        while (length <= this.#maxBytes) {
-          const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, this.#maxBytes + 1 - length))
-          const { bytesRead } = await file.read(chunk, 0, chunk.length, null)
-          if (bytesRead === 0) break
-          chunks.push(chunk.subarray(0, bytesRead))
-          length += bytesRead
-        }
-        return Buffer.concat(chunks, length).toString('utf8')
-      } finally {
-        await file.close()
-      }
+      // One byte past the limit is enough to reject the file; the rest is never read.
+      const chunks: Buffer[] = []
+      for await (const chunk of createReadStream(this.name, { end: this.#maxBytes }))
+        chunks.push(chunk as Buffer)
+      return Buffer.concat(chunks).toString('utf8')
     } catch (error) {
       // Between the two steps of an atomic save the file may be briefly missing.
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined

@@ -86,7 +86,8 @@ export class LiveConfig {
     this.#localText = options.file?.text
     this.#layers = options.remotes.map((source) => ({
       source,
-      snapshot: source.snapshot === undefined ? undefined : new SnapshotFile(source.snapshot),
+      snapshot:
+        source.snapshot === undefined ? undefined : new SnapshotFile(source.snapshot, source.maxBytes),
       rules: undefined,
       text: undefined,
       failures: new Set(),

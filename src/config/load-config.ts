@@ -21,30 +21,33 @@ export function loadConfig(path: string, limits: ConfigLimits = {}): DianaConfig
   return result.value
 }
 
-/** Files are read in pieces of this size, so a small file costs a small buffer. */
-export const READ_CHUNK_BYTES = 64 * 1024
-
 /**
- * The file's text, read no further than one byte past `maxBytes`: a larger file comes back
- * just long enough to be rejected as too large, however big it is.
+ * The first `maxBytes + 1` bytes of a file, as text: a larger file comes back just long enough
+ * to be rejected as too large, however big it is. Errors (ENOENT...) are the file system's.
  */
+export function readTextUpTo(path: string, maxBytes: number): string {
+  const fd = openSync(path, 'r')
+  try {
+    const chunks: Buffer[] = []
+    let length = 0
+    while (length <= maxBytes) {
+      // Pieces of 64 KiB at most, so a small file costs a small buffer.
+      const chunk = Buffer.allocUnsafe(Math.min(64 * 1024, maxBytes + 1 - length))
+      const read = readSync(fd, chunk, 0, chunk.length, null)
+      if (read === 0) break
+      chunks.push(chunk.subarray(0, read))
+      length += read
+    }
+    return Buffer.concat(chunks, length).toString('utf8')
+  } finally {
+    closeSync(fd)
+  }
+}
+
+/** The configuration file's text, read no further than one byte past `maxBytes`. */
 export function readConfigText(path: string, maxBytes = DEFAULT_MAX_CONFIG_BYTES): string {
   try {
-    const fd = openSync(path, 'r')
-    try {
-      const chunks: Buffer[] = []
-      let length = 0
-      while (length <= maxBytes) {
-        const chunk = Buffer.allocUnsafe(Math.min(READ_CHUNK_BYTES, maxBytes + 1 - length))
-        const read = readSync(fd, chunk, 0, chunk.length, null)
-        if (read === 0) break
-        chunks.push(chunk.subarray(0, read))
-        length += read
-      }
-      return Buffer.concat(chunks, length).toString('utf8')
-    } finally {
-      closeSync(fd)
-    }
+    return readTextUpTo(path, maxBytes)
   } catch (error) {
     const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
     throw new Error(`${path}: cannot read the configuration file (${reason})`, { cause: error })

@@ -30,6 +30,11 @@ export interface NacosSourceOptions extends Omit<NacosConfig, 'snapshot' | 'star
 
 const NACOS_FEATURE = 'The Nacos configuration source (remote.nacos)'
 
+/** The part of the `nacos` package used here. */
+interface NacosModule {
+  NacosConfigClient: new (options: Record<string, unknown>) => ConfigClient
+}
+
 /** The subset of the `nacos` package's `NacosConfigClient` used here. */
 interface ConfigClient {
   getConfig(dataId: string, group: string): Promise<string | null>
@@ -47,7 +52,9 @@ export class NacosSource implements ConfigSource<RemoteDocument> {
   readonly name: string
   readonly snapshot: string | undefined
   readonly startupWaitMs: number | undefined
+  readonly maxBytes: number | undefined
   readonly #options: NacosSourceOptions
+  readonly #nacos: NacosModule
   readonly #group: string
   readonly #http: NacosHttpClient
   #client: Promise<ConfigClient> | undefined
@@ -55,14 +62,15 @@ export class NacosSource implements ConfigSource<RemoteDocument> {
   #closed = false
 
   constructor(options: NacosSourceOptions) {
-    // Resolved now, so a missing package is an error at createLimiter rather than a source
-    // that silently never answers; loaded on first use.
-    requirePeer<unknown>('nacos', NACOS_FEATURE)
+    // Loaded now, so a missing package is an error at createLimiter rather than a source that
+    // silently never answers; connected on first use.
+    this.#nacos = requirePeer<NacosModule>('nacos', NACOS_FEATURE)
     this.#options = options
     this.#group = options.group ?? 'DEFAULT_GROUP'
     this.name = `nacos:${options.namespace ? `${options.namespace}/` : ''}${this.#group}/${options.dataId}`
     this.snapshot = options.snapshot
     this.startupWaitMs = options.startupWaitMs
+    this.maxBytes = options.maxBytes
     this.#http = createNacosHttpClient({
       retryDelayMs: options.retryDelayMs ?? 1000,
       onFailure: (error) => {
@@ -106,9 +114,7 @@ export class NacosSource implements ConfigSource<RemoteDocument> {
 
   #connect(): Promise<ConfigClient> {
     this.#client ??= Promise.resolve().then(() => {
-      const { NacosConfigClient } = requirePeer<{
-        NacosConfigClient: new (options: Record<string, unknown>) => ConfigClient
-      }>('nacos', NACOS_FEATURE)
+      const { NacosConfigClient } = this.#nacos
       const { serverAddr, namespace, username, password } = this.#options
       const client = new NacosConfigClient({
         serverAddr,

@@ -216,8 +216,8 @@ function located(found: Found[], positions: Position[], source: string): ConfigE
   return new ConfigError(capped(issues))
 }
 
-/** The message of a document over `maxBytes`; also used by readers that stop reading there. */
-export function tooLarge(maxBytes: number): string {
+/** The message of a document over `maxBytes`. */
+function tooLarge(maxBytes: number): string {
   return `is larger than ${maxBytes} bytes (the maxConfigBytes limit)`
 }
 

@@ -1,6 +1,7 @@
-import { readFileSync } from 'node:fs'
 import { mkdir, rename, rm, writeFile } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
+import { readTextUpTo } from './load-config'
+import { DEFAULT_MAX_CONFIG_BYTES } from './parse-config'
 
 /**
  * The last good remote document, kept on disk so a restart while the centre is down still
@@ -12,14 +13,18 @@ export class SnapshotFile {
   // Writes are chained so the file always ends up holding the latest document.
   #pending: Promise<void> = Promise.resolve()
 
-  constructor(path: string) {
+  readonly #maxBytes: number
+
+  /** @param maxBytes the source's document limit: a larger snapshot is read no further. */
+  constructor(path: string, maxBytes = DEFAULT_MAX_CONFIG_BYTES) {
     this.path = path
+    this.#maxBytes = maxBytes
   }
 
   /** The stored text, or undefined when there is none. Read synchronously, at start. */
   readSync(): string | undefined {
     try {
-      return readFileSync(this.path, 'utf8')
+      return readTextUpTo(this.path, this.#maxBytes)
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined
       throw error

@@ -339,20 +339,9 @@ export function optional<Out>(inner: Schema<Out>): Schema<Out> & { optional: tru
   return { ...inner, optional: true }
 }
 
-/** Documents a schema for editors (`description` and `default` in the JSON Schema). */
-export function describe<T extends Schema<unknown>>(
-  inner: T,
-  description: string,
-  defaultValue?: unknown,
-): T {
-  return {
-    ...inner,
-    json: () => ({
-      ...inner.json(),
-      description,
-      ...(defaultValue === undefined ? {} : { default: defaultValue }),
-    }),
-  }
+/** Documents a schema for editors (`description` in the JSON Schema). */
+export function describe<T extends Schema<unknown>>(inner: T, description: string): T {
+  return { ...inner, json: () => ({ ...inner.json(), description }) }
 }
 
 /** Further checks a read value, with `message` when `test` says no. */
@@ -378,6 +367,6 @@ export function transform<In, Out>(inner: Schema<In>, change: (value: In) => Out
   }
 }
 
-export function isPlainObject(value: unknown): value is Record<string, unknown> {
+function isPlainObject(value: unknown): value is Record<string, unknown> {
   return value !== null && typeof value === 'object' && !Array.isArray(value)
 }
