@@ -171,23 +171,19 @@ export class LiveConfig {
     if (!file) return
     const converting = this.#convert(file.source, text)
     // Edits are applied in the order they were made, whatever order their checks end in.
-    this.#localSettled = this.#localSettled.then(async () => {
-      const parsed = await converting
-      if (this.#closed || !parsed) return
-      if (!parsed.ok) {
-        this.#report(parsed.error)
-        return
-      }
-      const { rules: _next, ...nextRest } = parsed.value
-      const { rules: _first, ...firstRest } = file.config
-      if (JSON.stringify(nextRest) !== JSON.stringify(firstRest)) {
-        this.#options.logger.warn(
-          `${file.source.name}: store, remote and response changes take effect on restart; applying the rules`,
-        )
-      }
-      this.#localRules = parsed.value.rules
-      this.#apply(file.source.name)
-    })
+    this.#localSettled = this.#localSettled.then(() =>
+      this.#whenValid(converting, (config) => {
+        const { rules: _next, ...nextRest } = config
+        const { rules: _first, ...firstRest } = file.config
+        if (JSON.stringify(nextRest) !== JSON.stringify(firstRest)) {
+          this.#options.logger.warn(
+            `${file.source.name}: store, remote and response changes take effect on restart; applying the rules`,
+          )
+        }
+        this.#localRules = config.rules
+        this.#apply(file.source.name)
+      }),
+    )
   }
 
   #onRemoteText(layer: Layer, text: string | undefined): Promise<void> {
@@ -207,17 +203,24 @@ export class LiveConfig {
         this.#apply(layer.source.name)
         return
       }
-      const parsed = await converting
-      if (this.#closed || !parsed) return
-      if (!parsed.ok) {
-        this.#report(parsed.error)
-        return
-      }
-      layer.rules = parsed.value.rules
-      this.#saveSnapshot(layer, text)
-      this.#apply(layer.source.name)
+      await this.#whenValid(converting, (document) => {
+        layer.rules = document.rules
+        this.#saveSnapshot(layer, text)
+        this.#apply(layer.source.name)
+      })
     })
     return layer.settled
+  }
+
+  /** Once `converting` is done: `onValid` with a valid document, else its error reported. */
+  async #whenValid<T>(
+    converting: Promise<ParseResult<T> | undefined>,
+    onValid: (value: T) => void,
+  ): Promise<void> {
+    const parsed = await converting
+    if (this.#closed || !parsed) return
+    if (parsed.ok) onValid(parsed.value)
+    else this.#report(parsed.error)
   }
 
   /**
