@@ -4,7 +4,7 @@ import type { Decision } from '../src/types'
 import { type Binding, Gate } from './core/gate'
 import type { AdapterHooks, AdapterOptions, LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
-import { FOLDING_ROUTING, type Routing } from './core/resource-path'
+import { FOLDING_ROUTING, type Routing, routing } from './core/resource-path'
 
 export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
@@ -51,8 +51,6 @@ function matchedRoute(ctx: RoutedContext): string | undefined {
   return typeof route === 'string' && route !== '' ? route : undefined
 }
 
-const routings = new WeakMap<object, Routing>()
-
 /**
  * Inside a @koa/router router, its `sensitive` and `strict` options; app-wide, before any
  * router, @koa/router's defaults (case and a trailing slash ignored), the usual Koa routing.
@@ -60,16 +58,7 @@ const routings = new WeakMap<object, Routing>()
 function routingOf(router: RoutedContext['router']): Routing {
   const options = router?.opts
   if (options === undefined) return FOLDING_ROUTING
-  let routing = routings.get(options)
-  if (routing === undefined) {
-    routing = Object.freeze({
-      caseSensitive: options.sensitive === true,
-      ignoreTrailingSlash: options.strict !== true,
-      ignoreDuplicateSlashes: false,
-    })
-    routings.set(options, routing)
-  }
-  return routing
+  return routing(options.sensitive === true, options.strict !== true, false)
 }
 
 const binding: Binding<Context, Context> = {

@@ -19,12 +19,33 @@ export type RoutingOptions = Partial<Routing>
 
 export const ROUTING_FIELDS = ['caseSensitive', 'ignoreTrailingSlash', 'ignoreDuplicateSlashes'] as const
 
+/** Every combination of the three settings, indexed by {@link routingIndex}, made once. */
+const ROUTINGS: readonly Routing[] = Array.from({ length: 8 }, (_, index) =>
+  Object.freeze({
+    caseSensitive: (index & 1) !== 0,
+    ignoreTrailingSlash: (index & 2) !== 0,
+    ignoreDuplicateSlashes: (index & 4) !== 0,
+  }),
+)
+
+function routingIndex(caseSensitive: boolean, ignoreTrailingSlash: boolean, ignoreDuplicateSlashes: boolean) {
+  return (caseSensitive ? 1 : 0) | (ignoreTrailingSlash ? 2 : 0) | (ignoreDuplicateSlashes ? 4 : 0)
+}
+
+/**
+ * The routing with these settings: one of eight shared frozen objects, so a binding can work
+ * it out per request (or merge an override into it) without allocating or caching anything.
+ */
+export function routing(
+  caseSensitive: boolean,
+  ignoreTrailingSlash: boolean,
+  ignoreDuplicateSlashes: boolean,
+): Routing {
+  return ROUTINGS[routingIndex(caseSensitive, ignoreTrailingSlash, ignoreDuplicateSlashes)] as Routing
+}
+
 /** What Express (without settings), @koa/router and most routers do. */
-export const FOLDING_ROUTING: Routing = Object.freeze({
-  caseSensitive: false,
-  ignoreTrailingSlash: true,
-  ignoreDuplicateSlashes: false,
-})
+export const FOLDING_ROUTING: Routing = routing(false, true, false)
 
 const SLASH_RUN = /\/{2,}/g
 // Anything toLowerCase could change; plain lower-case ASCII paths skip the copy.
