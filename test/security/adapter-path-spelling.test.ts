@@ -1,4 +1,9 @@
-import { describe, expect, it } from 'vitest'
+import { createServer, type Server } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import express from 'express'
+import express4 from 'express4'
+import { afterEach, describe, expect, it } from 'vitest'
+import { diana as dianaExpress } from '../../adapters/express'
 import type { Rule } from '../../src/types'
 import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, rawStatus } from '../adapters/support/http'
@@ -92,5 +97,75 @@ describe.each(frameworks)('$name: another spelling of a path is the same resourc
     // Express and Koa route it to the same handler (429); Fastify, case-sensitive, does not (404).
     expect(await rawStatus(url, '/ITEMS/1/')).not.toBe(200)
     expect(await rawStatus(url, '/health')).toBe(200)
+  })
+})
+
+// Review finding: an app-wide Express limiter read only the app router's settings. With
+// `case sensitive routing` on and a plain `express.Router()` (case ignored, its default) at
+// /api, `/api/SECKILL/1` reached the seckill handler but was not lower-cased, so
+// `/api/seckill/**` never matched: the handler ran 5 times against a limit of 2.
+describe.each([
+  ['express 4', express4],
+  ['express 5', express],
+])('%s: an app-wide limiter with a sub-router looser than the app', (_name, expressModule) => {
+  let server: Server | undefined
+  let close: (() => Promise<void>) | undefined
+  afterEach(async () => {
+    server?.closeAllConnections()
+    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)))
+    await close?.()
+    server = undefined
+    close = undefined
+  })
+
+  async function start(mountApiAfterFirstRequest: boolean) {
+    const app = expressModule()
+    app.set('case sensitive routing', true)
+    app.set('strict routing', true)
+    const limit = dianaExpress({ rules: [{ ...seckill(), limit: 2 }], clock: fakeClock().now })
+    close = () => limit.close()
+    app.use(limit)
+    app.get('/health', (_req, res) => {
+      res.send('ok')
+    })
+    let hits = 0
+    const mountApi = () => {
+      const api = expressModule.Router()
+      api.post('/seckill/:sku', (_req, res) => {
+        hits++
+        res.send('bought')
+      })
+      app.use('/api', api)
+    }
+    if (!mountApiAfterFirstRequest) mountApi()
+    server = createServer(app)
+    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    return { url, mountApi, hits: () => hits }
+  }
+
+  const variants = [
+    '/api/SECKILL/1',
+    '/api/Seckill/1',
+    '/api/seckill/1/',
+    '/api/SECKILL/1/',
+    '/api/seckill/1',
+  ]
+
+  it('case and slash variants the sub-router routes count against the rule', async () => {
+    const { url, hits } = await start(false)
+    const statuses: number[] = []
+    for (const target of variants) statuses.push(await rawStatus(url, target, { method: 'POST' }))
+    expect(hits(), JSON.stringify(statuses)).toBe(2)
+    expect(statuses.filter((s) => s === 429)).toHaveLength(3)
+  })
+
+  it('a sub-router mounted after the first request is taken into account', async () => {
+    const { url, mountApi, hits } = await start(true)
+    expect(await rawStatus(url, '/health')).toBe(200)
+    mountApi()
+    const statuses: number[] = []
+    for (const target of variants) statuses.push(await rawStatus(url, target, { method: 'POST' }))
+    expect(hits(), JSON.stringify(statuses)).toBe(2)
   })
 })
