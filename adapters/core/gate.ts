@@ -272,6 +272,15 @@ export class Gate<Req, Res> {
     return this.#check(subject, req, res)
   }
 
+  /** A warning about how the adapter is set up, through the adapter's logger. */
+  warn(message: string): void {
+    try {
+      this.#options.logger.warn(`${this.#where}: ${message}`)
+    } catch {
+      // A logger that throws must not fail a request.
+    }
+  }
+
   /** A hook's programming error, reported once per hook (not per request) with its name. */
   #hookFailed(hook: HookName, problem: unknown): void {
     if (this.#failedHooks.has(hook)) return
