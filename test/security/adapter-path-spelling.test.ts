@@ -1,6 +1,6 @@
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import Router from '@koa/router'
+import Router, { type RouterOptions } from '@koa/router'
 import express from 'express'
 import express4 from 'express4'
 import Koa from 'koa'
@@ -194,7 +194,7 @@ describe.each([
     close = undefined
   })
 
-  async function start(routerOptions: Router.RouterOptions, mount: 'use' | 'route') {
+  async function start(routerOptions: RouterOptions, mount: 'use' | 'route') {
     const warnings: string[] = []
     const limit = dianaKoa({
       rules: [{ ...seckill(), limit: 2 }],
