@@ -3,7 +3,7 @@ import type { Limiter } from '../src/limiter'
 import { type Binding, Gate } from './core/gate'
 import type { AdapterOptions } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
-import { FOLDING_ROUTING, type Routing, targetPath } from './core/resource-path'
+import { FOLDING_ROUTING, type Routing, routing, targetPath } from './core/resource-path'
 
 export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
@@ -43,28 +43,87 @@ const binding: Binding<Request, Response> = {
   raw: (res) => res,
 }
 
-const routings = new WeakMap<object, Routing>()
+/** What Express 4 and 5 routers (`express.Router()`, and the app's own) have in common. */
+interface ExpressRouter {
+  stack: readonly { handle?: unknown }[]
+  caseSensitive?: boolean
+  strict?: boolean
+}
+
+interface Walked {
+  /** The app router the walk started from (Express 4 creates it lazily). */
+  root: ExpressRouter | undefined
+  /** Every router reached, with its stack length then: a router mounted since changes one. */
+  routers: { router: ExpressRouter; length: number }[]
+  routing: Routing
+}
+
+const walks = new WeakMap<object, Walked>()
 
 /**
- * The app router's own settings. Express copies 'case sensitive routing' and 'strict routing'
- * into its router when the router is created (at the first route), and only those copies
- * count: a setting changed later does nothing, so the limiter reads the router too.
+ * The loosest routing among the app's routers. An app-wide limiter runs before routing, so it
+ * cannot know which router will take the request: `app.set('case sensitive routing', true)`
+ * with a plain `express.Router()` at /api (case ignored, its default) still routes
+ * `/api/SECKILL/1` to `/api/seckill/:sku`, and the resource must fold case to match
+ * `/api/seckill/**`. So case folds if any router ignores case and a trailing slash goes if any
+ * router is not strict: over-folding only puts spellings the app would 404 into a bucket.
+ *
+ * Express copies 'case sensitive routing' and 'strict routing' into the app router when it is
+ * created (at the first route) and only those copies count, so routers are read, not settings.
+ * The walk is kept per app and redone when any router reached has gained layers since (a
+ * router mounted after the first request): per request, one length check per router.
+ * Sub-apps (`app.use(path, otherApp)`) are hidden inside a wrapper and not walked.
  */
 function routingOf(app: Application | undefined): Routing {
   if (app === undefined) return FOLDING_ROUTING
-  let routing = routings.get(app)
-  if (routing === undefined) {
-    const router = ((app as { _router?: unknown })._router ?? (app as { router?: unknown }).router) as
-      | { caseSensitive?: boolean; strict?: boolean }
-      | undefined
-    routing = Object.freeze({
-      caseSensitive: router?.caseSensitive ?? app.enabled('case sensitive routing'),
-      ignoreTrailingSlash: !(router?.strict ?? app.enabled('strict routing')),
-      ignoreDuplicateSlashes: false,
-    })
-    routings.set(app, routing)
+  const root = ((app as { _router?: unknown })._router ?? (app as { router?: unknown }).router) as
+    | ExpressRouter
+    | undefined
+  let walked = walks.get(app)
+  if (walked === undefined || walked.root !== root || grown(walked.routers)) {
+    walked = walk(app, root)
+    walks.set(app, walked)
   }
-  return routing
+  return walked.routing
+}
+
+function grown(routers: Walked['routers']): boolean {
+  for (const { router, length } of routers) if (router.stack.length !== length) return true
+  return false
+}
+
+function isRouter(handle: unknown): handle is ExpressRouter {
+  return typeof handle === 'function' && Array.isArray((handle as { stack?: unknown }).stack)
+}
+
+function walk(app: Application, root: ExpressRouter | undefined): Walked {
+  if (root === undefined || !isRouter(root)) {
+    // No router yet: the settings it will be made with.
+    return {
+      root,
+      routers: [],
+      routing: routing(app.enabled('case sensitive routing'), !app.enabled('strict routing'), false),
+    }
+  }
+  let foldsCase = false
+  let ignoresSlash = false
+  const routers: Walked['routers'] = []
+  const seen = new Set<ExpressRouter>([root])
+  const pending = [root]
+  for (let router = pending.pop(); router !== undefined; router = pending.pop()) {
+    routers.push({ router, length: router.stack.length })
+    // Unset (undefined) is Express's default: case ignored, not strict.
+    if (router.caseSensitive !== true) foldsCase = true
+    if (router.strict !== true) ignoresSlash = true
+    for (const layer of router.stack) {
+      const handle = layer?.handle
+      if (isRouter(handle) && !seen.has(handle)) {
+        seen.add(handle)
+        pending.push(handle)
+      }
+    }
+  }
+  return { root, routers, routing: routing(!foldsCase, ignoresSlash, false) }
 }
 
 /** Nothing left to do once the gate has answered. */

@@ -5,7 +5,7 @@ import { isStore } from '../src/stores/create-store'
 import { type Binding, Gate } from './core/gate'
 import { type AdapterHooks, type AdapterOptions, HOOK_NAMES, type LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
-import { type Routing, targetPath } from './core/resource-path'
+import { type Routing, routing, targetPath } from './core/resource-path'
 
 export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
@@ -34,9 +34,10 @@ declare module 'fastify' {
 }
 
 // Marks a request once checked, as registering the plugin in two scopes must not count it twice
-// (as in @fastify/rate-limit). The mark is the route pattern when known (from when the route was
-// declared: `request.routeOptions` builds a new object on every read, which a per-request
-// limiter should not pay for), else true.
+// (as in @fastify/rate-limit). The mark is the route pattern when known, already canonical
+// (worked out when the route was declared: `request.routeOptions` builds a new object on every
+// read, which a per-request limiter should not pay for, and the pattern's spelling is fixed),
+// else true: a 404, counted by its path.
 const kDiana = Symbol('diana-limiter.checked')
 
 type Marked = FastifyRequest & { [kDiana]?: string | true }
@@ -58,10 +59,11 @@ const binding: Binding<FastifyRequest, FastifyReply> = {
     const value = request.headers[name]
     return Array.isArray(value) ? value.join(', ') : value
   },
-  route: (request) => {
+  canonicalRoute: (request) => {
     const mark = (request as Marked)[kDiana]
     return typeof mark === 'string' ? mark : undefined
   },
+  route: () => undefined,
   path: (request) => targetPath(request.url),
   routing: (request) => routingOf(request.server.initialConfig),
   method: (request) => request.method,
@@ -77,27 +79,23 @@ const binding: Binding<FastifyRequest, FastifyReply> = {
   raw: (reply) => reply.raw,
 }
 
-const routings = new WeakMap<object, Routing>()
-
 interface RouterSettings {
   caseSensitive?: boolean
   ignoreTrailingSlash?: boolean
   ignoreDuplicateSlashes?: boolean
 }
 
-/** Fastify's router options; in Fastify 5 `routerOptions` wins over the top-level ones. */
+/**
+ * Fastify's router options; in Fastify 5 `routerOptions` wins over the top-level ones. One
+ * router serves the whole server, so every encapsulation context has the same.
+ */
 function routingOf(config: Readonly<RouterSettings & { routerOptions?: RouterSettings }>): Routing {
-  let routing = routings.get(config)
-  if (routing === undefined) {
-    const router = config.routerOptions ?? {}
-    routing = Object.freeze({
-      caseSensitive: router.caseSensitive ?? config.caseSensitive ?? true,
-      ignoreTrailingSlash: router.ignoreTrailingSlash ?? config.ignoreTrailingSlash ?? false,
-      ignoreDuplicateSlashes: router.ignoreDuplicateSlashes ?? config.ignoreDuplicateSlashes ?? false,
-    })
-    routings.set(config, routing)
-  }
-  return routing
+  const router = config.routerOptions
+  return routing(
+    router?.caseSensitive ?? config.caseSensitive ?? true,
+    router?.ignoreTrailingSlash ?? config.ignoreTrailingSlash ?? false,
+    router?.ignoreDuplicateSlashes ?? config.ignoreDuplicateSlashes ?? false,
+  )
 }
 
 const WHERE = 'diana-limiter/fastify'
@@ -116,15 +114,17 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
     return found
   }
 
+  const framework = routingOf(fastify.initialConfig)
   fastify.decorate('dianaLimiter', gate.limiter)
   // Each route gets its own onRequest hook, after the route's own ones (so `identify` can read
-  // what an authentication hook found), bound to its gate and pattern: the request path then
-  // does no lookups. Per-route gates are built here, so a bad per-route rule fails at startup.
+  // what an authentication hook found), bound to its gate and its pattern in canonical spelling
+  // (worked out here, once per route): the request path then does no lookups and no decoding.
+  // Per-route gates are built here, so a bad per-route rule fails at startup.
   fastify.addHook('onRoute', (route) => {
     const config = route.config?.diana
     if (config === false) return
     const target = config === undefined ? gate : routeGate(checkRouteConfig(config))
-    const pattern = route.url
+    const pattern = target.canonical(route.url, framework)
     const hook = (request: Marked, reply: FastifyReply, done: Done) => {
       run(target, request, reply, done, pattern)
     }
@@ -148,7 +148,14 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
       return
     }
     const target = config === undefined ? gate : routeGate(checkRouteConfig(config))
-    run(target, request, reply, done as Done, route?.url)
+    const url = route?.url
+    run(
+      target,
+      request,
+      reply,
+      done as Done,
+      url === undefined ? undefined : target.canonical(url, framework),
+    )
   })
   fastify.addHook('onClose', async () => {
     await Promise.all(gates.map((g) => g.close()))

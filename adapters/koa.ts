@@ -4,7 +4,7 @@ import type { Decision } from '../src/types'
 import { type Binding, Gate } from './core/gate'
 import type { AdapterHooks, AdapterOptions, LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
-import { FOLDING_ROUTING, type Routing } from './core/resource-path'
+import { FOLDING_ROUTING, type Routing, routing } from './core/resource-path'
 
 export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
@@ -26,6 +26,9 @@ export type DianaKoaMiddleware = Middleware & {
 interface RouterLayer {
   path: string | RegExp
   methods: string[]
+  stack?: unknown[]
+  regexp?: unknown
+  opts?: { sensitive?: boolean }
 }
 type RoutedContext = Context & {
   matched?: RouterLayer[]
@@ -51,8 +54,6 @@ function matchedRoute(ctx: RoutedContext): string | undefined {
   return typeof route === 'string' && route !== '' ? route : undefined
 }
 
-const routings = new WeakMap<object, Routing>()
-
 /**
  * Inside a @koa/router router, its `sensitive` and `strict` options; app-wide, before any
  * router, @koa/router's defaults (case and a trailing slash ignored), the usual Koa routing.
@@ -60,16 +61,7 @@ const routings = new WeakMap<object, Routing>()
 function routingOf(router: RoutedContext['router']): Routing {
   const options = router?.opts
   if (options === undefined) return FOLDING_ROUTING
-  let routing = routings.get(options)
-  if (routing === undefined) {
-    routing = Object.freeze({
-      caseSensitive: options.sensitive === true,
-      ignoreTrailingSlash: options.strict !== true,
-      ignoreDuplicateSlashes: false,
-    })
-    routings.set(options, routing)
-  }
-  return routing
+  return routing(options.sensitive === true, options.strict !== true, false)
 }
 
 const binding: Binding<Context, Context> = {
@@ -92,8 +84,39 @@ const binding: Binding<Context, Context> = {
 }
 
 /**
- * Koa middleware (Koa 2 and 3). Use it app-wide, or inside a @koa/router router
- * (`router.use(diana(...))`) to count per route pattern.
+ * Whether this middleware runs in a `router.use(...)` layer that @koa/router matches with case
+ * while its router ignores case: a prefixed router's (`new Router({ prefix: '/api' })`) or a
+ * nested router's mount path. @koa/router 15 builds such a layer's pattern without the
+ * case-insensitive flag, so `/API/seckill/1` skips the layer (and the limiter) but still
+ * reaches the route. Read from the layer itself, so a @koa/router that fixes it is not flagged.
+ */
+function inCaseSensitiveUseLayer(ctx: RoutedContext, middleware: Middleware): boolean {
+  const layers = ctx.matched
+  if (layers === undefined) return false
+  for (const layer of layers) {
+    if (layer.methods.length !== 0 || !layer.stack?.includes(middleware)) continue
+    if (layer.opts?.sensitive === true || typeof layer.path !== 'string') return false
+    const regexp = layer.regexp
+    // Letters in the pattern (escapes such as `\/` aside) are what case can change.
+    return (
+      regexp instanceof RegExp &&
+      !regexp.flags.includes('i') &&
+      /[A-Za-z]/.test(layer.path.replace(/\\./g, ''))
+    )
+  }
+  return false
+}
+
+const USE_LAYER_WARNING =
+  "runs in router.use() of a prefixed (or nested) @koa/router router that ignores case, but @koa/router matches that layer's prefix with case: a request for another case of the prefix (/API/... for /api) reaches the routes without passing the limiter. Put the limiter on the routes (router.post(path, limit, handler)) or app-wide, or make the router sensitive: true. Reported once."
+
+/**
+ * Koa middleware (Koa 2 and 3). Use it app-wide, or inside a @koa/router router to count per
+ * route pattern: on the routes (`router.post('/buy/:sku', limit, handler)`), or with
+ * `router.use(limit)` in a router without a `prefix`. Not `router.use(limit)` in a prefixed
+ * router that ignores case (the default): @koa/router 15 matches such a `use` layer's prefix
+ * with case, so `/API/buy/1` runs the route of `/api/buy/1` without the limiter. The middleware
+ * warns once through the logger when it finds itself there.
  */
 export function diana(options: DianaKoaOptions): DianaKoaMiddleware {
   const onLimited = options?.onLimited
@@ -106,7 +129,17 @@ export function diana(options: DianaKoaOptions): DianaKoaMiddleware {
         }
       : options
   const gate = new Gate(adapted as AdapterOptions<Context, Context>, binding, 'diana-limiter/koa')
+  // Routers already looked at for the `use` layer caveat; none once it has been reported.
+  let checkedRouters: WeakSet<object> | undefined = new WeakSet()
   const middleware: Middleware = (ctx, next) => {
+    const router = (ctx as RoutedContext).router
+    if (checkedRouters !== undefined && router !== undefined && !checkedRouters.has(router)) {
+      checkedRouters.add(router)
+      if (inCaseSensitiveUseLayer(ctx as RoutedContext, middleware)) {
+        checkedRouters = undefined
+        gate.warn(USE_LAYER_WARNING)
+      }
+    }
     const pass = gate.handle(ctx, ctx)
     // Decided at once (the usual case with a memory store): no extra promise to wait on.
     if (pass === true) return next()

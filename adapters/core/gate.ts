@@ -7,7 +7,7 @@ import { hold } from './hold'
 import { type AdapterOptions, type ResolvedOptions, resolveOptions } from './options'
 import { type OutageWatch, watchOutages } from './outage'
 import { rateLimitedProblem, storeUnavailableProblem } from './problem'
-import { canonicalResource, type Routing } from './resource-path'
+import { canonicalResource, type Routing, routing } from './resource-path'
 
 /**
  * What one framework must tell the gate, as plain functions of its request and response
@@ -21,8 +21,14 @@ export interface Binding<Req, Res> {
   route(req: Req): string | undefined
   /** The request path, without the query string. */
   path(req: Req): string
-  /** How the framework tells paths apart; the same object for the same settings. */
+  /** How the framework tells paths apart (see `routing()` in resource-path.ts). */
   routing(req: Req): Routing
+  /**
+   * The matched route pattern already in canonical form, for a framework that knows its routes
+   * up front and canonicalised each once (with {@link Gate.canonical}) rather than per request.
+   * When it answers, {@link route} and {@link path} are not asked.
+   */
+  canonicalRoute?(req: Req): string | undefined
   method(req: Req): string
   setHeader(res: Res, name: string, value: string): void
   /** Whether a response has been sent (or, for Koa, set). */
@@ -83,7 +89,6 @@ export class Gate<Req, Res> {
   /** The limiter's synchronous check when it has one (see `checkNow`), else its `check`. */
   readonly #checkNow: (subject: Subject) => Decision | Promise<Decision>
   readonly #policies = new PolicyCache()
-  readonly #mergedRouting = new WeakMap<Routing, Routing>()
   readonly #failedHooks = new Set<HookName>()
   #failing = false
 
@@ -174,20 +179,25 @@ export class Gate<Req, Res> {
       }
     }
     const binding = this.#binding
-    return canonicalResource(binding.route(req) ?? binding.path(req), this.#routing(req))
+    const canonical = binding.canonicalRoute?.(req)
+    if (canonical !== undefined) return canonical
+    return canonicalResource(binding.route(req) ?? binding.path(req), this.#merged(binding.routing(req)))
   }
 
-  /** The framework's routing with the adapter's `routing` option on top, merged once per framework setting. */
-  #routing(req: Req): Routing {
-    const framework = this.#binding.routing(req)
+  /** A route pattern in the one spelling this gate counts it by, under the framework's routing. */
+  canonical(pattern: string, framework: Routing): string {
+    return canonicalResource(pattern, this.#merged(framework))
+  }
+
+  /** The framework's routing with the adapter's `routing` option on top. */
+  #merged(framework: Routing): Routing {
     const override = this.#options.routing
     if (override === undefined) return framework
-    let merged = this.#mergedRouting.get(framework)
-    if (merged === undefined) {
-      merged = Object.freeze({ ...framework, ...override })
-      this.#mergedRouting.set(framework, merged)
-    }
-    return merged
+    return routing(
+      override.caseSensitive ?? framework.caseSensitive,
+      override.ignoreTrailingSlash ?? framework.ignoreTrailingSlash,
+      override.ignoreDuplicateSlashes ?? framework.ignoreDuplicateSlashes,
+    )
   }
 
   /**
@@ -260,6 +270,15 @@ export class Gate<Req, Res> {
     const subject = this.#subjectOf(req, address)
     if (subject instanceof Promise) return subject.then((known) => this.#check(known, req, res))
     return this.#check(subject, req, res)
+  }
+
+  /** A warning about how the adapter is set up, through the adapter's logger. */
+  warn(message: string): void {
+    try {
+      this.#options.logger.warn(`${this.#where}: ${message}`)
+    } catch {
+      // A logger that throws must not fail a request.
+    }
   }
 
   /** A hook's programming error, reported once per hook (not per request) with its name. */

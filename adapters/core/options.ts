@@ -49,7 +49,8 @@ export interface AdapterHooks<Req, Res> {
    * one resource (for `match.path` and `resource` keys): percent-encoding is always decoded
    * once; case, trailing and duplicate slashes are folded as set here. Fields you leave out
    * are read from the framework.
-   * @default Express: its router's 'case sensitive routing' and 'strict routing' settings;
+   * @default Express: the loosest of its routers (the app's, from 'case sensitive routing' and
+   * 'strict routing', and each mounted `express.Router()`'s `caseSensitive` and `strict`);
    * Fastify: its `caseSensitive`, `ignoreTrailingSlash` and `ignoreDuplicateSlashes` options;
    * Koa: the enclosing @koa/router's `sensitive` and `strict`, and app-wide @koa/router's
    * defaults (case and a trailing slash ignored)
