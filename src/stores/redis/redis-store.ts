@@ -161,6 +161,19 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   #beatAt = Number.NEGATIVE_INFINITY
   #beating = false
   #closed = false
+  // The client's listeners, kept so close() can take them off again: a client passed in by
+  // the user outlives the store, and every limiter made on it would otherwise leave three.
+  readonly #onError = (error: unknown): void => {
+    this.#connectionProblem = describe(error)
+  }
+  readonly #onClose = (): void => {
+    this.#connectionProblem ??= 'connection closed'
+  }
+  readonly #onReady = (): void => {
+    this.#connectionProblem = undefined
+  }
+  /** The pair {@link #awaitFirstConnection} adds until the first connection is up. */
+  #firstConnection: { failed: (error: unknown) => void; ready: () => void } | undefined
 
   constructor(options: RedisStoreOptions, clock: Clock) {
     super()
@@ -171,15 +184,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     // Kept to name the real cause (a refused connection, WRONGPASS, NOAUTH) when calls fail for
     // want of a connection, where ioredis only says "Stream isn't writeable". The breaker
     // reports it once; without a listener ioredis would also print every reconnect's error.
-    this.#client.on('error', (error: unknown) => {
-      this.#connectionProblem = describe(error)
-    })
-    this.#client.on('close', () => {
-      this.#connectionProblem ??= 'connection closed'
-    })
-    this.#client.on('ready', () => {
-      this.#connectionProblem = undefined
-    })
+    this.#client.on('error', this.#onError)
+    this.#client.on('close', this.#onClose)
+    this.#client.on('ready', this.#onReady)
     this.#isCluster = (this.#client as Cluster).isCluster === true
     this.#localClock = this.#options.clockForTests ?? clock
     this.#keys = new KeyLayout(this.#options.keyPrefix)
@@ -266,6 +273,10 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#closed = true
     this.#breaker.stop()
     clearInterval(this.#heartbeatTimer)
+    this.#client.off('error', this.#onError)
+    this.#client.off('close', this.#onClose)
+    this.#client.off('ready', this.#onReady)
+    this.#dropFirstConnectionListeners()
     if (!this.#breaker.isOpen && this.#connected === undefined) {
       await this.#bounded(this.#client.zrem(this.#keys.instancesKey(), this.#instanceId)).catch(() => {})
     }
@@ -491,14 +502,24 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     // Callers see the rejection through their own `then`; nobody else must report it.
     connected.catch(() => {})
     const failed = (error: unknown) => rejectConnected(error)
-    this.#client.on('error', failed)
-    this.#client.once('ready', () => {
-      this.#client.off('error', failed)
+    const ready = () => {
+      this.#dropFirstConnectionListeners()
       this.#connected = undefined
       resolveConnected()
       this.#beat()
-    })
+    }
+    this.#firstConnection = { failed, ready }
+    this.#client.on('error', failed)
+    this.#client.on('ready', ready)
     this.#connected = connected
+  }
+
+  #dropFirstConnectionListeners(): void {
+    const pair = this.#firstConnection
+    if (pair === undefined) return
+    this.#firstConnection = undefined
+    this.#client.off('error', pair.failed)
+    this.#client.off('ready', pair.ready)
   }
 
   /** Runs `call` now, or once the client first connects (see {@link #awaitFirstConnection}). */
