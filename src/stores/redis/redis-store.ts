@@ -631,6 +631,11 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#beating = true
     return this.#heartbeat().then(
       () => {
+        // A heartbeat is a script that writes, as real as a check: after a probe answered,
+        // it ends the outage (trial) even when no check comes to do so, so an idle store
+        // reports `recovered` too. Before `#beating` is cleared, so that `#cameBack` does not
+        // send another heartbeat at once.
+        if (this.#breaker.state === 'trial') this.#breaker.success()
         this.#beating = false
       },
       (error) => {
