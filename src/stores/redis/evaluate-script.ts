@@ -49,6 +49,15 @@ local function whole(x)
   if x == math.floor(x) and x > -1e15 and x < 1e15 then return string.format('%d', x) end
   return num(x)
 end
+-- Key expiry in ms for SET PX: at least 1 (and min_ttl), at most MAX_TTL_MS (about 31,700
+-- years), so that no resetMs, however large, can make SET fail ('invalid expire time', or a
+-- negative number from %d past 2^63) and with it the whole call and every check in it.
+local MAX_TTL_MS = 1e12 * 1000
+local function ttl_of(ms)
+  local ttl = math.max(1, math.ceil(ms), min_ttl)
+  if ttl ~= ttl or ttl > MAX_TTL_MS then ttl = MAX_TTL_MS end
+  return string.format('%d', ttl)
+end
 local function encode(state)
   if #state == 1 then return whole(state[1]) end
   if #state == 2 then return whole(state[1]) .. ',' .. whole(state[2]) end
@@ -119,7 +128,7 @@ for c = 1, check_count do
         local encoded = encode(next_state)
         if encoded ~= raw then
           written[KEYS[key_index + r]] = encoded
-          redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', math.max(1, math.ceil(keep or reset), min_ttl)))
+          redis.call('SET', KEYS[key_index + r], encoded, 'PX', ttl_of(keep or reset))
         end
       end
     end
@@ -133,8 +142,7 @@ for c = 1, check_count do
         local encoded = encode(next_state)
         written[KEYS[key_index + r]] = encoded
         -- Once resetMs (or the step's keepMs) has passed the state means the same as none.
-        local ttl = math.max(1, math.ceil(ttls[r]), min_ttl)
-        redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', ttl))
+        redis.call('SET', KEYS[key_index + r], encoded, 'PX', ttl_of(ttls[r]))
         if reserve then out[first_out + r] = out[first_out + r] .. ' ' .. encoded .. ' ' .. raws[r] end
       end
     end
