@@ -1,4 +1,33 @@
+import { describe, expect, it } from 'vitest'
+import { createLimiter } from '../src/limiter'
 import { MemoryStore } from '../src/stores/memory-store'
+import type { Rule } from '../src/types'
+import { fakeClock } from './config/config-helpers'
 import { describeStore } from './conformance/store'
 
 describeStore('memory', (clock) => new MemoryStore({ type: 'memory' }, clock))
+
+describe('MemoryStore: rules removed from the rule set', () => {
+  it('a removed rule’s table is released once its grace period is over, with no further rule change', async () => {
+    const clock = fakeClock()
+    const store = new MemoryStore({}, clock.now)
+    const rules: Rule[] = [
+      { name: 'account', dimension: 'account', algorithm: 'fixed-window', limit: 1000, window: '1h' },
+      { name: 'device', dimension: 'device', algorithm: 'fixed-window', limit: 1000, window: '1h' },
+    ]
+    const limiter = createLimiter({ store, clock: clock.now, rules })
+    for (let i = 0; i < 50; i++) await limiter.check({ account: 'a', device: `d${i}` })
+    expect(store.size).toBe(51)
+    limiter.setRules(rules.slice(0, 1))
+    // Set aside for the grace period, in case the rule comes back.
+    expect({ size: store.size, retired: store.retiredSize }).toEqual({ size: 1, retired: 50 })
+    clock.advance(5_000)
+    await limiter.check({ account: 'a' })
+    expect(store.retiredSize).toBe(50)
+    // Past the grace period: the next check lets it go, although the rules did not change again.
+    clock.advance(6_000)
+    await limiter.check({ account: 'a' })
+    expect({ size: store.size, retired: store.retiredSize }).toEqual({ size: 1, retired: 0 })
+    await limiter.close()
+  })
+})

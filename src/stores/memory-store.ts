@@ -29,7 +29,7 @@ type Table = StateTable
  * comes back with the same definition: a file saved in two steps, or a rule cut mid-number by a
  * partial copy, is in force for a moment and must not cost the counters of the complete one.
  */
-export const RETIRED_RULE_GRACE_MS = 10_000
+const RETIRED_RULE_GRACE_MS = 10_000
 
 /**
  * Rule states in process memory: one bounded LRU per rule, keyed by the subject's key part
@@ -79,8 +79,17 @@ export class MemoryStore implements Store {
     return size
   }
 
+  /** Keys still held for rules no longer in force, until their grace period is over. */
+  get retiredSize(): number {
+    let size = 0
+    for (const retired of this.#retired.values()) size += retired.table.size
+    return size
+  }
+
   evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
     const now = this.#clock()
+    // Without this, a removed rule's table would live until the next rule change.
+    if (this.#retired.size !== 0) this.#pruneRetired(now)
     const count = rules.length
     if (count === 1) {
       // The common case of one applicable rule, without the bookkeeping of all-or-nothing.
@@ -174,7 +183,8 @@ export class MemoryStore implements Store {
   /**
    * The rule set changed. A rule whose definition is unchanged keeps its id and its table; the
    * tables of rules no longer in force are set aside for {@link RETIRED_RULE_GRACE_MS} and
-   * taken back if their rule returns meanwhile, then dropped at a later change.
+   * taken back if their rule returns meanwhile, then dropped (by the first check or rule
+   * change after that).
    */
   retain(rules: readonly CompiledRule[]): void {
     const now = this.#clock()
@@ -193,6 +203,13 @@ export class MemoryStore implements Store {
       this.#retired.set(id, { table, since: now })
     }
     this.#forgetWorkingSpace()
+  }
+
+  /** Drops the retired tables whose grace period is over. */
+  #pruneRetired(now: number): void {
+    for (const [id, retired] of this.#retired) {
+      if (now - retired.since >= RETIRED_RULE_GRACE_MS) this.#retired.delete(id)
+    }
   }
 
   /** So that working space does not keep dropped tables (or their states) alive. */
