@@ -52,6 +52,8 @@ export class MemoryStore implements Store {
   /** Rows the current states are read into, and rows `stepInto` writes next states into. */
   readonly #currentAt: number[][] = []
   readonly #spareAt: number[][] = []
+  /** The verdict `charge` steps into: nobody sees it. */
+  readonly #chargeVerdict: RuleVerdict = blankVerdict()
   #lastRules: readonly CompiledRule[] | undefined
   #lastTables: readonly Table[] = []
   readonly #clock: Clock
@@ -133,9 +135,45 @@ export class MemoryStore implements Store {
   }
 
   /**
+   * Takes `cost` from each rule on its own, as far as its state holds it: no all-or-nothing, and
+   * a rule that would deny stays as it is (nothing is owed beyond empty). Rule `i` is skipped
+   * when `only[i].allowed` is false. For the Redis store's local fallback, which charges its
+   * shares with what Redis admitted on every check; so it reads the clock once, makes no
+   * verdicts or evaluations, and finds the tables of a frozen rule list without a lookup.
+   */
+  charge(
+    rules: readonly CompiledRule[],
+    subjectKeys: readonly string[],
+    cost: number,
+    only?: readonly { readonly allowed: boolean }[],
+  ): void {
+    const now = this.#clock()
+    if (this.#retired.size !== 0) this.#pruneRetired(now)
+    const count = rules.length
+    if (rules !== this.#lastRules && count > 1 && Object.isFrozen(rules)) {
+      const tables: Table[] = new Array(count)
+      for (let i = 0; i < count; i++) tables[i] = this.#table(rules[i] as CompiledRule)
+      this.#lastRules = rules
+      this.#lastTables = tables
+    }
+    const tables = rules === this.#lastRules ? this.#lastTables : undefined
+    const verdict = this.#chargeVerdict
+    for (let i = 0; i < count; i++) {
+      if (only !== undefined && !(only[i] as { allowed: boolean }).allowed) continue
+      const rule = rules[i] as CompiledRule
+      const key = subjectKeys[i] as string
+      const table = tables === undefined ? this.#table(rule) : (tables[i] as Table)
+      const allowed = this.#step(rule, table, key, 0, now, cost, verdict).allowed
+      if (allowed) table.write(key, this.#slotsAt[0] as number, this.#nextAt[0] as AlgorithmState)
+      else this.#keepIfChanged(rule, table, key, 0)
+    }
+  }
+
+  /**
    * Steps `rule` for `subjectKey` and returns its verdict, leaving the key's slot and the next
    * state at `position` of the working space. That space is reused from call to call: nothing in
    * it outlives one synchronous `evaluate` (steps are pure, so none can check through this store).
+   * The verdict is written into `into` when given, else made anew (it is handed to the caller).
    */
   #step(
     rule: CompiledRule,
@@ -144,6 +182,7 @@ export class MemoryStore implements Store {
     position: number,
     now: number,
     cost: number,
+    into?: RuleVerdict,
   ): RuleVerdict {
     const algorithm = rule.algorithm
     const current = row(this.#currentAt, position, algorithm.stateSize)
@@ -151,7 +190,7 @@ export class MemoryStore implements Store {
     this.#slotsAt[position] = slot
     const state = slot < 0 ? undefined : current
     if (algorithm.stepInto !== undefined) {
-      const verdict = blankVerdict()
+      const verdict = into ?? blankVerdict()
       const next = row(this.#spareAt, position, algorithm.stateSize)
       algorithm.stepInto(state, now, cost, rule.params, next, verdict)
       this.#nextAt[position] = next

@@ -336,11 +336,16 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         let at = 0
         for (const check of checks) {
           const verdicts: RuleVerdict[] = new Array(check.rules.length)
+          let admitted = true
+          let hasShadow = false
           for (let i = 0; i < check.rules.length; i++) {
-            verdicts[i] = parseVerdict((fields[at++] as string).split(VERDICT_SEPARATOR))
+            const verdict = parseVerdict((fields[at++] as string).split(VERDICT_SEPARATOR))
+            verdicts[i] = verdict
+            if ((check.rules[i] as CompiledRule).shadow) hasShadow = true
+            else if (!verdict.allowed) admitted = false
           }
-          if (this.#denials) this.#learn(check, verdicts, now)
-          this.#charge(check, verdicts)
+          if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, now)
+          if (admitted) this.#charge(check, verdicts)
           check.resolve({ verdicts, degraded: false })
         }
       },
@@ -416,12 +421,14 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         this.#breaker.success()
         const verdicts: RuleVerdict[] = new Array(n)
         let admitted = true
+        let hasShadow = false
         for (let j = 0; j < n; j++) {
           const verdict = (results[j] as Reservation).verdict
           verdicts[j] = verdict
-          if (!verdict.allowed && !(check.rules[j] as CompiledRule).shadow) admitted = false
+          if ((check.rules[j] as CompiledRule).shadow) hasShadow = true
+          else if (!verdict.allowed) admitted = false
         }
-        if (this.#denials) this.#learn(check, verdicts, this.#localClock())
+        if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, this.#localClock())
         if (admitted) this.#charge(check, verdicts)
         if (!admitted) {
           releasing = true
@@ -573,22 +580,21 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     return verdicts === undefined ? undefined : { verdicts, degraded: false }
   }
 
-  /** What Redis admitted is taken from the local fallback's shares too (see LocalFallback). */
+  /**
+   * What Redis admitted (call only for an admitted check) is taken from the local fallback's
+   * shares too (see LocalFallback).
+   */
   #charge(check: PendingCheck, verdicts: readonly RuleVerdict[]): void {
-    if (this.#options.onFailure !== 'fallback') return
-    for (let i = 0; i < verdicts.length; i++) {
-      if (!(verdicts[i] as RuleVerdict).allowed && !(check.rules[i] as CompiledRule).shadow) return
-    }
-    this.#fallback.charge(check, verdicts)
+    if (this.#options.onFailure === 'fallback') this.#fallback.charge(check, verdicts)
   }
 
-  #learn(check: PendingCheck, verdicts: readonly RuleVerdict[], now: number): void {
-    let admitted = true
-    let hasShadow = false
-    for (let i = 0; i < verdicts.length; i++) {
-      if ((check.rules[i] as CompiledRule).shadow) hasShadow = true
-      else if (!(verdicts[i] as RuleVerdict).allowed) admitted = false
-    }
+  #learn(
+    check: PendingCheck,
+    verdicts: readonly RuleVerdict[],
+    admitted: boolean,
+    hasShadow: boolean,
+    now: number,
+  ): void {
     ;(this.#denials as DenialCache).learn(check.keys, check.cost, verdicts, admitted, hasShadow, now)
   }
 
