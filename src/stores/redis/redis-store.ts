@@ -130,8 +130,12 @@ function withDeadline<T>(promise: Promise<T>, ms: number, error: () => Error): P
  * Rule states shared in Redis or Redis Cluster, so every instance of an application counts
  * against the same limits. Each check is one script call deciding all its rules at once,
  * with Redis time; see docs/redis.md for the key layout, the Cluster protocol and what
- * happens when Redis fails. Checks never reject and never wait longer than
- * `commandTimeoutMs` because of Redis: they are then decided by the failure policy.
+ * happens when Redis fails. Checks never reject, and a check Redis does not answer is decided
+ * by the failure policy once `commandTimeoutMs` have passed during which this process could
+ * have read the reply: a deadline whose timer fires late (a blocked event loop, see
+ * {@link STALL_MS}) gets another full term, at most {@link MAX_STALLS} times, so on a busy host
+ * a check may wait up to 4 × `commandTimeoutMs` (plus `connectWaitMs` before the first
+ * connection) before it is decided locally.
  */
 export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store {
   readonly #client: Redis | Cluster
@@ -160,6 +164,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   /** When the last heartbeat was sent (performance.now()), and whether one is under way. */
   #beatAt = Number.NEGATIVE_INFINITY
   #beating = false
+  /** When this store was made (performance.now()), and whether the last two counts agreed. */
+  readonly #startedAt = performance.now()
+  #countSteady = false
   #closed = false
   // The client's listeners, kept so close() can take them off again: a client passed in by
   // the user outlives the store, and every limiter made on it would otherwise leave three.
@@ -404,38 +411,41 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       const rule = check.rules[i] as CompiledRule
       const args = this.#headerArgs(true, 1)
       args.push(String(check.cost), '1', this.#argsOf(rule))
-      this.#run(this.#script, [check.keys[i] as string], args).then((reply) => {
-        const fields = ((reply as string[])[0] as string).split(VERDICT_SEPARATOR)
-        results[i] = {
-          verdict: parseVerdict(fields),
-          written: fields[5] as string,
-          replaced: fields[6] as string,
-        }
-        if (releasing) {
-          release(i)
-          return
-        }
-        if (--waiting > 0) return
-        settled = true
-        cancelDeadline()
-        this.#breaker.success()
-        const verdicts: RuleVerdict[] = new Array(n)
-        let admitted = true
-        let hasShadow = false
-        for (let j = 0; j < n; j++) {
-          const verdict = (results[j] as Reservation).verdict
-          verdicts[j] = verdict
-          if ((check.rules[j] as CompiledRule).shadow) hasShadow = true
-          else if (!verdict.allowed) admitted = false
-        }
-        if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, this.#localClock())
-        if (admitted) this.#charge(check, verdicts)
-        if (!admitted) {
-          releasing = true
-          for (let j = 0; j < n; j++) release(j)
-        }
-        check.resolve({ verdicts, degraded: false })
-      }, fail)
+      // Bounded by the one deadline above, not each by its own as well: n timers for one check.
+      this.#script
+        .run(this.#client as unknown as ScriptClient, [check.keys[i] as string], args)
+        .then((reply) => {
+          const fields = ((reply as string[])[0] as string).split(VERDICT_SEPARATOR)
+          results[i] = {
+            verdict: parseVerdict(fields),
+            written: fields[5] as string,
+            replaced: fields[6] as string,
+          }
+          if (releasing) {
+            release(i)
+            return
+          }
+          if (--waiting > 0) return
+          settled = true
+          cancelDeadline()
+          this.#breaker.success()
+          const verdicts: RuleVerdict[] = new Array(n)
+          let admitted = true
+          let hasShadow = false
+          for (let j = 0; j < n; j++) {
+            const verdict = (results[j] as Reservation).verdict
+            verdicts[j] = verdict
+            if ((check.rules[j] as CompiledRule).shadow) hasShadow = true
+            else if (!verdict.allowed) admitted = false
+          }
+          if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, this.#localClock())
+          if (admitted) this.#charge(check, verdicts)
+          if (!admitted) {
+            releasing = true
+            for (let j = 0; j < n; j++) release(j)
+          }
+          check.resolve({ verdicts, degraded: false })
+        }, fail)
     }
   }
 
@@ -625,7 +635,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const expiry = String(this.#options.heartbeatMs * 3)
     return this.#run(this.#heartbeatScript, [this.#keys.instancesKey()], [this.#instanceId, expiry]).then(
       (count) => {
+        const before = this.#fallback.instances
         this.#fallback.instances = Number(count)
+        this.#countSteady = this.#fallback.instances === before
       },
     )
   }
@@ -652,13 +664,19 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 
   /**
-   * While checks flow, the instance count is kept at most a tenth of `heartbeatMs` old: it is
-   * the fallback's divisor, and instances that joined since the last beat would otherwise
-   * leave each one a share too large the moment Redis fails (a fleet starting together sees
-   * 1, 2, 3 ... of its instances at first).
+   * While checks flow and the fleet may be changing, the instance count is kept at most a tenth
+   * of `heartbeatMs` old: it is the fallback's divisor, and instances that joined since the last
+   * beat would otherwise leave each one a share too large the moment Redis fails (a fleet
+   * starting together sees 1, 2, 3 ... of its instances at first). That is for the first
+   * 3 × `heartbeatMs` after start, and while the last two counts differed; otherwise the
+   * regular beat is enough, since every instance's beat writes the one fleet-wide key (one
+   * Cluster slot): ten a second each would be 1,000 scripts a second there for 100 instances.
    */
   #maybeBeat(): void {
-    if (performance.now() - this.#beatAt >= this.#options.heartbeatMs / 10) this.#beat()
+    const now = performance.now()
+    const heartbeatMs = this.#options.heartbeatMs
+    if (this.#countSteady && now - this.#startedAt >= 3 * heartbeatMs) return
+    if (now - this.#beatAt >= heartbeatMs / 10) this.#beat()
   }
 
   #wentDown(reason: string): void {
