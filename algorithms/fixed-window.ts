@@ -124,7 +124,13 @@ return function(state, now, cost, limit, window)
   end
   local retry = reset
   if cost > limit then retry = INF end
-  return false, { k, count }, whole_floor(limit - count), reset, retry, 0
+  -- A plain state (nothing behind) of this very window is left as it was by a denial: returned
+  -- as it came, so the store sees at once that there is nothing to write. One of an older
+  -- window is moved on and written once, since the highest window seen is what a later step
+  -- back of the clock is measured against; one that was behind is brought back to normal.
+  local kept = state
+  if state == nil or #state > 2 or state[1] ~= k then kept = { k, count } end
+  return false, kept, whole_floor(limit - count), reset, retry, 0
 end
 `
 

@@ -87,7 +87,8 @@ return function(state, now, cost, limit, window, burst, mode)
     if mode == 'police' then shaped = 0 end
     return true, { now, kept_u }, queue_room(kept_u, max_delay_u, window), math.ceil(kept_u / limit), 0, shaped
   end
-  local kept = { anchor, stored }
+  -- Denied: the state as it came (so the store has nothing to write), unless it was re-anchored.
+  local kept = state
   if stepped_back or stored == nil then kept = { now, backlog_u } end
   local retry = INF
   if fits then retry = math.ceil((backlog_u - max_delay_u) / limit) end

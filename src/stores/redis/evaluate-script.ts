@@ -98,6 +98,11 @@ end
 -- one wrote through \`written\`, exactly as if the checks had been sent one by one.
 local stored = redis.call('MGET', unpack(KEYS))
 local written = {}
+-- Once the expiry (resetMs, or the step's keepMs) has passed the state means the same as none.
+local function put(key, encoded, ms)
+  written[key] = encoded
+  redis.call('SET', key, encoded, 'PX', ttl_of(ms))
+end
 local out = {}
 local a = 5
 local key_index = 0
@@ -124,12 +129,12 @@ for c = 1, check_count do
       if not def[6] then admitted = false end
       -- A denial consumes nothing, but a step may move an existing state on without consuming
       -- (a bucket re-anchors its time after the clock stepped back): kept, so its wait holds.
-      if raw and next_state ~= nil then
+      -- The built-in steps return the state table itself when a denial leaves it as it was,
+      -- so the usual denial costs neither an encoding nor a (replicated) write; another table
+      -- is written only if it encodes differently.
+      if raw and next_state ~= nil and next_state ~= state then
         local encoded = encode(next_state)
-        if encoded ~= raw then
-          written[KEYS[key_index + r]] = encoded
-          redis.call('SET', KEYS[key_index + r], encoded, 'PX', ttl_of(keep or reset))
-        end
+        if encoded ~= raw then put(KEYS[key_index + r], encoded, keep or reset) end
       end
     end
     out[first_out + r] = (allowed and '1 ' or '0 ') .. whole(remaining) .. ' ' .. whole(reset) .. ' ' .. whole(retry) .. ' ' .. whole(delay)
@@ -140,9 +145,7 @@ for c = 1, check_count do
       local next_state = nexts[r]
       if next_state ~= nil then
         local encoded = encode(next_state)
-        written[KEYS[key_index + r]] = encoded
-        -- Once resetMs (or the step's keepMs) has passed the state means the same as none.
-        redis.call('SET', KEYS[key_index + r], encoded, 'PX', ttl_of(ttls[r]))
+        put(KEYS[key_index + r], encoded, ttls[r])
         if reserve then out[first_out + r] = out[first_out + r] .. ' ' .. encoded .. ' ' .. raws[r] end
       end
     end
