@@ -138,7 +138,8 @@ end
  * Fixed window: a counter per window of W ms, windows aligned to the epoch (k = floor(now / W)).
  *
  * Guarantees: never more than L cost units inside one aligned window.
- * Pro: the cheapest strategy (two numbers per key), easy to explain, resets are predictable.
+ * Pro: the cheapest strategy (two numbers per key in Redis; four in memory, which
+ * keeps room for a window the clock stepped back into), easy to explain, resets are predictable.
  * Con: up to 2L can pass around a window edge (L at the end of one window, L at the start of
  * the next). Pick it for coarse quotas (per day, per hour) where edge bursts do not matter.
  *

@@ -13,7 +13,8 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
   let backlogU = 0
   let steppedBack = false
   if (state !== undefined) {
-    const anchor = state[0] ?? now
+    // A stored state has its numbers: `[anchorMs, backlog]`, or an old `[tatMs]`.
+    const anchor = state[0] as number
     const stored = state[1]
     if (stored === undefined) {
       // A one-number state is an epoch-ms TAT, as written before the backlog was kept.
@@ -40,8 +41,8 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
     next[1] = keptU
   } else {
     // Denied: the state as it was, so the store has nothing to write.
-    next[0] = state[0] ?? now
-    next[1] = state[1] ?? 0
+    next[0] = state[0] as number
+    next[1] = state[1]
   }
   verdict.allowed = allowed
   verdict.remaining = queueRoom(keptU, maxDelayU, windowMs)

@@ -269,7 +269,8 @@ end
  *
  * Guarantees: the estimate never exceeds L; it assumes last window's traffic was spread evenly,
  * so the true count in any W-long interval stays close to L (not the 2L of a fixed window).
- * Pro: smooth at window edges at the price of three numbers per key.
+ * Pro: smooth at window edges at the price of three numbers per key (six in memory, with room
+ * for a window the clock stepped back into).
  * Con: an estimate, not an exact log; pick it for per-account API quotas where fairness at
  * window edges matters.
  *

@@ -9,7 +9,9 @@ export interface MemoryStoreOptions {
   type: 'memory'
   /**
    * Most keys (subjects) kept per rule; beyond it the least recently used is evicted. Each key
-   * costs about 50 bytes of heap plus its key string, so the default bounds a rule near 10 MB.
+   * costs roughly 50 bytes of index, 8 bytes per number of its state (2 for the buckets, 4 for
+   * fixed window, 6 for sliding window) and its key string, so the default bounds a rule near
+   * 10 to 15 MB.
    * @default 100_000
    */
   maxKeys?: number
