@@ -124,7 +124,13 @@ return function(state, now, cost, limit, window)
   end
   local retry = reset
   if cost > limit then retry = INF end
-  return false, { k, count }, whole_floor(limit - count), reset, retry, 0
+  -- A plain state (nothing behind) of this very window is left as it was by a denial: returned
+  -- as it came, so the store sees at once that there is nothing to write. One of an older
+  -- window is moved on and written once, since the highest window seen is what a later step
+  -- back of the clock is measured against; one that was behind is brought back to normal.
+  local kept = state
+  if state == nil or #state > 2 or state[1] ~= k then kept = { k, count } end
+  return false, kept, whole_floor(limit - count), reset, retry, 0
 end
 `
 
@@ -132,7 +138,8 @@ end
  * Fixed window: a counter per window of W ms, windows aligned to the epoch (k = floor(now / W)).
  *
  * Guarantees: never more than L cost units inside one aligned window.
- * Pro: the cheapest strategy (two numbers per key), easy to explain, resets are predictable.
+ * Pro: the cheapest strategy (two numbers per key in Redis; four in memory, which
+ * keeps room for a window the clock stepped back into), easy to explain, resets are predictable.
  * Con: up to 2L can pass around a window edge (L at the end of one window, L at the start of
  * the next). Pick it for coarse quotas (per day, per hour) where edge bursts do not matter.
  *

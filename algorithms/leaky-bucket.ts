@@ -1,5 +1,8 @@
 import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorithm'
 
+/** The largest queue, in 1/L ms, that is counted exactly (2^53). */
+const MAX_QUEUE_U = 2 ** 53
+
 /** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
 const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
   const { limit, windowMs } = rule
@@ -10,7 +13,8 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
   let backlogU = 0
   let steppedBack = false
   if (state !== undefined) {
-    const anchor = state[0] ?? now
+    // A stored state has its numbers: `[anchorMs, backlog]`, or an old `[tatMs]`.
+    const anchor = state[0] as number
     const stored = state[1]
     if (stored === undefined) {
       // A one-number state is an epoch-ms TAT, as written before the backlog was kept.
@@ -26,20 +30,28 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
     }
   }
   const maxDelayU = burst * windowMs
-  const allowed = backlogU <= maxDelayU
+  // A cost whose queue could not be counted exactly ((B + c)·W past 2^53) is more than the
+  // rule can ever hold: denied with no finite wait, rather than admitted into a backlog that
+  // would deny the key for ages (a cost of 1e300 would be 1e303 ms of queue).
+  const fits = (burst + cost) * windowMs <= MAX_QUEUE_U
+  const allowed = fits && backlogU <= maxDelayU
   const keptU = allowed ? backlogU + cost * windowMs : backlogU
   if (allowed || steppedBack || state === undefined || state[1] === undefined) {
     next[0] = now
     next[1] = keptU
   } else {
     // Denied: the state as it was, so the store has nothing to write.
-    next[0] = state[0] ?? now
-    next[1] = state[1] ?? 0
+    next[0] = state[0] as number
+    next[1] = state[1]
   }
   verdict.allowed = allowed
   verdict.remaining = queueRoom(keptU, maxDelayU, windowMs)
   verdict.resetMs = Math.ceil(keptU / limit)
-  verdict.retryAfterMs = allowed ? 0 : Math.ceil((backlogU - maxDelayU) / limit)
+  verdict.retryAfterMs = allowed
+    ? 0
+    : fits
+      ? Math.ceil((backlogU - maxDelayU) / limit)
+      : Number.POSITIVE_INFINITY
   verdict.delayMs = allowed && rule.mode !== 'police' ? backlogU / limit : 0
 }
 
@@ -69,16 +81,19 @@ return function(state, now, cost, limit, window, burst, mode)
     end
   end
   local max_delay_u = burst * window
-  if backlog_u <= max_delay_u then
+  local fits = (burst + cost) * window <= 9007199254740992
+  if fits and backlog_u <= max_delay_u then
     local kept_u = backlog_u + cost * window
     local shaped = backlog_u / limit
     if mode == 'police' then shaped = 0 end
     return true, { now, kept_u }, queue_room(kept_u, max_delay_u, window), math.ceil(kept_u / limit), 0, shaped
   end
-  local kept = { anchor, stored }
+  -- Denied: the state as it came (so the store has nothing to write), unless it was re-anchored.
+  local kept = state
   if stepped_back or stored == nil then kept = { now, backlog_u } end
-  return false, kept, queue_room(backlog_u, max_delay_u, window), math.ceil(backlog_u / limit),
-    math.ceil((backlog_u - max_delay_u) / limit), 0
+  local retry = INF
+  if fits then retry = math.ceil((backlog_u - max_delay_u) / limit) end
+  return false, kept, queue_room(backlog_u, max_delay_u, window), math.ceil(backlog_u / limit), retry, 0
 end
 `
 

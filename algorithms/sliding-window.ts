@@ -251,7 +251,13 @@ return function(state, now, cost, limit, window)
     local next_q = q + cost
     return true, { k, p, next_q }, room_left(limit, est_w + cost * window, window), reset_after(p, next_q, now, k, window), 0, 0
   end
-  return false, { k, p, q }, room_left(limit, est_w, window), reset_after(p, q, now, k, window),
+  -- A plain state (nothing behind) of this very window is left as it was by a denial: returned
+  -- as it came, so the store sees at once that there is nothing to write. One of an older
+  -- window is moved on and written once, since the highest window seen is what a later step
+  -- back of the clock is measured against; one that was behind is brought back to normal.
+  local kept = state
+  if state == nil or #state > 3 or state[1] ~= k then kept = { k, p, q } end
+  return false, kept, room_left(limit, est_w, window), reset_after(p, q, now, k, window),
     retry_after(p, q, now, k, cost, limit, window), 0
 end
 `
@@ -263,7 +269,8 @@ end
  *
  * Guarantees: the estimate never exceeds L; it assumes last window's traffic was spread evenly,
  * so the true count in any W-long interval stays close to L (not the 2L of a fixed window).
- * Pro: smooth at window edges at the price of three numbers per key.
+ * Pro: smooth at window edges at the price of three numbers per key (six in memory, with room
+ * for a window the clock stepped back into).
  * Con: an estimate, not an exact log; pick it for per-account API quotas where fairness at
  * window edges matters.
  *

@@ -11,14 +11,14 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
   let units = full
   let steppedBack = false
   if (state !== undefined) {
-    const storedLast = state[1] ?? now
+    const storedLast = state[1] as number
     // A clock that stepped back (NTP, another server's time after a failover) mints no tokens,
     // and the bucket's time is re-anchored to now: it refills from here on at the usual rate,
     // rather than not at all until the clock is back where it was.
     steppedBack = now < storedLast
     units = Math.min(
       full,
-      snap((state[0] ?? capacity) * windowMs) + (steppedBack ? 0 : (now - storedLast) * limit),
+      snap((state[0] as number) * windowMs) + (steppedBack ? 0 : (now - storedLast) * limit),
     )
   }
   const need = cost * windowMs
@@ -29,8 +29,8 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
     next[1] = now
   } else {
     // Denied: the state as it was, so the store has nothing to write.
-    next[0] = state[0] ?? capacity
-    next[1] = state[1] ?? now
+    next[0] = state[0] as number
+    next[1] = state[1] as number
   }
   verdict.allowed = allowed
   verdict.remaining = Math.max(0, Math.floor(kept / windowMs))

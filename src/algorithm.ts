@@ -52,7 +52,11 @@ export interface Algorithm {
   validate?(params: RuleParams): { field: 'limit' | 'window' | 'burst' | 'mode'; message: string } | undefined
   /**
    * Pure: the verdict on a request of `input.cost` at `input.now` given the stored state.
-   * A denied request's returned state must mean the same as the input state.
+   * A denied request consumes nothing: its returned state must mean the same as the input
+   * state. It may still differ from it (a bucket re-anchored to now after the clock stepped
+   * back), and then the stores keep it: the memory store writes a denied state whose numbers
+   * changed, the Redis store one whose Lua step returned another table that encodes
+   * differently. So return the numbers unchanged when a denial moves nothing on.
    */
   step(state: AlgorithmState | undefined, input: StepInput, rule: RuleParams): StepResult
   /**
@@ -77,7 +81,9 @@ export interface Algorithm {
    * arithmetic as `step`, and optionally a 7th value `keepMs`. The chunk may use the locals
    * `whole_floor`, `whole_ceil` and `INF` (math.huge) that the store defines around it, and no
    * globals. The key expires `keepMs` (default `resetMs`) after a write, so a state must mean
-   * the same as none once that has passed.
+   * the same as none once that has passed. A denial that leaves the state as it was should
+   * return the `state` table itself: the store then skips encoding and writing it (any other
+   * table is encoded, and written if that differs from what the key holds).
    */
   readonly lua?: string
 }

@@ -9,7 +9,9 @@ export interface MemoryStoreOptions {
   type: 'memory'
   /**
    * Most keys (subjects) kept per rule; beyond it the least recently used is evicted. Each key
-   * costs about 50 bytes of heap plus its key string, so the default bounds a rule near 10 MB.
+   * costs roughly 50 bytes of index, 8 bytes per number of its state (2 for the buckets, 4 for
+   * fixed window, 6 for sliding window) and its key string, so the default bounds a rule near
+   * 10 to 15 MB.
    * @default 100_000
    */
   maxKeys?: number
@@ -29,7 +31,7 @@ type Table = StateTable
  * comes back with the same definition: a file saved in two steps, or a rule cut mid-number by a
  * partial copy, is in force for a moment and must not cost the counters of the complete one.
  */
-export const RETIRED_RULE_GRACE_MS = 10_000
+const RETIRED_RULE_GRACE_MS = 10_000
 
 /**
  * Rule states in process memory: one bounded LRU per rule, keyed by the subject's key part
@@ -52,6 +54,8 @@ export class MemoryStore implements Store {
   /** Rows the current states are read into, and rows `stepInto` writes next states into. */
   readonly #currentAt: number[][] = []
   readonly #spareAt: number[][] = []
+  /** The verdict `charge` steps into: nobody sees it. */
+  readonly #chargeVerdict: RuleVerdict = blankVerdict()
   #lastRules: readonly CompiledRule[] | undefined
   #lastTables: readonly Table[] = []
   readonly #clock: Clock
@@ -79,8 +83,17 @@ export class MemoryStore implements Store {
     return size
   }
 
+  /** Keys still held for rules no longer in force, until their grace period is over. */
+  get retiredSize(): number {
+    let size = 0
+    for (const retired of this.#retired.values()) size += retired.table.size
+    return size
+  }
+
   evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
     const now = this.#clock()
+    // Without this, a removed rule's table would live until the next rule change.
+    if (this.#retired.size !== 0) this.#pruneRetired(now)
     const count = rules.length
     if (count === 1) {
       // The common case of one applicable rule, without the bookkeeping of all-or-nothing.
@@ -124,9 +137,45 @@ export class MemoryStore implements Store {
   }
 
   /**
+   * Takes `cost` from each rule on its own, as far as its state holds it: no all-or-nothing, and
+   * a rule that would deny stays as it is (nothing is owed beyond empty). Rule `i` is skipped
+   * when `only[i].allowed` is false. For the Redis store's local fallback, which charges its
+   * shares with what Redis admitted on every check; so it reads the clock once, makes no
+   * verdicts or evaluations, and finds the tables of a frozen rule list without a lookup.
+   */
+  charge(
+    rules: readonly CompiledRule[],
+    subjectKeys: readonly string[],
+    cost: number,
+    only?: readonly { readonly allowed: boolean }[],
+  ): void {
+    const now = this.#clock()
+    if (this.#retired.size !== 0) this.#pruneRetired(now)
+    const count = rules.length
+    if (rules !== this.#lastRules && count > 1 && Object.isFrozen(rules)) {
+      const tables: Table[] = new Array(count)
+      for (let i = 0; i < count; i++) tables[i] = this.#table(rules[i] as CompiledRule)
+      this.#lastRules = rules
+      this.#lastTables = tables
+    }
+    const tables = rules === this.#lastRules ? this.#lastTables : undefined
+    const verdict = this.#chargeVerdict
+    for (let i = 0; i < count; i++) {
+      if (only !== undefined && !(only[i] as { allowed: boolean }).allowed) continue
+      const rule = rules[i] as CompiledRule
+      const key = subjectKeys[i] as string
+      const table = tables === undefined ? this.#table(rule) : (tables[i] as Table)
+      const allowed = this.#step(rule, table, key, 0, now, cost, verdict).allowed
+      if (allowed) table.write(key, this.#slotsAt[0] as number, this.#nextAt[0] as AlgorithmState)
+      else this.#keepIfChanged(rule, table, key, 0)
+    }
+  }
+
+  /**
    * Steps `rule` for `subjectKey` and returns its verdict, leaving the key's slot and the next
    * state at `position` of the working space. That space is reused from call to call: nothing in
    * it outlives one synchronous `evaluate` (steps are pure, so none can check through this store).
+   * The verdict is written into `into` when given, else made anew (it is handed to the caller).
    */
   #step(
     rule: CompiledRule,
@@ -135,6 +184,7 @@ export class MemoryStore implements Store {
     position: number,
     now: number,
     cost: number,
+    into?: RuleVerdict,
   ): RuleVerdict {
     const algorithm = rule.algorithm
     const current = row(this.#currentAt, position, algorithm.stateSize)
@@ -142,7 +192,7 @@ export class MemoryStore implements Store {
     this.#slotsAt[position] = slot
     const state = slot < 0 ? undefined : current
     if (algorithm.stepInto !== undefined) {
-      const verdict = blankVerdict()
+      const verdict = into ?? blankVerdict()
       const next = row(this.#spareAt, position, algorithm.stateSize)
       algorithm.stepInto(state, now, cost, rule.params, next, verdict)
       this.#nextAt[position] = next
@@ -174,7 +224,8 @@ export class MemoryStore implements Store {
   /**
    * The rule set changed. A rule whose definition is unchanged keeps its id and its table; the
    * tables of rules no longer in force are set aside for {@link RETIRED_RULE_GRACE_MS} and
-   * taken back if their rule returns meanwhile, then dropped at a later change.
+   * taken back if their rule returns meanwhile, then dropped (by the first check or rule
+   * change after that).
    */
   retain(rules: readonly CompiledRule[]): void {
     const now = this.#clock()
@@ -193,6 +244,13 @@ export class MemoryStore implements Store {
       this.#retired.set(id, { table, since: now })
     }
     this.#forgetWorkingSpace()
+  }
+
+  /** Drops the retired tables whose grace period is over. */
+  #pruneRetired(now: number): void {
+    for (const [id, retired] of this.#retired) {
+      if (now - retired.since >= RETIRED_RULE_GRACE_MS) this.#retired.delete(id)
+    }
   }
 
   /** So that working space does not keep dropped tables (or their states) alive. */

@@ -137,4 +137,25 @@ describeRedis('Redis refusing Diana: one outage, one report, the real cause', ()
     }
     expect(degradedFirst).toEqual([false, false, false, false, false])
   })
+
+  it('an outage that ends while no checks come in is still reported over: recovered fires, degraded clears', async () => {
+    const { limiter, store, events } = limiterOn(redis.url, {
+      heartbeatMs: 100,
+      probeBackoff: { minMs: 50, maxMs: 200 },
+    })
+    await store.ready()
+    await redis.kill()
+    expect(
+      await until(async () => {
+        await limiter.check({ account: 'x' })
+        return store.degraded
+      }, 3000),
+    ).toBe(true)
+    expect(events).toEqual(['degraded'])
+    await redis.restart()
+    // No traffic from here on: only the store's own probes and heartbeats talk to Redis.
+    expect(await until(() => events.length === 2, 5000)).toBe(true)
+    expect(events).toEqual(['degraded', 'recovered'])
+    expect(store.degraded).toBe(false)
+  })
 })

@@ -22,7 +22,8 @@ export interface CircuitBreakerOptions {
  * that, up to `probeMaxMs`, each with ±20% jitter so a fleet does not probe in lockstep.
  *
  * A probe that answers puts it on `trial`: calls go through again, but the outage only ends
- * (`onClose`) with the first call that succeeds. A failure on trial reopens it silently and
+ * (`onClose`) with the first call that succeeds (the Redis store counts its periodic
+ * heartbeat as one, so an idle store recovers too). A failure on trial reopens it silently and
  * the backoff goes on, so a backend that answers probes yet fails the real work (out of
  * memory, no scripting rights) is one outage, reported once, not a flapping pair per probe.
  */

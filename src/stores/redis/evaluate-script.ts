@@ -49,6 +49,15 @@ local function whole(x)
   if x == math.floor(x) and x > -1e15 and x < 1e15 then return string.format('%d', x) end
   return num(x)
 end
+-- Key expiry in ms for SET PX: at least 1 (and min_ttl), at most MAX_TTL_MS (about 31,700
+-- years), so that no resetMs, however large, can make SET fail ('invalid expire time', or a
+-- negative number from %d past 2^63) and with it the whole call and every check in it.
+local MAX_TTL_MS = 1e12 * 1000
+local function ttl_of(ms)
+  local ttl = math.max(1, math.ceil(ms), min_ttl)
+  if ttl ~= ttl or ttl > MAX_TTL_MS then ttl = MAX_TTL_MS end
+  return string.format('%d', ttl)
+end
 local function encode(state)
   if #state == 1 then return whole(state[1]) end
   if #state == 2 then return whole(state[1]) .. ',' .. whole(state[2]) end
@@ -89,6 +98,11 @@ end
 -- one wrote through \`written\`, exactly as if the checks had been sent one by one.
 local stored = redis.call('MGET', unpack(KEYS))
 local written = {}
+-- Once the expiry (resetMs, or the step's keepMs) has passed the state means the same as none.
+local function put(key, encoded, ms)
+  written[key] = encoded
+  redis.call('SET', key, encoded, 'PX', ttl_of(ms))
+end
 local out = {}
 local a = 5
 local key_index = 0
@@ -115,12 +129,12 @@ for c = 1, check_count do
       if not def[6] then admitted = false end
       -- A denial consumes nothing, but a step may move an existing state on without consuming
       -- (a bucket re-anchors its time after the clock stepped back): kept, so its wait holds.
-      if raw and next_state ~= nil then
+      -- The built-in steps return the state table itself when a denial leaves it as it was,
+      -- so the usual denial costs neither an encoding nor a (replicated) write; another table
+      -- is written only if it encodes differently.
+      if raw and next_state ~= nil and next_state ~= state then
         local encoded = encode(next_state)
-        if encoded ~= raw then
-          written[KEYS[key_index + r]] = encoded
-          redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', math.max(1, math.ceil(keep or reset), min_ttl)))
-        end
+        if encoded ~= raw then put(KEYS[key_index + r], encoded, keep or reset) end
       end
     end
     out[first_out + r] = (allowed and '1 ' or '0 ') .. whole(remaining) .. ' ' .. whole(reset) .. ' ' .. whole(retry) .. ' ' .. whole(delay)
@@ -131,10 +145,7 @@ for c = 1, check_count do
       local next_state = nexts[r]
       if next_state ~= nil then
         local encoded = encode(next_state)
-        written[KEYS[key_index + r]] = encoded
-        -- Once resetMs (or the step's keepMs) has passed the state means the same as none.
-        local ttl = math.max(1, math.ceil(ttls[r]), min_ttl)
-        redis.call('SET', KEYS[key_index + r], encoded, 'PX', string.format('%d', ttl))
+        put(KEYS[key_index + r], encoded, ttls[r])
         if reserve then out[first_out + r] = out[first_out + r] .. ' ' .. encoded .. ' ' .. raws[r] end
       end
     end

@@ -19,9 +19,15 @@ export class LocalFallback {
   readonly #store: MemoryStore
   readonly #scaled = new WeakMap<CompiledRule, { instances: number; rule: CompiledRule }>()
   #instances = 1
-  // One-rule requests for `charge`, reused: the memory store keeps nothing of them.
-  readonly #oneRule: CompiledRule[] = []
-  readonly #oneKey: string[] = []
+  /**
+   * The shares of the last frozen rule list `charge` saw (the limiter's whole rule set, passed
+   * as is when every rule applies), for that instance count: frozen too, so that the memory
+   * store finds their tables without a lookup. Other lists are mapped into `#sharesScratch`.
+   */
+  #sharesOf: readonly CompiledRule[] | undefined
+  #sharesFor = 0
+  #shares: readonly CompiledRule[] = []
+  readonly #sharesScratch: CompiledRule[] = []
 
   constructor(clock: Clock, maxKeys: number) {
     this.#store = new MemoryStore({ maxKeys }, clock)
@@ -48,21 +54,33 @@ export class LocalFallback {
    * they hold it (a share used up stays at empty; nothing is owed beyond it).
    */
   charge({ rules, subjectKeys, cost }: EvaluationRequest, verdicts: readonly RuleVerdict[]): void {
-    for (let i = 0; i < rules.length; i++) {
-      if (!(verdicts[i] as RuleVerdict).allowed) continue
-      this.#oneRule[0] = this.#share(rules[i] as CompiledRule)
-      this.#oneKey[0] = subjectKeys[i] as string
-      this.#store.evaluate({ rules: this.#oneRule, subjectKeys: this.#oneKey, cost })
-    }
+    this.#store.charge(this.#sharesOfRules(rules), subjectKeys, cost, verdicts)
   }
 
   /** Drops the local tables of rules no longer in force (see `Store.retain`). */
   retain(rules: readonly CompiledRule[]): void {
+    this.#sharesOf = undefined
+    this.#shares = []
+    this.#sharesScratch.length = 0
     this.#store.retain(rules)
   }
 
   close(): Promise<void> {
     return this.#store.close()
+  }
+
+  #sharesOfRules(rules: readonly CompiledRule[]): readonly CompiledRule[] {
+    if (rules === this.#sharesOf && this.#sharesFor === this.#instances) return this.#shares
+    if (Object.isFrozen(rules)) {
+      this.#shares = Object.freeze(rules.map((rule) => this.#share(rule)))
+      this.#sharesOf = rules
+      this.#sharesFor = this.#instances
+      return this.#shares
+    }
+    const scratch = this.#sharesScratch
+    scratch.length = rules.length
+    for (let i = 0; i < rules.length; i++) scratch[i] = this.#share(rules[i] as CompiledRule)
+    return scratch
   }
 
   #share(rule: CompiledRule): CompiledRule {

@@ -130,8 +130,12 @@ function withDeadline<T>(promise: Promise<T>, ms: number, error: () => Error): P
  * Rule states shared in Redis or Redis Cluster, so every instance of an application counts
  * against the same limits. Each check is one script call deciding all its rules at once,
  * with Redis time; see docs/redis.md for the key layout, the Cluster protocol and what
- * happens when Redis fails. Checks never reject and never wait longer than
- * `commandTimeoutMs` because of Redis: they are then decided by the failure policy.
+ * happens when Redis fails. Checks never reject, and a check Redis does not answer is decided
+ * by the failure policy once `commandTimeoutMs` have passed during which this process could
+ * have read the reply: a deadline whose timer fires late (a blocked event loop, see
+ * {@link STALL_MS}) gets another full term, at most {@link MAX_STALLS} times, so on a busy host
+ * a check may wait up to 4 × `commandTimeoutMs` (plus `connectWaitMs` before the first
+ * connection) before it is decided locally.
  */
 export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store {
   readonly #client: Redis | Cluster
@@ -160,7 +164,23 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   /** When the last heartbeat was sent (performance.now()), and whether one is under way. */
   #beatAt = Number.NEGATIVE_INFINITY
   #beating = false
+  /** When this store was made (performance.now()), and whether the last two counts agreed. */
+  readonly #startedAt = performance.now()
+  #countSteady = false
   #closed = false
+  // The client's listeners, kept so close() can take them off again: a client passed in by
+  // the user outlives the store, and every limiter made on it would otherwise leave three.
+  readonly #onError = (error: unknown): void => {
+    this.#connectionProblem = describe(error)
+  }
+  readonly #onClose = (): void => {
+    this.#connectionProblem ??= 'connection closed'
+  }
+  readonly #onReady = (): void => {
+    this.#connectionProblem = undefined
+  }
+  /** The pair {@link #awaitFirstConnection} adds until the first connection is up. */
+  #firstConnection: { failed: (error: unknown) => void; ready: () => void } | undefined
 
   constructor(options: RedisStoreOptions, clock: Clock) {
     super()
@@ -171,15 +191,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     // Kept to name the real cause (a refused connection, WRONGPASS, NOAUTH) when calls fail for
     // want of a connection, where ioredis only says "Stream isn't writeable". The breaker
     // reports it once; without a listener ioredis would also print every reconnect's error.
-    this.#client.on('error', (error: unknown) => {
-      this.#connectionProblem = describe(error)
-    })
-    this.#client.on('close', () => {
-      this.#connectionProblem ??= 'connection closed'
-    })
-    this.#client.on('ready', () => {
-      this.#connectionProblem = undefined
-    })
+    this.#client.on('error', this.#onError)
+    this.#client.on('close', this.#onClose)
+    this.#client.on('ready', this.#onReady)
     this.#isCluster = (this.#client as Cluster).isCluster === true
     this.#localClock = this.#options.clockForTests ?? clock
     this.#keys = new KeyLayout(this.#options.keyPrefix)
@@ -266,6 +280,10 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#closed = true
     this.#breaker.stop()
     clearInterval(this.#heartbeatTimer)
+    this.#client.off('error', this.#onError)
+    this.#client.off('close', this.#onClose)
+    this.#client.off('ready', this.#onReady)
+    this.#dropFirstConnectionListeners()
     if (!this.#breaker.isOpen && this.#connected === undefined) {
       await this.#bounded(this.#client.zrem(this.#keys.instancesKey(), this.#instanceId)).catch(() => {})
     }
@@ -325,11 +343,16 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         let at = 0
         for (const check of checks) {
           const verdicts: RuleVerdict[] = new Array(check.rules.length)
+          let admitted = true
+          let hasShadow = false
           for (let i = 0; i < check.rules.length; i++) {
-            verdicts[i] = parseVerdict((fields[at++] as string).split(VERDICT_SEPARATOR))
+            const verdict = parseVerdict((fields[at++] as string).split(VERDICT_SEPARATOR))
+            verdicts[i] = verdict
+            if ((check.rules[i] as CompiledRule).shadow) hasShadow = true
+            else if (!verdict.allowed) admitted = false
           }
-          if (this.#denials) this.#learn(check, verdicts, now)
-          this.#charge(check, verdicts)
+          if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, now)
+          if (admitted) this.#charge(check, verdicts)
           check.resolve({ verdicts, degraded: false })
         }
       },
@@ -388,36 +411,41 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       const rule = check.rules[i] as CompiledRule
       const args = this.#headerArgs(true, 1)
       args.push(String(check.cost), '1', this.#argsOf(rule))
-      this.#run(this.#script, [check.keys[i] as string], args).then((reply) => {
-        const fields = ((reply as string[])[0] as string).split(VERDICT_SEPARATOR)
-        results[i] = {
-          verdict: parseVerdict(fields),
-          written: fields[5] as string,
-          replaced: fields[6] as string,
-        }
-        if (releasing) {
-          release(i)
-          return
-        }
-        if (--waiting > 0) return
-        settled = true
-        cancelDeadline()
-        this.#breaker.success()
-        const verdicts: RuleVerdict[] = new Array(n)
-        let admitted = true
-        for (let j = 0; j < n; j++) {
-          const verdict = (results[j] as Reservation).verdict
-          verdicts[j] = verdict
-          if (!verdict.allowed && !(check.rules[j] as CompiledRule).shadow) admitted = false
-        }
-        if (this.#denials) this.#learn(check, verdicts, this.#localClock())
-        if (admitted) this.#charge(check, verdicts)
-        if (!admitted) {
-          releasing = true
-          for (let j = 0; j < n; j++) release(j)
-        }
-        check.resolve({ verdicts, degraded: false })
-      }, fail)
+      // Bounded by the one deadline above, not each by its own as well: n timers for one check.
+      this.#script
+        .run(this.#client as unknown as ScriptClient, [check.keys[i] as string], args)
+        .then((reply) => {
+          const fields = ((reply as string[])[0] as string).split(VERDICT_SEPARATOR)
+          results[i] = {
+            verdict: parseVerdict(fields),
+            written: fields[5] as string,
+            replaced: fields[6] as string,
+          }
+          if (releasing) {
+            release(i)
+            return
+          }
+          if (--waiting > 0) return
+          settled = true
+          cancelDeadline()
+          this.#breaker.success()
+          const verdicts: RuleVerdict[] = new Array(n)
+          let admitted = true
+          let hasShadow = false
+          for (let j = 0; j < n; j++) {
+            const verdict = (results[j] as Reservation).verdict
+            verdicts[j] = verdict
+            if ((check.rules[j] as CompiledRule).shadow) hasShadow = true
+            else if (!verdict.allowed) admitted = false
+          }
+          if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, this.#localClock())
+          if (admitted) this.#charge(check, verdicts)
+          if (!admitted) {
+            releasing = true
+            for (let j = 0; j < n; j++) release(j)
+          }
+          check.resolve({ verdicts, degraded: false })
+        }, fail)
     }
   }
 
@@ -491,14 +519,24 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     // Callers see the rejection through their own `then`; nobody else must report it.
     connected.catch(() => {})
     const failed = (error: unknown) => rejectConnected(error)
-    this.#client.on('error', failed)
-    this.#client.once('ready', () => {
-      this.#client.off('error', failed)
+    const ready = () => {
+      this.#dropFirstConnectionListeners()
       this.#connected = undefined
       resolveConnected()
       this.#beat()
-    })
+    }
+    this.#firstConnection = { failed, ready }
+    this.#client.on('error', failed)
+    this.#client.on('ready', ready)
     this.#connected = connected
+  }
+
+  #dropFirstConnectionListeners(): void {
+    const pair = this.#firstConnection
+    if (pair === undefined) return
+    this.#firstConnection = undefined
+    this.#client.off('error', pair.failed)
+    this.#client.off('ready', pair.ready)
   }
 
   /** Runs `call` now, or once the client first connects (see {@link #awaitFirstConnection}). */
@@ -552,22 +590,21 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     return verdicts === undefined ? undefined : { verdicts, degraded: false }
   }
 
-  /** What Redis admitted is taken from the local fallback's shares too (see LocalFallback). */
+  /**
+   * What Redis admitted (call only for an admitted check) is taken from the local fallback's
+   * shares too (see LocalFallback).
+   */
   #charge(check: PendingCheck, verdicts: readonly RuleVerdict[]): void {
-    if (this.#options.onFailure !== 'fallback') return
-    for (let i = 0; i < verdicts.length; i++) {
-      if (!(verdicts[i] as RuleVerdict).allowed && !(check.rules[i] as CompiledRule).shadow) return
-    }
-    this.#fallback.charge(check, verdicts)
+    if (this.#options.onFailure === 'fallback') this.#fallback.charge(check, verdicts)
   }
 
-  #learn(check: PendingCheck, verdicts: readonly RuleVerdict[], now: number): void {
-    let admitted = true
-    let hasShadow = false
-    for (let i = 0; i < verdicts.length; i++) {
-      if ((check.rules[i] as CompiledRule).shadow) hasShadow = true
-      else if (!(verdicts[i] as RuleVerdict).allowed) admitted = false
-    }
+  #learn(
+    check: PendingCheck,
+    verdicts: readonly RuleVerdict[],
+    admitted: boolean,
+    hasShadow: boolean,
+    now: number,
+  ): void {
     ;(this.#denials as DenialCache).learn(check.keys, check.cost, verdicts, admitted, hasShadow, now)
   }
 
@@ -598,7 +635,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const expiry = String(this.#options.heartbeatMs * 3)
     return this.#run(this.#heartbeatScript, [this.#keys.instancesKey()], [this.#instanceId, expiry]).then(
       (count) => {
+        const before = this.#fallback.instances
         this.#fallback.instances = Number(count)
+        this.#countSteady = this.#fallback.instances === before
       },
     )
   }
@@ -610,6 +649,11 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#beating = true
     return this.#heartbeat().then(
       () => {
+        // A heartbeat is a script that writes, as real as a check: after a probe answered,
+        // it ends the outage (trial) even when no check comes to do so, so an idle store
+        // reports `recovered` too. Before `#beating` is cleared, so that `#cameBack` does not
+        // send another heartbeat at once.
+        if (this.#breaker.state === 'trial') this.#breaker.success()
         this.#beating = false
       },
       (error) => {
@@ -620,13 +664,19 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 
   /**
-   * While checks flow, the instance count is kept at most a tenth of `heartbeatMs` old: it is
-   * the fallback's divisor, and instances that joined since the last beat would otherwise
-   * leave each one a share too large the moment Redis fails (a fleet starting together sees
-   * 1, 2, 3 ... of its instances at first).
+   * While checks flow and the fleet may be changing, the instance count is kept at most a tenth
+   * of `heartbeatMs` old: it is the fallback's divisor, and instances that joined since the last
+   * beat would otherwise leave each one a share too large the moment Redis fails (a fleet
+   * starting together sees 1, 2, 3 ... of its instances at first). That is for the first
+   * 3 × `heartbeatMs` after start, and while the last two counts differed; otherwise the
+   * regular beat is enough, since every instance's beat writes the one fleet-wide key (one
+   * Cluster slot): ten a second each would be 1,000 scripts a second there for 100 instances.
    */
   #maybeBeat(): void {
-    if (performance.now() - this.#beatAt >= this.#options.heartbeatMs / 10) this.#beat()
+    const now = performance.now()
+    const heartbeatMs = this.#options.heartbeatMs
+    if (this.#countSteady && now - this.#startedAt >= 3 * heartbeatMs) return
+    if (now - this.#beatAt >= heartbeatMs / 10) this.#beat()
   }
 
   #wentDown(reason: string): void {
