@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto'
 import type { RuleParams } from '../algorithm'
 import { hint, quoted } from '../did-you-mean'
 import type { Dimension } from '../dimension'
@@ -107,7 +106,6 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     dimensions: dimensionList,
     shadow: input.shadow === true,
     fingerprint,
-    id: fingerprintId(fingerprint),
     subjectKey: subjectKeyReader(dimensions, input.match),
   }
 }
@@ -120,16 +118,6 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
 function withLowerCase(pattern: string): string[] {
   const lower = pattern.toLowerCase()
   return lower === pattern ? [pattern] : [pattern, lower]
-}
-
-/**
- * The same definition gets the same id in every compilation, so a reload keeps its counters,
- * computed from the definition alone: nothing process-wide remembers the definitions seen (a
- * table of them grew with every distinct rule ever compiled). 128 bits of SHA-256 make two
- * definitions sharing an id, and so counters, out of reach.
- */
-function fingerprintId(fingerprint: string): string {
-  return createHash('sha256').update(fingerprint).digest('base64url').slice(0, 22)
 }
 
 /** Built once per rule, so a check only runs the tests this rule actually has. */
