@@ -6,12 +6,13 @@
  * code unit, and `**` crosses any unit, line breaks included (a path with a line break in it
  * must not escape a rule).
  *
- * The path comes from the client, so matching must not backtrack: a glob is compiled to a
- * nondeterministic automaton that reads the path once, left to right, keeping the set of states
- * it could be in (Thompson's construction). Each distinct set met is remembered as a state of a
- * deterministic automaton, built as paths need it and capped in size, so a path usually costs
- * one table lookup per character; at worst (the cap reached) a character costs a walk over the
- * states, of which a glob of at most {@link MAX_GLOB_LENGTH} characters has a bounded number.
+ * The path comes from the client, so matching must not backtrack: a rule's globs are compiled
+ * together to one nondeterministic automaton that reads the path once, left to right, keeping
+ * the set of states it could be in (Thompson's construction). Each distinct set met is
+ * remembered as a state of a deterministic automaton, built as paths need it and capped in
+ * size, so a path usually costs one table lookup per character; at worst (a path that keeps
+ * meeting sets the table cannot hold) a character costs a walk over the states, of which the
+ * rule set's bounded glob length ({@link MAX_GLOB_UNITS_PER_RULE_SET}) allows a bounded number.
  * Work is linear in the path length either way.
  */
 
