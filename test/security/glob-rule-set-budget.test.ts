@@ -33,14 +33,14 @@ describe('the path globs of a whole rule set are bounded', () => {
     )
   })
 
-  it('a glob with capitals counts twice, its lower-case copy being matched too', () => {
+  it('a glob with capitals counts twice, its lower-case copy being matched too', async () => {
     const upper = (i: number): Rule => ({
       ...rule(i, 16),
       match: { path: globList(i, 16).map((glob) => glob.replaceAll('a', 'A')) },
     })
     // 16 × 256 = 4,096 characters a rule: four fit, as four in capitals (8,192 each) do not.
     const rules = [0, 1, 2, 3].map((i) => rule(i, 16))
-    expect(() => createLimiter({ rules })).not.toThrow()
+    await createLimiter({ rules }).close()
     expect(() => createLimiter({ rules: [0, 1, 2, 3].map(upper) })).toThrow(
       /^rules\[2\] "r2": match\.path: brings/,
     )
