@@ -1,9 +1,8 @@
-import { createHash } from 'node:crypto'
 import type { RuleParams } from '../algorithm'
 import { hint, quoted } from '../did-you-mean'
 import type { Dimension } from '../dimension'
 import { parseDuration } from '../duration'
-import { compileGlob } from '../glob'
+import { compileGlobs, type Glob, MAX_GLOB_UNITS_PER_RULE_SET } from '../glob'
 import { keyPart } from '../key-part'
 import { algorithmNames, dimensionNames, findAlgorithm, findDimension } from '../registry'
 import { read } from '../schema/schema'
@@ -23,6 +22,7 @@ export function compileRules(input: unknown): CompileResult {
   const issues: RuleIssue[] = []
   const compiled: CompiledRule[] = []
   const seen = new Map<string, number>()
+  let globUnits = 0
   input.forEach((raw, index) => {
     const parsed = read(ruleSchema, raw)
     if (!parsed.ok) {
@@ -38,6 +38,18 @@ export function compileRules(input: unknown): CompileResult {
       return
     }
     seen.set(parsed.value.name, index)
+    const path = parsed.value.match?.path
+    if (path !== undefined && globUnits <= MAX_GLOB_UNITS_PER_RULE_SET) {
+      // Reported once, at the rule that crosses the bound: every rule's globs are read on
+      // every check, so it is the set's total that bounds what a check may cost.
+      globUnits += pathGlobList(path).reduce((units, glob) => units + glob.length, 0)
+      if (globUnits > MAX_GLOB_UNITS_PER_RULE_SET) {
+        issues.push({
+          path: [index, 'match', 'path'],
+          message: `brings the path globs of all rules to more than ${MAX_GLOB_UNITS_PER_RULE_SET} characters (a glob with capitals counts twice: it also matches in lower case)`,
+        })
+      }
+    }
     const rule = compileRule(parsed.value, index, issues)
     if (rule) compiled.push(rule)
   })
@@ -52,7 +64,6 @@ export function ruleLabel(input: unknown, index: number): string {
 }
 
 function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): CompiledRule | undefined {
-  const before = issues.length
   const fail = (field: string, message: string) => issues.push({ path: [index, field], message })
 
   const algorithm = findAlgorithm(input.algorithm)
@@ -94,7 +105,8 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
   }
   const problem = algorithm.validate?.(params)
   if (problem) fail(problem.field, problem.message)
-  if (issues.length > before) return undefined
+  // With any issue in the set nothing compiled is used: its globs are not worth compiling.
+  if (issues.length > 0) return undefined
 
   const fingerprint = JSON.stringify([input.name, dimensionList, input.algorithm, params])
   return {
@@ -107,37 +119,39 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     dimensions: dimensionList,
     shadow: input.shadow === true,
     fingerprint,
-    id: fingerprintId(fingerprint),
     subjectKey: subjectKeyReader(dimensions, input.match),
   }
 }
 
 /**
- * A pattern with capitals also matches in lower case: adapters lower-case the resource where
- * the framework routes case-insensitively, and `/API/Seckill/**` must still catch it there.
- * Where routing is case-sensitive this can only match more, never less.
+ * The globs a rule's `match.path` stands for: each as written and, if it has capitals, in
+ * lower case too, since adapters lower-case the resource where the framework routes
+ * case-insensitively and `/API/Seckill/**` must still catch it there. Where routing is
+ * case-sensitive this can only match more (`/API/**` also limits `/api/x`), never less.
+ * Lower case can be longer (`'İ'.toLowerCase()` is two code units), so lengths are counted
+ * on this list.
  */
-function withLowerCase(pattern: string): string[] {
-  const lower = pattern.toLowerCase()
-  return lower === pattern ? [pattern] : [pattern, lower]
+function pathGlobList(path: string | readonly string[]): string[] {
+  const globs: string[] = []
+  for (const glob of typeof path === 'string' ? [path] : path) {
+    globs.push(glob)
+    const lower = glob.toLowerCase()
+    if (lower !== glob) globs.push(lower)
+  }
+  return globs
 }
 
 /**
- * The same definition gets the same id in every compilation, so a reload keeps its counters,
- * computed from the definition alone: nothing process-wide remembers the definitions seen (a
- * table of them grew with every distinct rule ever compiled). 128 bits of SHA-256 make two
- * definitions sharing an id, and so counters, out of reach.
+ * All of a rule's path globs, lower-case copies included, as one automaton: a check reads
+ * the resource once per rule, however many globs the rule lists.
  */
-function fingerprintId(fingerprint: string): string {
-  return createHash('sha256').update(fingerprint).digest('base64url').slice(0, 22)
+export function compilePathGlobs(path: string | readonly string[]): Glob {
+  return compileGlobs(pathGlobList(path))
 }
 
 /** Built once per rule, so a check only runs the tests this rule actually has. */
 function subjectKeyReader(dimensions: Dimension[], match: RuleInput['match']) {
-  const paths =
-    match?.path === undefined
-      ? undefined
-      : (Array.isArray(match.path) ? match.path : [match.path]).flatMap(withLowerCase).map(compileGlob)
+  const paths = match?.path === undefined ? undefined : compilePathGlobs(match.path)
   const methods =
     match?.methods === undefined ? undefined : new Set(match.methods.map((m) => m.toUpperCase()))
   const matches =
@@ -146,7 +160,7 @@ function subjectKeyReader(dimensions: Dimension[], match: RuleInput['match']) {
       : (subject: Subject): boolean => {
           if (paths) {
             const resource = subject.resource
-            if (typeof resource !== 'string' || !paths.some((glob) => glob.test(resource))) return false
+            if (typeof resource !== 'string' || !paths.test(resource)) return false
           }
           if (methods) {
             const method = subject.method

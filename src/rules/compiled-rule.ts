@@ -15,10 +15,9 @@ export interface CompiledRule {
   /**
    * Identity of what is counted (name, dimensions, algorithm and its parameters). Two rules
    * with the same fingerprint share counters, so a reload that keeps a rule keeps its counts.
+   * Computed from the definition alone, so nothing process-wide remembers the definitions seen.
    */
   readonly fingerprint: string
-  /** A short digest of the fingerprint, for compact in-memory keys; equal fingerprints, equal ids. */
-  readonly id: string
   /**
    * The subject's part of the store key (dimension values, made key-safe), or undefined when
    * the rule does not apply to this subject (a dimension is missing or `match` fails).

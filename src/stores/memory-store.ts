@@ -42,9 +42,9 @@ const RETIRED_RULE_GRACE_MS = 10_000
  * makes any window length safe.
  */
 export class MemoryStore implements Store {
-  /** By rule id: rules whose definition did not change keep their id, and so their counters. */
+  /** By rule fingerprint: rules whose definition did not change keep it, and so their counters. */
   readonly #tables = new Map<string, Table>()
-  /** Tables of rules no longer in force, by id, with the time they left (see `retain`). */
+  /** Tables of rules no longer in force, by fingerprint, with the time they left (see `retain`). */
   readonly #retired = new Map<string, { table: Table; since: number }>()
   readonly #maxKeys: number
   // Per-evaluation working space, by position in the applicable rules (see `#step`).
@@ -222,14 +222,14 @@ export class MemoryStore implements Store {
   }
 
   /**
-   * The rule set changed. A rule whose definition is unchanged keeps its id and its table; the
+   * The rule set changed. A rule whose definition is unchanged keeps its fingerprint and its table; the
    * tables of rules no longer in force are set aside for {@link RETIRED_RULE_GRACE_MS} and
    * taken back if their rule returns meanwhile, then dropped (by the first check or rule
    * change after that).
    */
   retain(rules: readonly CompiledRule[]): void {
     const now = this.#clock()
-    const live = new Set(rules.map((rule) => rule.id))
+    const live = new Set(rules.map((rule) => rule.fingerprint))
     for (const [id, retired] of this.#retired) {
       if (now - retired.since >= RETIRED_RULE_GRACE_MS) {
         this.#retired.delete(id)
@@ -262,10 +262,10 @@ export class MemoryStore implements Store {
   }
 
   #table(rule: CompiledRule): Table {
-    let table = this.#tables.get(rule.id)
+    let table = this.#tables.get(rule.fingerprint)
     if (table === undefined) {
       table = new StateTable(this.#maxKeys, rule.algorithm.stateSize)
-      this.#tables.set(rule.id, table)
+      this.#tables.set(rule.fingerprint, table)
     }
     return table
   }

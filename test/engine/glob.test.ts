@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { compileGlob } from '../../src/glob'
+import { compileGlob, compileGlobs } from '../../src/glob'
+import { compilePathGlobs } from '../../src/rules/compile-rules'
 import { legacyGlobToRegExp } from '../support/legacy-glob'
 import { seededRandom } from '../support/prng'
 
@@ -28,6 +29,40 @@ describe('path globs', () => {
     // Enough of both answers for the comparison to mean something.
     expect(matched).toBeGreaterThan(10_000)
     expect(matched).toBeLessThan(180_000)
+  })
+
+  it('several globs compiled together match what any of them does: 2,000 random lists × 50 paths', () => {
+    const random = seededRandom(23)
+    let matched = 0
+    for (let g = 0; g < 2_000; g++) {
+      const globs: string[] = []
+      for (let k = random.int(0, 4); k > 0; k--) {
+        let glob = ''
+        for (let n = random.int(0, 7); n > 0; n--) glob += random.pick(GLOB_PIECES)
+        globs.push(glob)
+      }
+      const compiled = compileGlobs(globs)
+      const references = globs.map(legacyGlobToRegExp)
+      for (let p = 0; p < 50; p++) {
+        let path = ''
+        for (let n = random.int(0, 9); n > 0; n--) path += random.pick(PATH_PIECES)
+        const expected = references.some((reference) => reference.test(path))
+        if (compiled.test(path) !== expected)
+          expect({ globs, path, matches: !expected }).toBe('the same answer')
+        if (expected) matched++
+      }
+    }
+    expect(matched).toBeGreaterThan(10_000)
+    expect(matched).toBeLessThan(90_000)
+  })
+
+  it('a rule with capitals also matches in lower case, as one automaton', () => {
+    // Deliberate over-matching: where routing is case-sensitive `/API/**` also limits `/api/x`.
+    const compiled = compilePathGlobs(['/API/Seckill/**', '/İx'])
+    for (const path of ['/API/Seckill/1', '/api/seckill/1', '/İx', '/i\u0307x'])
+      expect([path, compiled.test(path)]).toEqual([path, true])
+    for (const path of ['/Api/seckill/1', '/API/seckill/1', '/ix'])
+      expect([path, compiled.test(path)]).toEqual([path, false])
   })
 
   it.each([
@@ -66,5 +101,24 @@ describe('path globs', () => {
       if (expected) matched++
     }
     expect(matched).toBeGreaterThan(100)
+  })
+
+  it('stay right on paths long enough to be read partly without the table', () => {
+    // Thousands of characters of shapes the table cannot hold: stretches are walked directly,
+    // then the table is tried again; every answer must still be the regular expression's.
+    const globs = ['**a????????', '**b??????a', '/**/a*b*a']
+    const compiled = compileGlobs(globs)
+    const references = globs.map(legacyGlobToRegExp)
+    const random = seededRandom(5)
+    let matched = 0
+    for (let p = 0; p < 200; p++) {
+      let path = ''
+      for (let n = random.int(0, 6_000); n > 0; n--) path += random.pick(['a', 'b', 'a', '/', 'x'])
+      const expected = references.some((reference) => reference.test(path))
+      expect(compiled.test(path)).toBe(expected)
+      if (expected) matched++
+    }
+    expect(matched).toBeGreaterThan(5)
+    expect(matched).toBeLessThan(195)
   })
 })
