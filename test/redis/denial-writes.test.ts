@@ -3,14 +3,13 @@
  * script is replicated and persisted, and denials are what a limiter under attack does most.
  * The Lua steps return the state table itself when a denial leaves it as it was.
  */
-import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import type { Limiter } from '../../src/limiter'
+import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { watchedRedisLimiter } from '../support/watched-redis-limiter'
+import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 
 let redis: RedisProcess
-let open: Limiter[] = []
+const watch = watchedRedisLimiters()
 
 const rules: Rule[] = [
   { name: 'fw', dimension: 'account', algorithm: 'fixed-window', limit: 3, window: '1h' },
@@ -29,11 +28,6 @@ describeRedis('denials in Redis', () => {
   beforeAll(async () => {
     redis = await startRedis()
   })
-  afterEach(async () => {
-    const closing = open
-    open = []
-    await Promise.all(closing.map((limiter) => limiter.close()))
-  })
   afterAll(async () => {
     await redis?.stop()
   })
@@ -41,7 +35,7 @@ describeRedis('denials in Redis', () => {
   for (const rule of rules) {
     it(`${rule.algorithm}: repeated denials of a key write nothing`, async () => {
       // No denial cache: every denial must reach the script.
-      const { limiter, store } = watchedRedisLimiter([rule], { url: redis.url, denialCache: false }, open)
+      const { limiter, store } = watch([rule], { url: redis.url, denialCache: false })
       await store.ready()
       let allowed = 0
       while ((await limiter.check({ account: 'a' })).allowed) allowed++

@@ -4,25 +4,25 @@
  * 2 s of Redis answering again. Real redis-server processes, stopped and killed for real.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import type { Limiter } from '../../src/limiter'
 import type { RedisStoreOptions } from '../../src/stores/redis/options'
 import type { Decision, Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { watchedRedisLimiter } from '../support/watched-redis-limiter'
+import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 
 const TIMEOUT_MS = 50
 // Slack for a 2-core CI machine shared with other suites; the bound is still far below a hang.
 const MARGIN_MS = 150
 
 let redis: RedisProcess
-let open: Limiter[] = []
+const watch = watchedRedisLimiters()
 
 function limiterOn(rules: Rule[], options: Partial<RedisStoreOptions> = {}) {
-  return watchedRedisLimiter(
-    rules,
-    { url: redis.url, commandTimeoutMs: TIMEOUT_MS, probeBackoff: { minMs: 20, maxMs: 400 }, ...options },
-    open,
-  )
+  return watch(rules, {
+    url: redis.url,
+    commandTimeoutMs: TIMEOUT_MS,
+    probeBackoff: { minMs: 20, maxMs: 400 },
+    ...options,
+  })
 }
 
 async function timed(check: () => Promise<Decision>): Promise<{ ms: number; decision: Decision }> {
@@ -56,9 +56,6 @@ describeRedis('Redis store under failure', () => {
   })
   afterEach(async () => {
     redis.resume()
-    const closing = open
-    open = []
-    await Promise.all(closing.map((limiter) => limiter.close()))
     if ((await redis.cli('PING').catch(() => '')) !== 'PONG') await redis.restart()
   })
   afterAll(async () => {

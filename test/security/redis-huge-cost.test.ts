@@ -5,11 +5,11 @@
  * `SET ... PX` got a negative expiry from `%d`, failed, and took down every check batched into
  * the same call (decided degraded) and counted against the breaker.
  */
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest'
+import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
 import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { watchedRedisLimiter } from '../support/watched-redis-limiter'
+import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 
 const HUGE = 1e300
 
@@ -48,16 +48,11 @@ describe('a huge cost on the memory store', () => {
 })
 
 let redis: RedisProcess
-let open: Limiter[] = []
+const watch = watchedRedisLimiters()
 
 describeRedis('a huge cost on the Redis store', () => {
   beforeAll(async () => {
     redis = await startRedis()
-  })
-  afterEach(async () => {
-    const closing = open
-    open = []
-    await Promise.all(closing.map((limiter) => limiter.close()))
   })
   afterAll(async () => {
     await redis?.stop()
@@ -65,7 +60,7 @@ describeRedis('a huge cost on the Redis store', () => {
 
   for (const [algorithm, rules] of Object.entries(ruleSets)) {
     it(`${algorithm}: denied, consuming nothing, and the script does not fail`, async () => {
-      const { limiter, store, warnings, events } = watchedRedisLimiter(rules, { url: redis.url }, open)
+      const { limiter, store, warnings, events } = watch(rules, { url: redis.url })
       await store.ready()
       await expectHugeCostHarmless(limiter)
       expect({ warnings, events, degraded: store.degraded }).toEqual({
@@ -77,11 +72,7 @@ describeRedis('a huge cost on the Redis store', () => {
   }
 
   it('checks batched into the same call as a huge cost are decided by Redis, not degraded', async () => {
-    const { limiter, store, warnings } = watchedRedisLimiter(
-      ruleSets['leaky-bucket'] as Rule[],
-      { url: redis.url },
-      open,
-    )
+    const { limiter, store, warnings } = watch(ruleSets['leaky-bucket'] as Rule[], { url: redis.url })
     await store.ready()
     // Started in the same tick: one script call carries all of them.
     const decisions = await Promise.all([

@@ -9,17 +9,17 @@ import type { Limiter } from '../../src/limiter'
 import type { RedisStoreOptions } from '../../src/stores/redis/options'
 import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { watchedRedisLimiter } from '../support/watched-redis-limiter'
+import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 
 let redis: RedisProcess
-let open: Limiter[] = []
+const watch = watchedRedisLimiters()
 
 const rules: Rule[] = [
   { name: 'api', dimension: 'account', algorithm: 'fixed-window', limit: 1_000_000, window: '1h' },
 ]
 
 function limiterOn(url: string, options: Partial<RedisStoreOptions> = {}) {
-  return watchedRedisLimiter(rules, { url, ...options }, open)
+  return watch(rules, { url, ...options })
 }
 
 /** Checks every few ms for `ms`, as steady traffic would; every one must be answered. */
@@ -50,9 +50,6 @@ describeRedis('Redis refusing Diana: one outage, one report, the real cause', ()
     redis = await startRedis()
   })
   afterEach(async () => {
-    const closing = open
-    open = []
-    await Promise.all(closing.map((limiter) => limiter.close()))
     if ((await redis.cli('PING').catch(() => '')) !== 'PONG') await redis.restart()
     await redis.cli('CONFIG', 'SET', 'maxmemory', '0')
   })

@@ -1,3 +1,4 @@
+import { afterEach } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
 import type { RedisStoreOptions } from '../../src/stores/redis/options'
 import { RedisStore } from '../../src/stores/redis/redis-store'
@@ -12,11 +13,22 @@ export interface WatchedLimiter {
   events: string[]
 }
 
+export type WatchRedisLimiter = (rules: Rule[], options: Partial<RedisStoreOptions>) => WatchedLimiter
+
 /**
- * A limiter on a Redis store of its own (a key prefix no other test shares) whose log lines and
- * outage events are recorded. It is added to `open`, for the suite to close after each test.
+ * Builds limiters on a Redis store of their own (a key prefix no other test shares) whose log
+ * lines and outage events are recorded; each test's limiters are closed after it (after the
+ * suite's own afterEach, which may first have to bring Redis back).
  */
-export function watchedRedisLimiter(
+export function watchedRedisLimiters(): WatchRedisLimiter {
+  const open: Limiter[] = []
+  afterEach(async () => {
+    await Promise.all(open.splice(0).map((limiter) => limiter.close()))
+  })
+  return (rules, options) => watchedRedisLimiter(rules, options, open)
+}
+
+function watchedRedisLimiter(
   rules: Rule[],
   options: Partial<RedisStoreOptions>,
   open: Limiter[],
