@@ -104,6 +104,27 @@ describe.each(frameworks)('$name: another spelling of a path is the same resourc
   })
 })
 
+/**
+ * `listen(server, close)` for the tests of a suite: the server listens on a free loopback
+ * port (its URL is returned); after each test it is shut down and `close` is called.
+ */
+function listensForEachTest(): (server: Server, close: () => Promise<void>) => Promise<string> {
+  let running: { server: Server; close: () => Promise<void> } | undefined
+  afterEach(async () => {
+    if (!running) return
+    const { server, close } = running
+    running = undefined
+    server.closeAllConnections()
+    await new Promise((resolve) => server.close(resolve))
+    await close()
+  })
+  return async (server, close) => {
+    running = { server, close }
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  }
+}
+
 // Review finding: an app-wide Express limiter read only the app router's settings. With
 // `case sensitive routing` on and a plain `express.Router()` (case ignored, its default) at
 // /api, `/api/SECKILL/1` reached the seckill handler but was not lower-cased, so
@@ -112,22 +133,13 @@ describe.each([
   ['express 4', express4],
   ['express 5', express],
 ])('%s: an app-wide limiter with a sub-router looser than the app', (_name, expressModule) => {
-  let server: Server | undefined
-  let close: (() => Promise<void>) | undefined
-  afterEach(async () => {
-    server?.closeAllConnections()
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)))
-    await close?.()
-    server = undefined
-    close = undefined
-  })
+  const listen = listensForEachTest()
 
   async function start(mountApiAfterFirstRequest: boolean) {
     const app = expressModule()
     app.set('case sensitive routing', true)
     app.set('strict routing', true)
     const limit = dianaExpress({ rules: [{ ...seckill(), limit: 2 }], clock: fakeClock().now })
-    close = () => limit.close()
     app.use(limit)
     app.get('/health', (_req, res) => {
       res.send('ok')
@@ -142,9 +154,7 @@ describe.each([
       app.use('/api', api)
     }
     if (!mountApiAfterFirstRequest) mountApi()
-    server = createServer(app)
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const url = await listen(createServer(app), () => limit.close())
     return { url, mountApi, hits: () => hits }
   }
 
@@ -184,15 +194,7 @@ describe.each([
   ['koa 2', koa2],
   ['koa 3', Koa],
 ])('%s: the limiter in router.use() of a router', (_name, KoaClass) => {
-  let server: Server | undefined
-  let close: (() => Promise<void>) | undefined
-  afterEach(async () => {
-    server?.closeAllConnections()
-    await new Promise((resolve) => (server ? server.close(resolve) : resolve(undefined)))
-    await close?.()
-    server = undefined
-    close = undefined
-  })
+  const listen = listensForEachTest()
 
   async function start(routerOptions: RouterOptions, mount: 'use' | 'route') {
     const warnings: string[] = []
@@ -201,7 +203,6 @@ describe.each([
       clock: fakeClock().now,
       logger: { warn: (message) => warnings.push(message) },
     })
-    close = () => limit.close()
     const app = new KoaClass()
     const router = new Router(routerOptions)
     if (mount === 'use') router.use(limit)
@@ -212,9 +213,7 @@ describe.each([
       ctx.body = 'bought'
     })
     app.use(router.routes())
-    server = createServer(app.callback())
-    await new Promise<void>((resolve) => server?.listen(0, '127.0.0.1', resolve))
-    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+    const url = await listen(createServer(app.callback()), () => limit.close())
     return { url, warnings, hits: () => hits }
   }
 
