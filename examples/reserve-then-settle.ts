@@ -2,7 +2,9 @@ import { createLimiter } from 'diana-limiter'
 
 // A daily LLM token budget per account.
 const limiter = createLimiter({
-  rules: [{ name: 'llm-tokens', dimension: 'account', algorithm: 'fixed-window', limit: 100_000, window: '1d' }],
+  rules: [
+    { name: 'llm-tokens', dimension: 'account', algorithm: 'fixed-window', limit: 100_000, window: '1d' },
+  ],
 })
 
 // Stands in for the model: the real token count is known only once it has answered.

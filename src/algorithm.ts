@@ -95,7 +95,12 @@ export interface Algorithm {
    * there is nothing to give back (no state, an empty counter, a full bucket). Pure, like `step`.
    * Without it, `refund` on a rule of this algorithm is a TypeError naming the rule.
    */
-  refund?(state: AlgorithmState | undefined, now: number, cost: number, rule: RuleParams): AlgorithmState | undefined
+  refund?(
+    state: AlgorithmState | undefined,
+    now: number,
+    cost: number,
+    rule: RuleParams,
+  ): AlgorithmState | undefined
   /**
    * The Lua twin of `refund`, needed only to refund in the Redis store: a Lua chunk that
    * returns `function(state, now, cost, limit, window, burst, mode)` → the new state table, or

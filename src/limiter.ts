@@ -182,7 +182,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   check(subject: Subject, options?: CheckOptions): Promise<Decision> {
     try {
-      const decision = this.#decideNow(subject, options?.cost ?? 1)
+      const decision = this.#decideNow(subject, costIn(options))
       return decision instanceof Promise ? decision : Promise.resolve(decision)
     } catch (error) {
       return Promise.reject(error)
@@ -221,7 +221,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       readOptions('peek', options, PEEK_OPTION_NAMES)
       const peekable = this.#store.peek?.bind(this.#store)
       if (peekable === undefined) throw new TypeError('peek: the store does not implement peek')
-      const request = this.#request('peek', subject, options?.cost ?? 1, undefined)
+      const request = this.#request('peek', subject, costIn(options), undefined)
       if (request === undefined) return Promise.resolve(unlimited())
       const evaluation = peekable(request)
       const rules = request.rules
@@ -269,7 +269,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       const store = this.#store
       if (store.refund === undefined) throw new TypeError('refund: the store does not implement refund')
       const only = this.#ruleNamed('refund', options?.rule)
-      const request = this.#request('refund', subject, options?.cost ?? 1, only)
+      const request = this.#request('refund', subject, costIn(options), only)
       if (request === undefined) return Promise.resolve()
       for (const rule of request.rules) refundOf(rule)
       return Promise.resolve(store.refund(request.rules, request.subjectKeys, request.cost))
@@ -355,6 +355,12 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   }
 }
 
+/** The `cost` option, 1 when left out; anything else but a number (null too) fails the cost check. */
+function costIn(options: { cost?: number } | undefined): number {
+  const cost = options?.cost
+  return cost === undefined ? 1 : cost
+}
+
 /** Builds a limiter synchronously; see {@link LimiterOptions}. */
 export function createLimiter(options: LimiterOptions): Limiter {
   return new Limiter(options)
@@ -400,7 +406,9 @@ function readOptions(method: string, options: object | undefined, names: readonl
   }
   for (const key of Object.keys(options)) {
     if (!names.includes(key)) {
-      throw new TypeError(`${method}: unknown option ${quoted(key)}${hint(key, names)} (known: ${names.join(', ')})`)
+      throw new TypeError(
+        `${method}: unknown option ${quoted(key)}${hint(key, names)} (known: ${names.join(', ')})`,
+      )
     }
   }
 }

@@ -113,7 +113,8 @@ export class MemoryStore implements Store {
       const table = this.#table(rule)
       const verdict = this.#step(rule, table, key, 0, now, cost)
       if (rule.blockMs !== undefined) {
-        if (this.#blocked(rule, table, key, verdict, now, peek)) return { verdicts: [verdict], degraded: false }
+        if (this.#blocked(rule, table, key, verdict, now, peek))
+          return { verdicts: [verdict], degraded: false }
         if (!verdict.allowed) this.#startBlock(rule, table, key, verdict, now, peek)
       }
       if (peek) return { verdicts: [verdict], degraded: false }
@@ -152,7 +153,8 @@ export class MemoryStore implements Store {
       if (blocked[i]) continue
       if (!verdict.allowed) {
         if (!peek) this.#keepIfChanged(rule, table, subjectKeys[i] as string, i)
-        if (rule.blockMs !== undefined) this.#startBlock(rule, table, subjectKeys[i] as string, verdict, now, peek)
+        if (rule.blockMs !== undefined)
+          this.#startBlock(rule, table, subjectKeys[i] as string, verdict, now, peek)
       } else if (admitted && !peek) {
         table.write(subjectKeys[i] as string, this.#slotsAt[i] as number, this.#nextAt[i] as AlgorithmState)
       }

@@ -649,7 +649,10 @@ export function describeStore(
             // Peeking twice changes nothing, and the check then answers the same.
             const first = await twin.peek(who, cost)
             expect(await twin.peek(who, cost)).toEqual(first)
-            expect({ ...(await twin.check(who, cost)), degraded: false }).toEqual({ ...first, degraded: false })
+            expect({ ...(await twin.check(who, cost)), degraded: false }).toEqual({
+              ...first,
+              degraded: false,
+            })
           }
         })
 
@@ -683,7 +686,13 @@ export function describeStore(
       it('refund of an estimate: the difference comes back, the real cost stays counted', async () => {
         const [rule] = names('tokens')
         const twin = await twinFor([
-          { name: rule as string, dimension: 'account', algorithm: 'fixed-window', limit: 1000, window: '1m' },
+          {
+            name: rule as string,
+            dimension: 'account',
+            algorithm: 'fixed-window',
+            limit: 1000,
+            window: '1m',
+          },
         ])
         const who = someone()
         expect(await twin.check(who, 800)).toMatchObject({ allowed: true, remaining: 200 })
@@ -699,19 +708,38 @@ export function describeStore(
       it('reset forgets one subject in every applicable rule, or only in the named one', async () => {
         const [perAccount, perDevice] = names('acct', 'dev')
         const twin = await twinFor([
-          { name: perAccount as string, dimension: 'account', algorithm: 'sliding-window', limit: 3, window: '1m' },
-          { name: perDevice as string, dimension: 'device', algorithm: 'token-bucket', limit: 5, window: '1m' },
+          {
+            name: perAccount as string,
+            dimension: 'account',
+            algorithm: 'sliding-window',
+            limit: 3,
+            window: '1m',
+          },
+          {
+            name: perDevice as string,
+            dimension: 'device',
+            algorithm: 'token-bucket',
+            limit: 5,
+            window: '1m',
+          },
         ])
         const [alice, bob] = [`alice-${uniqueSuffix()}`, `bob-${uniqueSuffix()}`]
         for (let i = 0; i < 3; i++) await twin.check({ account: alice, device: 'd' })
         await twin.check({ account: bob })
-        expect(await twin.check({ account: alice, device: 'd' })).toMatchObject({ allowed: false, rule: perAccount })
+        expect(await twin.check({ account: alice, device: 'd' })).toMatchObject({
+          allowed: false,
+          rule: perAccount,
+        })
         await twin.reset({ account: alice, device: 'd' }, perDevice)
         // Only the device's bucket is whole again: the account stays spent.
         expect(await twin.peek({ device: 'd' })).toMatchObject({ remaining: 4 })
         expect((await twin.check({ account: alice, device: 'd' })).allowed).toBe(false)
         await twin.reset({ account: alice })
-        expect(await twin.check({ account: alice, device: 'd' })).toMatchObject({ allowed: true, rule: perAccount, remaining: 2 })
+        expect(await twin.check({ account: alice, device: 'd' })).toMatchObject({
+          allowed: true,
+          rule: perAccount,
+          remaining: 2,
+        })
         // Bob was not touched.
         expect(await twin.check({ account: bob })).toMatchObject({ remaining: 1 })
         // A named rule that does not apply to the subject is left alone.
@@ -723,7 +751,14 @@ export function describeStore(
         const [a, b] = names('first', 'second')
         const twin = await twinFor([
           { name: a as string, dimension: 'account', algorithm: 'fixed-window', limit: 4, window: '1m' },
-          { name: b as string, dimension: 'account', algorithm: 'leaky-bucket', limit: 10, window: '1s', burst: 10 },
+          {
+            name: b as string,
+            dimension: 'account',
+            algorithm: 'leaky-bucket',
+            limit: 10,
+            window: '1s',
+            burst: 10,
+          },
         ])
         const who = someone()
         for (let i = 0; i < 4; i++) await twin.check(who)
@@ -736,13 +771,27 @@ export function describeStore(
       it('blockFor: a denial blocks the key; retryAfterMs is the remaining block; nothing is consumed; reset lifts it', async () => {
         const [rule] = names('login')
         const twin = await twinFor(
-          [{ name: rule as string, dimension: 'account', algorithm: 'fixed-window', limit: 2, window: '1s', blockFor: '1m' }],
+          [
+            {
+              name: rule as string,
+              dimension: 'account',
+              algorithm: 'fixed-window',
+              limit: 2,
+              window: '1s',
+              blockFor: '1m',
+            },
+          ],
           1000 * 1_700_000_000,
         )
         const who = someone()
         await twin.check(who)
         await twin.check(who)
-        expect(await twin.check(who)).toMatchObject({ allowed: false, remaining: 0, retryAfterMs: 60_000, resetMs: 60_000 })
+        expect(await twin.check(who)).toMatchObject({
+          allowed: false,
+          remaining: 0,
+          retryAfterMs: 60_000,
+          resetMs: 60_000,
+        })
         twin.clock.advance(5000) // the window is long over, the block is not
         expect(await twin.peek(who)).toMatchObject({ allowed: false, retryAfterMs: 55_000 })
         expect(await twin.check(who)).toMatchObject({ allowed: false, retryAfterMs: 55_000 })
@@ -762,7 +811,14 @@ export function describeStore(
       it('blockFor: a peek that would be denied reports the block but does not start it', async () => {
         const [rule] = names('peek-block')
         const twin = await twinFor([
-          { name: rule as string, dimension: 'account', algorithm: 'token-bucket', limit: 1, window: '1s', blockFor: '10s' },
+          {
+            name: rule as string,
+            dimension: 'account',
+            algorithm: 'token-bucket',
+            limit: 1,
+            window: '1s',
+            blockFor: '10s',
+          },
         ])
         const who = someone()
         await twin.check(who)
@@ -775,10 +831,39 @@ export function describeStore(
         const [a, b, c, d] = names('bfw', 'bsw', 'btb', 'blb')
         const twin = await twinFor(
           [
-            { name: a as string, dimension: 'account', algorithm: 'fixed-window', limit: 6, window: '1s', blockFor: 1500 },
-            { name: b as string, dimension: 'device', algorithm: 'sliding-window', limit: 5, window: '2s', blockFor: '3s' },
-            { name: c as string, dimension: ['account', 'device'], algorithm: 'token-bucket', limit: 4, window: '1s', burst: 3 },
-            { name: d as string, dimension: 'global', algorithm: 'leaky-bucket', limit: 20, window: '1s', burst: 4, blockFor: 700 },
+            {
+              name: a as string,
+              dimension: 'account',
+              algorithm: 'fixed-window',
+              limit: 6,
+              window: '1s',
+              blockFor: 1500,
+            },
+            {
+              name: b as string,
+              dimension: 'device',
+              algorithm: 'sliding-window',
+              limit: 5,
+              window: '2s',
+              blockFor: '3s',
+            },
+            {
+              name: c as string,
+              dimension: ['account', 'device'],
+              algorithm: 'token-bucket',
+              limit: 4,
+              window: '1s',
+              burst: 3,
+            },
+            {
+              name: d as string,
+              dimension: 'global',
+              algorithm: 'leaky-bucket',
+              limit: 20,
+              window: '1s',
+              burst: 4,
+              blockFor: 700,
+            },
           ],
           DEFAULT_START_MS + 321,
           'blocks',

@@ -44,7 +44,11 @@ export class Twin {
     const expected = this.model.peek(subject, now, cost)
     const actual = await this.limiter.peek(subject, { cost })
     this.#log(`peek t=${now} cost=${cost} subject=${JSON.stringify(subject)} -> ${brief(expected)}`)
-    expectSameDecision(actual, expected, `${this.label} (peek)\n${this.#history.join('\n')}\nactual: ${brief(actual)}`)
+    expectSameDecision(
+      actual,
+      expected,
+      `${this.label} (peek)\n${this.#history.join('\n')}\nactual: ${brief(actual)}`,
+    )
     return actual
   }
 

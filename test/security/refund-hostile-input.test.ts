@@ -17,7 +17,7 @@ const rules: Rule[] = [
   { name: 'leaky', dimension: 'account', algorithm: 'leaky-bucket', limit: 8, window: '1m', burst: 8 },
 ]
 
-let limiters: Limiter[] = []
+const limiters: Limiter[] = []
 afterEach(async () => {
   await Promise.all(limiters.splice(0).map((limiter) => limiter.close()))
 })
@@ -73,29 +73,26 @@ describe('refund with hostile input', () => {
     },
   )
 
-  it.each([
-    ['__proto__'],
-    ['constructor'],
-    ['toString'],
-    ['fixed '],
-    ['x'.repeat(100_000)],
-  ])('rule name %s from input is a rejected TypeError with a short message, and changes nothing', async (name) => {
-    const on = limiter()
-    for (let i = 0; i < 5; i++) await on.check({ account: 'a' })
-    for (const act of [
-      () => on.refund({ account: 'a' }, { cost: 5, rule: name }),
-      () => on.reset({ account: 'a' }, { rule: name }),
-    ]) {
-      const error = await act().then(
-        () => undefined,
-        (e: unknown) => e,
-      )
-      expect(error).toBeInstanceOf(TypeError)
-      expect((error as Error).message).toMatch(/rule/)
-      expect((error as Error).message.length).toBeLessThan(300)
-    }
-    expect((await on.check({ account: 'a' })).allowed).toBe(false)
-  })
+  it.each([['__proto__'], ['constructor'], ['toString'], ['fixed '], ['x'.repeat(100_000)]])(
+    'rule name %s from input is a rejected TypeError with a short message, and changes nothing',
+    async (name) => {
+      const on = limiter()
+      for (let i = 0; i < 5; i++) await on.check({ account: 'a' })
+      for (const act of [
+        () => on.refund({ account: 'a' }, { cost: 5, rule: name }),
+        () => on.reset({ account: 'a' }, { rule: name }),
+      ]) {
+        const error = await act().then(
+          () => undefined,
+          (e: unknown) => e,
+        )
+        expect(error).toBeInstanceOf(TypeError)
+        expect((error as Error).message).toMatch(/rule/)
+        expect((error as Error).message.length).toBeLessThan(300)
+      }
+      expect((await on.check({ account: 'a' })).allowed).toBe(false)
+    },
+  )
 
   it('a misspelt option is rejected instead of resetting or refunding every rule', async () => {
     const on = limiter()
@@ -129,7 +126,13 @@ describe('refund with hostile input', () => {
         const next = allowed ? used + cost : used
         return {
           state: [next],
-          decision: { allowed, remaining: limit - next, resetMs: 0, retryAfterMs: allowed ? 0 : 1, delayMs: 0 },
+          decision: {
+            allowed,
+            remaining: limit - next,
+            resetMs: 0,
+            retryAfterMs: allowed ? 0 : 1,
+            delayMs: 0,
+          },
         }
       },
     })
@@ -141,7 +144,9 @@ describe('refund with hostile input', () => {
     })
     limiters.push(on)
     for (let i = 0; i < 5; i++) await on.check({ account: 'a' })
-    await expect(on.refund({ account: 'a' })).rejects.toThrow(/rule "custom": algorithm .* has no Algorithm.refund/)
+    await expect(on.refund({ account: 'a' })).rejects.toThrow(
+      /rule "custom": algorithm .* has no Algorithm.refund/,
+    )
     // Not even the rule that could have refunded got anything back.
     expect((await on.check({ account: 'a' })).allowed).toBe(false)
     // One that can, named, still works; reset works for any algorithm.

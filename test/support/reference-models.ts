@@ -433,7 +433,10 @@ export class ReferenceLimiter {
       const block = Number(blockedNow[i] ? (blockMs as bigint) : (blockLeft[i] as bigint))
       if (model.neverPasses(cost)) return Number.POSITIVE_INFINITY
       const state = this.#states.get(key)
-      return Math.max(block, shortestWait((at) => model.step(state, at, cost).allowed, now))
+      return Math.max(
+        block,
+        shortestWait((at) => model.step(state, at, cost).allowed, now),
+      )
     }
     let binding: number
     let retryAfterMs = 0

@@ -41,7 +41,9 @@ export const BLOCK_KEY_SUFFIX = ':b'
 export function buildRefundScript(algorithms: readonly Algorithm[]): string {
   const refunds = algorithms
     .map((algorithm, i) =>
-      algorithm.luaRefund === undefined ? '' : `refunds[${i + 1}] = (function()\n${algorithm.luaRefund}\nend)()`,
+      algorithm.luaRefund === undefined
+        ? ''
+        : `refunds[${i + 1}] = (function()\n${algorithm.luaRefund}\nend)()`,
     )
     .join('\n')
   return `-- Diana: give units back to rule states (Limiter.refund).
