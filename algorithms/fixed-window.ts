@@ -76,6 +76,60 @@ function behind(
   else verdict.retryAfterMs = (nextIsHigh && highCount + cost > limit ? highK + 1 : k + 1) * windowMs - now
 }
 
+/**
+ * Gives back up to `cost` units to the window the clock reads (see `Algorithm.refund`): the
+ * count never goes below 0, and units of a window that is over are not given back, since that
+ * window no longer limits anything. While the clock is behind (see `behind`), the units come
+ * off the window it reads and off the high window, which counted them too.
+ */
+function refund(
+  state: AlgorithmState | undefined,
+  now: number,
+  cost: number,
+  { windowMs }: RuleParams,
+): AlgorithmState | undefined {
+  if (state === undefined || !(cost > 0)) return undefined
+  const k = Math.floor(now / windowMs)
+  const highK = state[0] ?? k
+  const highCount = state[1] ?? 0
+  if (k >= highK) {
+    const back = k === highK ? Math.min(cost, highCount) : 0
+    return back > 0 ? [k, highCount - back, k, 0] : undefined
+  }
+  const lastK = state[2] ?? highK
+  const fromBehind = lastK < highK
+  const fromK = fromBehind ? lastK : highK
+  const count = k <= fromK ? (fromBehind ? (state[3] ?? 0) : highCount) : 0
+  const back = Math.min(cost, count)
+  return back > 0 ? [highK, Math.max(0, highCount - back), k, count - back] : undefined
+}
+
+/** The Lua twin of {@link refund}, for the Redis store (see `Algorithm.luaRefund`). */
+export const LUA_REFUND = `
+return function(state, now, cost, limit, window)
+  if state == nil or state[1] == nil or not (cost > 0) then return nil end
+  local k = math.floor(now / window)
+  local high_k = state[1]
+  local high_count = state[2] or 0
+  if k >= high_k then
+    if k ~= high_k then return nil end
+    local back = math.min(cost, high_count)
+    if not (back > 0) then return nil end
+    return { k, high_count - back }
+  end
+  local last_k = state[3] or high_k
+  local count = 0
+  if last_k < high_k then
+    if k <= last_k then count = state[4] or 0 end
+  else
+    count = high_count
+  end
+  local back = math.min(cost, count)
+  if not (back > 0) then return nil end
+  return { high_k, math.max(0, high_count - back), k, count - back }
+end
+`
+
 /** The Lua twin of {@link fixedWindow}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `
 local function behind(state, high_k, k, now, cost, limit, window)
@@ -154,4 +208,6 @@ export const fixedWindow: Algorithm = {
   lua: LUA,
   stepInto,
   step: stepFromStepInto(stepInto, 4),
+  refund,
+  luaRefund: LUA_REFUND,
 }

@@ -1,4 +1,10 @@
-import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorithm'
+import {
+  type Algorithm,
+  type AlgorithmState,
+  type RuleParams,
+  type StepInto,
+  stepFromStepInto,
+} from '../src/algorithm'
 
 /** The largest queue, in 1/L ms, that is counted exactly (2^53). */
 const MAX_QUEUE_U = 2 ** 53
@@ -54,6 +60,51 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
       : Number.POSITIVE_INFINITY
   verdict.delayMs = allowed && rule.mode !== 'police' ? backlogU / limit : 0
 }
+
+/**
+ * Takes up to `cost` requests' worth off the queue (see `Algorithm.refund`), never below empty:
+ * TAT moves back by `cost · T`, but not before now. The queue is first drained to `now` as a
+ * step would, and re-anchored there.
+ */
+function refund(
+  state: AlgorithmState | undefined,
+  now: number,
+  cost: number,
+  { limit, windowMs }: RuleParams,
+): AlgorithmState | undefined {
+  if (state === undefined || !(cost > 0)) return undefined
+  const anchor = state[0] as number
+  const stored = state[1]
+  let backlogU: number
+  if (stored === undefined) backlogU = Math.max(0, anchor - now) * limit
+  else if (now < anchor) backlogU = stored
+  else {
+    const drainedU = (now - anchor) * limit
+    backlogU = drainedU >= stored ? 0 : stored - drainedU
+  }
+  if (!(backlogU > 0)) return undefined
+  return [now, Math.max(0, backlogU - cost * windowMs)]
+}
+
+/** The Lua twin of {@link refund}, for the Redis store (see `Algorithm.luaRefund`). */
+export const LUA_REFUND = `
+return function(state, now, cost, limit, window)
+  if state == nil or state[1] == nil or not (cost > 0) then return nil end
+  local anchor = state[1]
+  local stored = state[2]
+  local backlog_u
+  if stored == nil then
+    backlog_u = math.max(0, anchor - now) * limit
+  elseif now < anchor then
+    backlog_u = stored
+  else
+    local drained_u = (now - anchor) * limit
+    if drained_u >= stored then backlog_u = 0 else backlog_u = stored - drained_u end
+  end
+  if not (backlog_u > 0) then return nil end
+  return { now, math.max(0, backlog_u - cost * window) }
+end
+`
 
 /** The Lua twin of {@link leakyBucket}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `
@@ -118,6 +169,8 @@ export const leakyBucket: Algorithm = {
   modes: ['shape', 'police'],
   stepInto,
   step: stepFromStepInto(stepInto, 2),
+  refund,
+  luaRefund: LUA_REFUND,
 }
 
 /** How many unit requests would still be admitted right now with `backlog` (in 1/L ms) queued. */

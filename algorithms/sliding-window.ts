@@ -145,6 +145,89 @@ function passesAt(
   return at < end ? at : Number.NaN
 }
 
+/**
+ * Gives back up to `cost` units (see `Algorithm.refund`): first from the current window's count
+ * `q`, then from the previous one's `p` (a charge taken just before a window edge and settled
+ * after it), neither below 0. While the clock is behind (see `behind`), the units come off the
+ * counts of the window it reads, and off the high window's count as far as it holds them.
+ */
+function refund(
+  state: AlgorithmState | undefined,
+  now: number,
+  cost: number,
+  { windowMs }: RuleParams,
+): AlgorithmState | undefined {
+  if (state === undefined || !(cost > 0)) return undefined
+  const k = Math.floor(now / windowMs)
+  const highK = state[0] ?? k
+  const highP = state[1] ?? 0
+  const highQ = state[2] ?? 0
+  let p = 0
+  let q = 0
+  if (k >= highK) {
+    if (highK === k) {
+      p = highP
+      q = highQ
+    } else if (highK === k - 1) p = highQ
+    const fromQ = Math.min(cost, q)
+    const fromP = Math.min(cost - fromQ, p)
+    return fromQ + fromP > 0 ? [k, p - fromP, q - fromQ, k, 0, 0] : undefined
+  }
+  const lastK = state[3] ?? highK
+  const fromBehind = lastK < highK
+  const fromK = fromBehind ? lastK : highK
+  if (k <= fromK) {
+    p = fromBehind ? (state[4] ?? 0) : highP
+    q = fromBehind ? (state[5] ?? 0) : highQ
+  } else if (k === fromK + 1) {
+    p = fromBehind ? (state[5] ?? 0) : highQ
+  }
+  const fromQ = Math.min(cost, q)
+  const fromP = Math.min(cost - fromQ, p)
+  if (!(fromQ + fromP > 0)) return undefined
+  return [highK, highP, Math.max(0, highQ - (fromQ + fromP)), k, p - fromP, q - fromQ]
+}
+
+/** The Lua twin of {@link refund}, for the Redis store (see `Algorithm.luaRefund`). */
+export const LUA_REFUND = `
+return function(state, now, cost, limit, window)
+  if state == nil or state[1] == nil or not (cost > 0) then return nil end
+  local k = math.floor(now / window)
+  local high_k = state[1]
+  local high_p = state[2] or 0
+  local high_q = state[3] or 0
+  local p, q = 0, 0
+  if k >= high_k then
+    if high_k == k then
+      p, q = high_p, high_q
+    elseif high_k == k - 1 then
+      p = high_q
+    end
+    local from_q = math.min(cost, q)
+    local from_p = math.min(cost - from_q, p)
+    if not (from_q + from_p > 0) then return nil end
+    return { k, p - from_p, q - from_q }
+  end
+  local last_k = state[4] or high_k
+  local from_behind = last_k < high_k
+  local from_k, from_p, from_q = high_k, high_p, high_q
+  if from_behind then
+    from_k = last_k
+    from_p = state[5] or 0
+    from_q = state[6] or 0
+  end
+  if k <= from_k then
+    p, q = from_p, from_q
+  elseif k == from_k + 1 then
+    p = from_q
+  end
+  local back_q = math.min(cost, q)
+  local back_p = math.min(cost - back_q, p)
+  if not (back_q + back_p > 0) then return nil end
+  return { high_k, high_p, math.max(0, high_q - (back_q + back_p)), k, p - back_p, q - back_q }
+end
+`
+
 /** The Lua twin of {@link slidingWindow}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `
 local function reset_after(p, q, now, k, window)
@@ -285,6 +368,8 @@ export const slidingWindow: Algorithm = {
   lua: LUA,
   stepInto,
   step: stepFromStepInto(stepInto, 6),
+  refund,
+  luaRefund: LUA_REFUND,
 }
 
 /** floor(L - est), with the estimate given times W. */

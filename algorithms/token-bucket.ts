@@ -1,4 +1,10 @@
-import { type Algorithm, type StepInto, stepFromStepInto } from '../src/algorithm'
+import {
+  type Algorithm,
+  type AlgorithmState,
+  type RuleParams,
+  type StepInto,
+  stepFromStepInto,
+} from '../src/algorithm'
 import { SNAP_LUA, snap } from './snap'
 
 /** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
@@ -43,6 +49,44 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
       : Math.ceil((need - units) / limit)
   verdict.delayMs = 0
 }
+
+/**
+ * Puts up to `cost` tokens back (see `Algorithm.refund`), never above the capacity: the bucket
+ * is first refilled to `now` as a step would, and its time re-anchored there.
+ */
+function refund(
+  state: AlgorithmState | undefined,
+  now: number,
+  cost: number,
+  rule: RuleParams,
+): AlgorithmState | undefined {
+  // No state is a full bucket.
+  if (state === undefined || !(cost > 0)) return undefined
+  const { limit, windowMs } = rule
+  const full = (rule.burst ?? limit) * windowMs
+  const storedLast = state[1] as number
+  const units = Math.min(
+    full,
+    snap((state[0] as number) * windowMs) + (now < storedLast ? 0 : (now - storedLast) * limit),
+  )
+  if (units >= full) return undefined
+  return [Math.min(full, units + cost * windowMs) / windowMs, now]
+}
+
+/** The Lua twin of {@link refund}, for the Redis store (see `Algorithm.luaRefund`). */
+export const LUA_REFUND = `${SNAP_LUA}
+return function(state, now, cost, limit, window, burst)
+  if state == nil or not (cost > 0) then return nil end
+  local capacity = burst or limit
+  local full = capacity * window
+  local stored_last = state[2] or now
+  local refill = 0
+  if now >= stored_last then refill = (now - stored_last) * limit end
+  local units = math.min(full, snap((state[1] or capacity) * window) + refill)
+  if units >= full then return nil end
+  return { math.min(full, units + cost * window) / window, now }
+end
+`
 
 /** The Lua twin of {@link tokenBucket}'s step, for the Redis store (see `Algorithm.lua`). */
 export const LUA = `${SNAP_LUA}
@@ -93,4 +137,6 @@ export const tokenBucket: Algorithm = {
   },
   stepInto,
   step: stepFromStepInto(stepInto, 2),
+  refund,
+  luaRefund: LUA_REFUND,
 }

@@ -1,3 +1,5 @@
+import type { CompiledRule } from './rules/compiled-rule'
+
 /**
  * What a rate-limiting strategy is to the engine: a value with a pure state-transition
  * function. The engine never branches on algorithm names, so a registered algorithm is as
@@ -86,6 +88,27 @@ export interface Algorithm {
    * table is encoded, and written if that differs from what the key holds).
    */
   readonly lua?: string
+  /**
+   * Optional: gives back up to `cost` units the key was charged before (see `Limiter.refund`),
+   * as far as its state at `now` holds them: a counter never below 0, a bucket never above its
+   * capacity, a queue never shorter than empty. Returns the state to keep, or undefined when
+   * there is nothing to give back (no state, an empty counter, a full bucket). Pure, like `step`.
+   * Without it, `refund` on a rule of this algorithm is a TypeError naming the rule.
+   */
+  refund?(
+    state: AlgorithmState | undefined,
+    now: number,
+    cost: number,
+    rule: RuleParams,
+  ): AlgorithmState | undefined
+  /**
+   * The Lua twin of `refund`, needed only to refund in the Redis store: a Lua chunk that
+   * returns `function(state, now, cost, limit, window, burst, mode)` → the new state table, or
+   * nil when there is nothing to give back, with the same arithmetic as `refund`. The same
+   * locals as for {@link lua} are defined around it. The store keeps the key's expiry: a
+   * refund only brings the moment its state stops mattering closer.
+   */
+  readonly luaRefund?: string
 }
 
 /** An algorithm's allocation-free step (see {@link Algorithm.stepInto}). */
@@ -104,4 +127,15 @@ export function stepFromStepInto(stepInto: StepInto, stateSize: number): Algorit
     stepInto(state, now, cost, rule, next, verdict)
     return { state: next, decision: verdict }
   }
+}
+
+/** The algorithm's `refund`, or a TypeError naming the rule when it has none. */
+export function refundOf(rule: CompiledRule): NonNullable<Algorithm['refund']> {
+  const refund = rule.algorithm.refund
+  if (typeof refund !== 'function') {
+    throw new TypeError(
+      `refund: rule "${rule.name}": algorithm "${rule.algorithmName}" cannot give units back (it has no Algorithm.refund)`,
+    )
+  }
+  return refund
 }

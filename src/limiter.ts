@@ -1,17 +1,18 @@
 import { EventEmitter } from 'node:events'
+import { refundOf } from './algorithm'
 import { type Clock, systemClock } from './clock'
 import type { ConfigError } from './config/config-error'
 import type { DianaConfig } from './config/config-schema'
 import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config/limiter-config'
 import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from './config/live-config'
 import { decide, unlimited } from './decision'
-import { hint, shortened } from './did-you-mean'
+import { hint, quoted, shortened } from './did-you-mean'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
 import { RuleError } from './rules/rule-issue'
 import { createStore, type StoreOptions } from './stores/create-store'
-import type { Evaluation, Store } from './stores/store'
-import type { CheckOptions, Decision, Rule, Subject } from './types'
+import type { Evaluation, EvaluationRequest, Store } from './stores/store'
+import type { CheckOptions, Decision, PeekOptions, RefundOptions, ResetOptions, Rule, Subject } from './types'
 
 export interface LimiterOptions {
   /**
@@ -90,6 +91,9 @@ export interface LimiterEvents {
 export const checkNow: unique symbol = Symbol.for('diana-limiter.checkNow')
 
 const OPTION_NAMES = ['rules', 'config', 'watch', 'sources', 'logger', 'store', 'clock', 'maxConfigBytes']
+const PEEK_OPTION_NAMES = ['cost']
+const RESET_OPTION_NAMES = ['rule']
+const REFUND_OPTION_NAMES = ['cost', 'rule']
 
 /**
  * Decides requests against a rule set. Build it with {@link createLimiter}; share one per
@@ -178,7 +182,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   check(subject: Subject, options?: CheckOptions): Promise<Decision> {
     try {
-      const decision = this.#decideNow(subject, options?.cost ?? 1)
+      const decision = this.#decideNow(subject, costIn(options))
       return decision instanceof Promise ? decision : Promise.resolve(decision)
     } catch (error) {
       return Promise.reject(error)
@@ -197,13 +201,102 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   #decideNow(subject: Subject, cost: number): Decision | Promise<Decision> {
     // Timing costs a clock read, so it is done only for someone listening (e.g. metrics).
     const started = this.#reporting && this.listenerCount('decision') > 0 ? performance.now() : -1
+    const request = this.#request('check', subject, cost, undefined)
+    if (request === undefined) return this.#report(unlimited(), subject, started)
+    const evaluation = this.#store.evaluate(request)
+    if (evaluation instanceof Promise) {
+      return evaluation.then((done) => this.#finish(request.rules, done, subject, started))
+    }
+    return this.#finish(request.rules, evaluation, subject, started)
+  }
+
+  /**
+   * What {@link check} would decide for `subject` now, consuming nothing: no quota taken, no
+   * `blockFor` penalty started (a denial that would start one reports its wait all the same).
+   * Emits no `decision` or `denied` event, so metrics do not count it. Resolves with a
+   * {@link Decision}; rejects only for a programming error, as `check` does.
+   */
+  peek(subject: Subject, options?: PeekOptions): Promise<Decision> {
+    try {
+      readOptions('peek', options, PEEK_OPTION_NAMES)
+      const peekable = this.#store.peek?.bind(this.#store)
+      if (peekable === undefined) throw new TypeError('peek: the store does not implement peek')
+      const request = this.#request('peek', subject, costIn(options), undefined)
+      if (request === undefined) return Promise.resolve(unlimited())
+      const evaluation = peekable(request)
+      const rules = request.rules
+      return evaluation instanceof Promise
+        ? evaluation.then((done) => decide(rules, done.verdicts, done.degraded))
+        : Promise.resolve(decide(rules, evaluation.verdicts, evaluation.degraded))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Forgets `subject`'s state in every applicable rule, or only in `options.rule` (the name of
+   * a rule in force; a rule that does not apply to the subject is left alone), and lifts any
+   * `blockFor` penalty on it: its next check starts from a whole quota. Resolves once done;
+   * rejects only for a programming error (bad subject, unknown rule name, closed limiter), never
+   * because a store failed (the Redis store then forgets locally, see docs/redis.md).
+   */
+  reset(subject: Subject, options?: ResetOptions): Promise<void> {
+    try {
+      readOptions('reset', options, RESET_OPTION_NAMES)
+      const store = this.#store
+      if (store.reset === undefined) throw new TypeError('reset: the store does not implement reset')
+      const only = this.#ruleNamed('reset', options?.rule)
+      const request = this.#request('reset', subject, 0, only)
+      if (request === undefined) return Promise.resolve()
+      return Promise.resolve(store.reset(request.rules, request.subjectKeys))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * Gives back up to `options.cost` units (default 1) to `subject` in every applicable rule, or
+   * only in `options.rule`: what "reserve, then settle" needs, when a request was charged an
+   * estimate and its real cost turns out lower (see docs/limiter-api.md). Never more than was
+   * taken: a window's count does not go below 0, a token bucket not above its capacity, a
+   * leaky bucket's queue not below empty; a `blockFor` penalty stays. Resolves once done;
+   * rejects only for a programming error (bad subject or cost, unknown rule name, an algorithm
+   * without `refund`, closed limiter), never because a store failed.
+   */
+  refund(subject: Subject, options?: RefundOptions): Promise<void> {
+    try {
+      readOptions('refund', options, REFUND_OPTION_NAMES)
+      const store = this.#store
+      if (store.refund === undefined) throw new TypeError('refund: the store does not implement refund')
+      const only = this.#ruleNamed('refund', options?.rule)
+      const request = this.#request('refund', subject, costIn(options), only)
+      if (request === undefined) return Promise.resolve()
+      for (const rule of request.rules) refundOf(rule)
+      return Promise.resolve(store.refund(request.rules, request.subjectKeys, request.cost))
+    } catch (error) {
+      return Promise.reject(error)
+    }
+  }
+
+  /**
+   * The applicable rules (all in force, or only `only`) with the subject's key part for each,
+   * as the store's request; undefined when none applies. The one place that decides which rules
+   * apply to a subject, for check, peek, reset and refund alike. Throws a TypeError for a bad
+   * subject or cost, and an Error once the limiter is closed.
+   */
+  #request(
+    method: string,
+    subject: Subject,
+    cost: number,
+    only: CompiledRule | undefined,
+  ): EvaluationRequest | undefined {
     if (this.#closed) throw new Error('limiter is closed')
     if (typeof cost !== 'number' || !(cost >= 0) || !Number.isFinite(cost)) {
-      throw new TypeError(`check: cost must be a finite number >= 0 (got ${String(cost)})`)
+      throw new TypeError(`${method}: cost must be a finite number >= 0 (got ${String(cost)})`)
     }
     if (subject === null || typeof subject !== 'object')
-      throw new TypeError('check: subject must be an object')
-    const ruleSet = this.#rules
+      throw new TypeError(`${method}: subject must be an object`)
+    const ruleSet = only === undefined ? this.#rules : [only]
     const subjectKeys: string[] = new Array(ruleSet.length)
     // The applicable rules, copied out only once a rule turns out not to apply: usually every
     // rule does, and the rule set itself is passed on.
@@ -219,14 +312,20 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       some?.push(rule)
       subjectKeys[count++] = key
     }
-    if (count === 0) return this.#report(unlimited(), subject, started)
+    if (count === 0) return undefined
     if (count < subjectKeys.length) subjectKeys.length = count
-    const rules = some ?? ruleSet
-    const evaluation = this.#store.evaluate({ rules, subjectKeys, cost })
-    if (evaluation instanceof Promise) {
-      return evaluation.then((done) => this.#finish(rules, done, subject, started))
+    return { rules: some ?? ruleSet, subjectKeys, cost }
+  }
+
+  /** The rule in force named `name` (undefined: every rule), or a TypeError naming the option. */
+  #ruleNamed(method: string, name: unknown): CompiledRule | undefined {
+    if (name === undefined) return undefined
+    if (typeof name !== 'string') {
+      throw new TypeError(`${method}: rule must be the name of a rule in force (got ${typeof name})`)
     }
-    return this.#finish(rules, evaluation, subject, started)
+    for (const rule of this.#rules) if (rule.name === name) return rule
+    const names = this.#rules.map((rule) => rule.name)
+    throw new TypeError(`${method}: rule ${quoted(name)} is not in force${hint(name, names)}`)
   }
 
   /** Stops the limiter and releases its store. Further checks reject. */
@@ -254,6 +353,12 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     if (!decision.allowed && this.listenerCount('denied') > 0) this.emit('denied', decision, subject)
     return decision
   }
+}
+
+/** The `cost` option, 1 when left out; anything else but a number (null too) fails the cost check. */
+function costIn(options: { cost?: number } | undefined): number {
+  const cost = options?.cost
+  return cost === undefined ? 1 : cost
 }
 
 /** Builds a limiter synchronously; see {@link LimiterOptions}. */
@@ -287,6 +392,24 @@ function checkOptions(options: LimiterOptions): void {
   checkConfigOptions(options)
   if (options.clock !== undefined && typeof options.clock !== 'function') {
     throw new TypeError('createLimiter: clock must be a function returning epoch milliseconds')
+  }
+}
+
+/**
+ * Checks the options object of `method` for unknown keys: a misspelt `rule` must not quietly
+ * reset or refund every rule instead of one.
+ */
+function readOptions(method: string, options: object | undefined, names: readonly string[]): void {
+  if (options === undefined) return
+  if (options === null || typeof options !== 'object') {
+    throw new TypeError(`${method}: options must be an object such as { ${names[0]}: ... }`)
+  }
+  for (const key of Object.keys(options)) {
+    if (!names.includes(key)) {
+      throw new TypeError(
+        `${method}: unknown option ${quoted(key)}${hint(key, names)} (known: ${names.join(', ')})`,
+      )
+    }
   }
 }
 

@@ -17,6 +17,26 @@ export interface CheckOptions {
   cost?: number
 }
 
+/** Options of `limiter.peek`. */
+export interface PeekOptions {
+  /** Units the request would cost. @default 1 */
+  cost?: number
+}
+
+/** Options of `limiter.reset`. */
+export interface ResetOptions {
+  /** Forget only this rule's state (a rule in force, by name); by default every applicable rule's. */
+  rule?: string
+}
+
+/** Options of `limiter.refund`. */
+export interface RefundOptions {
+  /** Units to give back (at most what each rule holds as taken). @default 1 */
+  cost?: number
+  /** Give back to this rule only (a rule in force, by name); by default to every applicable rule. */
+  rule?: string
+}
+
 /** The answer to one `check`. Fields describe the binding rule (see the contract). */
 export interface Decision {
   allowed: boolean
@@ -67,4 +87,11 @@ export interface Rule {
    * `limit` divided by the live instances; `burst` is scaled alike. Shared counters ignore it.
    */
   fallbackLimit?: number
+  /**
+   * A penalty: once this rule denies a key, the key is denied for this long (ms, or a duration
+   * such as `'10m'`, at most `'365d'`), whatever its quota says; `retryAfterMs` is then the
+   * block's remaining time (or longer, if the rule itself would still deny when it ends).
+   * `limiter.reset` lifts it. Ignored on shadow rules.
+   */
+  blockFor?: number | string
 }

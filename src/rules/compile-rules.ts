@@ -118,6 +118,8 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     params,
     dimensions: dimensionList,
     shadow: input.shadow === true,
+    blockMs:
+      input.blockFor === undefined || input.shadow === true ? undefined : parseDuration(input.blockFor),
     fingerprint,
     subjectKey: subjectKeyReader(dimensions, input.match),
   }

@@ -13,6 +13,12 @@ export interface CompiledRule {
   readonly dimensions: readonly string[]
   readonly shadow: boolean
   /**
+   * `blockFor` in ms: once this rule denies a key, the key is denied this long. Undefined when
+   * not set, and for shadow rules, which never deny. Not part of the fingerprint: a reload
+   * that only changes the penalty keeps the counters (and the blocks in force).
+   */
+  readonly blockMs: number | undefined
+  /**
    * Identity of what is counted (name, dimensions, algorithm and its parameters). Two rules
    * with the same fingerprint share counters, so a reload that keeps a rule keeps its counts.
    * Computed from the definition alone, so nothing process-wide remembers the definitions seen.

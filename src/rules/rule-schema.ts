@@ -1,4 +1,4 @@
-import { durationSchema } from '../duration'
+import { durationSchema, parseDuration } from '../duration'
 import { MAX_GLOB_LENGTH, MAX_GLOBS_PER_RULE } from '../glob'
 import {
   array,
@@ -10,9 +10,22 @@ import {
   object,
   optional,
   positiveInteger,
+  refine,
   string,
   union,
 } from '../schema/schema'
+
+/**
+ * The longest `blockFor`: a year. A longer penalty is a ban, which belongs in an access list
+ * rather than in a rate limiter's state.
+ */
+export const MAX_BLOCK_MS = 365 * 86_400_000
+
+const blockForSchema = refine(
+  durationSchema,
+  (value) => (parseDuration(value) as number) <= MAX_BLOCK_MS,
+  'must be a duration such as 500ms, 1s, 1m, 1h, 1d, or a whole number of ms, at most 365d',
+)
 
 /** Rule names become header policy names and key parts, so they are kept plain. */
 export const RULE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
@@ -98,6 +111,10 @@ export const ruleSchema = object(
       'Narrows the rule to matching resource paths and methods.',
     ),
     shadow: describe(optional(boolean('must be true or false')), 'Count and report, never deny.'),
+    blockFor: describe(
+      optional(blockForSchema),
+      'Once this rule denies a key, the key is denied for this long (ms or a duration string, at most 365d); reset lifts it. Ignored on shadow rules.',
+    ),
     fallbackLimit: describe(
       optional(positiveInteger(LIMIT_ERROR)),
       "This instance's own limit while the shared store (Redis) is unreachable; by default the limit divided by the live instances.",

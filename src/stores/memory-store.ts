@@ -1,4 +1,4 @@
-import { type AlgorithmState, blankVerdict, type RuleVerdict } from '../algorithm'
+import { type AlgorithmState, blankVerdict, type RuleVerdict, refundOf } from '../algorithm'
 import type { Clock } from '../clock'
 import { hint } from '../did-you-mean'
 import type { CompiledRule } from '../rules/compiled-rule'
@@ -54,6 +54,8 @@ export class MemoryStore implements Store {
   /** Rows the current states are read into, and rows `stepInto` writes next states into. */
   readonly #currentAt: number[][] = []
   readonly #spareAt: number[][] = []
+  /** Whether the key at each position was found under a `blockFor` penalty. */
+  readonly #blockedAt: boolean[] = []
   /** The verdict `charge` steps into: nobody sees it. */
   readonly #chargeVerdict: RuleVerdict = blankVerdict()
   #lastRules: readonly CompiledRule[] | undefined
@@ -90,7 +92,16 @@ export class MemoryStore implements Store {
     return size
   }
 
-  evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
+  evaluate(request: EvaluationRequest): Evaluation {
+    return this.#evaluate(request, false)
+  }
+
+  /** What {@link evaluate} would answer now, changing nothing (see `Store.peek`). */
+  peek(request: EvaluationRequest): Evaluation {
+    return this.#evaluate(request, true)
+  }
+
+  #evaluate({ rules, subjectKeys, cost }: EvaluationRequest, peek: boolean): Evaluation {
     const now = this.#clock()
     // Without this, a removed rule's table would live until the next rule change.
     if (this.#retired.size !== 0) this.#pruneRetired(now)
@@ -101,6 +112,12 @@ export class MemoryStore implements Store {
       const key = subjectKeys[0] as string
       const table = this.#table(rule)
       const verdict = this.#step(rule, table, key, 0, now, cost)
+      if (rule.blockMs !== undefined) {
+        if (this.#blocked(rule, table, key, verdict, now, peek))
+          return { verdicts: [verdict], degraded: false }
+        if (!verdict.allowed) this.#startBlock(rule, table, key, verdict, now, peek)
+      }
+      if (peek) return { verdicts: [verdict], degraded: false }
       if (verdict.allowed) table.write(key, this.#slotsAt[0] as number, this.#nextAt[0] as AlgorithmState)
       else this.#keepIfChanged(rule, table, key, 0)
       return { verdicts: [verdict], degraded: false }
@@ -113,12 +130,15 @@ export class MemoryStore implements Store {
     // itself when every rule applies, and its tables are then known without a lookup per rule.
     const known = rules === this.#lastRules ? this.#lastTables : undefined
     const tables = this.#tablesAt
+    const blocked = this.#blockedAt
     for (let i = 0; i < count; i++) {
       const rule = rules[i] as CompiledRule
       const table = known === undefined ? this.#table(rule) : (known[i] as Table)
       tables[i] = table
-      const verdict = this.#step(rule, table, subjectKeys[i] as string, i, now, cost)
+      const key = subjectKeys[i] as string
+      const verdict = this.#step(rule, table, key, i, now, cost)
       verdicts[i] = verdict
+      blocked[i] = rule.blockMs !== undefined && this.#blocked(rule, table, key, verdict, now, peek)
       if (!verdict.allowed && !rule.shadow) admitted = false
     }
     if (known === undefined && Object.isFrozen(rules)) {
@@ -127,13 +147,98 @@ export class MemoryStore implements Store {
     }
     for (let i = 0; i < count; i++) {
       const table = tables[i] as Table
-      if (!(verdicts[i] as RuleVerdict).allowed)
-        this.#keepIfChanged(rules[i] as CompiledRule, table, subjectKeys[i] as string, i)
-      else if (admitted) {
+      const rule = rules[i] as CompiledRule
+      const verdict = verdicts[i] as RuleVerdict
+      // A key already blocked takes nothing and moves nothing on.
+      if (blocked[i]) continue
+      if (!verdict.allowed) {
+        if (!peek) this.#keepIfChanged(rule, table, subjectKeys[i] as string, i)
+        if (rule.blockMs !== undefined)
+          this.#startBlock(rule, table, subjectKeys[i] as string, verdict, now, peek)
+      } else if (admitted && !peek) {
         table.write(subjectKeys[i] as string, this.#slotsAt[i] as number, this.#nextAt[i] as AlgorithmState)
       }
     }
     return { verdicts, degraded: false }
+  }
+
+  /**
+   * Whether `key` is under `rule`'s `blockFor` penalty at `now`; if so `verdict` becomes the
+   * block's: denied, nothing remaining, waits at least the block's remaining time (longer when
+   * the rule itself would still deny once it ends, as its own verdict says).
+   */
+  #blocked(
+    rule: CompiledRule,
+    table: Table,
+    key: string,
+    verdict: RuleVerdict,
+    now: number,
+    peek: boolean,
+  ): boolean {
+    let until = table.blockedUntil(key)
+    if (until === 0) return false
+    if (until <= now) {
+      if (!peek) table.unblock(key)
+      return false
+    }
+    const blockMs = rule.blockMs as number
+    // The clock stepped back (or blockFor was shortened): a block lasts at most blockFor from
+    // now, never the length of the step.
+    if (until - now > blockMs) {
+      until = now + blockMs
+      if (!peek) table.block(key, until)
+    }
+    const left = until - now
+    verdict.retryAfterMs = Math.max(verdict.allowed ? 0 : verdict.retryAfterMs, left)
+    verdict.allowed = false
+    verdict.remaining = 0
+    verdict.resetMs = Math.max(verdict.resetMs, left)
+    verdict.delayMs = 0
+    return true
+  }
+
+  /** `rule` denied `key` on its own: its `blockFor` penalty starts (a peek only reports it). */
+  #startBlock(
+    rule: CompiledRule,
+    table: Table,
+    key: string,
+    verdict: RuleVerdict,
+    now: number,
+    peek: boolean,
+  ): void {
+    const blockMs = rule.blockMs as number
+    if (!peek) table.block(key, now + blockMs)
+    verdict.remaining = 0
+    verdict.resetMs = Math.max(verdict.resetMs, blockMs)
+    verdict.retryAfterMs = Math.max(verdict.retryAfterMs, blockMs)
+  }
+
+  /** Forgets each rule's state of its subject key, and any block on it (see `Store.reset`). */
+  reset(rules: readonly CompiledRule[], subjectKeys: readonly string[]): void {
+    for (let i = 0; i < rules.length; i++) {
+      this.#tables.get((rules[i] as CompiledRule).fingerprint)?.remove(subjectKeys[i] as string)
+    }
+  }
+
+  /**
+   * Gives back up to `cost` units to each rule's state of its subject key, each rule on its own,
+   * as its algorithm's `refund` says (see `Store.refund`). A key with no state has nothing to
+   * give back. A TypeError, before anything changes, when an algorithm has no `refund`.
+   */
+  refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): void {
+    for (const rule of rules) refundOf(rule)
+    const now = this.#clock()
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule
+      const table = this.#tables.get(rule.fingerprint)
+      if (table === undefined) continue
+      const key = subjectKeys[i] as string
+      const current = row(this.#currentAt, 0, rule.algorithm.stateSize)
+      const slot = table.read(key, current)
+      if (slot < 0) continue
+      const next = refundOf(rule)(current, now, cost, rule.params)
+      if (next !== undefined) table.write(key, slot, checkedState(rule, next))
+    }
   }
 
   /**

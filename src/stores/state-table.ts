@@ -1,4 +1,5 @@
 import { LruIndex } from './lru-index'
+import { LruMap } from './lru-map'
 
 /**
  * One rule's states in memory: for each of at most `max` subject keys, a row of `width`
@@ -11,6 +12,8 @@ export class StateTable {
   readonly #index: LruIndex
   readonly #width: number
   #rows: Float64Array
+  /** Keys under a `blockFor` penalty, with the time it ends; made on the first block. */
+  #blocks: LruMap<number> | undefined
 
   constructor(max: number, width: number) {
     this.#index = new LruIndex(max)
@@ -44,6 +47,30 @@ export class StateTable {
     const base = at * this.#width
     if (base + this.#width > this.#rows.length) this.#grow(base + this.#width)
     for (let i = 0; i < this.#width; i++) this.#rows[base + i] = state[i] as number
+  }
+
+  /** Forgets `key`: its state and any block on it. */
+  remove(key: string): void {
+    this.#index.remove(key)
+    this.#blocks?.delete(key)
+  }
+
+  /** When the block on `key` ends (the store's clock), or 0 when it has none. */
+  blockedUntil(key: string): number {
+    return this.#blocks?.get(key) ?? 0
+  }
+
+  /**
+   * Blocks `key` until `until`. At most `max` keys are blocked at once, the least recently used
+   * block giving way: a flood of blocked keys bounds memory as a flood of states does.
+   */
+  block(key: string, until: number): void {
+    this.#blocks ??= new LruMap(this.#index.max)
+    this.#blocks.set(key, until)
+  }
+
+  unblock(key: string): void {
+    this.#blocks?.delete(key)
   }
 
   #grow(needed: number): void {

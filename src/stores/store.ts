@@ -24,6 +24,23 @@ export interface Evaluation {
 export interface Store {
   evaluate(request: EvaluationRequest): Evaluation | Promise<Evaluation>
   /**
+   * What `evaluate` would answer now, changing nothing: no state written, no block started.
+   * Optional; `limiter.peek` is a TypeError on a store without it. (A method rather than a flag
+   * on the request, so that a store written before it cannot consume quota on a peek.)
+   */
+  peek?(request: EvaluationRequest): Evaluation | Promise<Evaluation>
+  /**
+   * Forgets the state of `rules[i]` for `subjectKeys[i]`, and any block on it. Never rejects
+   * because its backend failed. Optional; `limiter.reset` is a TypeError on a store without it.
+   */
+  reset?(rules: readonly CompiledRule[], subjectKeys: readonly string[]): void | Promise<void>
+  /**
+   * Gives back up to `cost` units to `rules[i]` for `subjectKeys[i]`, each rule on its own, as
+   * its algorithm's `refund` says. Never rejects because its backend failed. Optional;
+   * `limiter.refund` is a TypeError on a store without it.
+   */
+  refund?(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): void | Promise<void>
+  /**
    * Told the rules now in force after every rule-set change, so a store holding state per rule
    * can release what belongs to rules that are gone. Optional.
    */

@@ -628,6 +628,262 @@ export function describeStore(
         expect(await twin.check(b)).toMatchObject({ allowed: true, remaining: 1 })
       })
     })
+
+    describe('peek, reset, refund and blockFor', () => {
+      const algorithms: Array<[string, Omit<ModelRule, 'name' | 'dimension'>]> = [
+        ['fixed-window', { algorithm: 'fixed-window', limit: 5, window: '1s' }],
+        ['sliding-window', { algorithm: 'sliding-window', limit: 7, window: '3s' }],
+        ['token-bucket', { algorithm: 'token-bucket', limit: 3, window: '1s', burst: 6 }],
+        ['leaky-bucket', { algorithm: 'leaky-bucket', limit: 4, window: '1s', burst: 3 }],
+      ]
+
+      algorithms.forEach(([label, params], index) => {
+        it(`${label}: peek answers what check would, and consumes nothing`, async () => {
+          const [rule] = names('peek')
+          const twin = await twinFor([{ name: rule as string, dimension: 'account', ...params }])
+          const who = someone()
+          const random = seededRandom(300 + index)
+          for (let i = 0; i < 60; i++) {
+            twin.clock.advance(random.pick([0, 0, 17, 130, 400]))
+            const cost = random.pick([1, 1, 2, 3])
+            // Peeking twice changes nothing, and the check then answers the same.
+            const first = await twin.peek(who, cost)
+            expect(await twin.peek(who, cost)).toEqual(first)
+            expect({ ...(await twin.check(who, cost)), degraded: false }).toEqual({
+              ...first,
+              degraded: false,
+            })
+          }
+        })
+
+        it(`${label}: refund gives back exactly, never more than was taken (random traffic, window edges)`, async () => {
+          const [rule] = names('refund')
+          const W = windowMsOf(params.window)
+          const twin = await twinFor(
+            [{ name: rule as string, dimension: 'account', ...params }],
+            DEFAULT_START_MS + 400 + index * 7919,
+            `${label} refunds`,
+          )
+          const subjects = [someone(), someone()]
+          const random = seededRandom(500 + index)
+          for (let i = 0; i < 160; i++) {
+            const roll = random.float()
+            if (roll < 0.1) {
+              const now = twin.clock()
+              twin.clock.advance(Math.ceil((now + 1) / W) * W - now - random.int(0, 1)) // onto an edge or 1 ms before
+            } else twin.clock.advance(random.pick([0, 0, 0, 40, 250, 900]))
+            const who = random.pick(subjects)
+            if (random.chance(0.3)) {
+              // Huge refunds too: they fill up to the limit, never past it.
+              await twin.refund(who, random.pick([1, 1, 2, 5, params.limit * 3, 1e15]))
+            } else {
+              await twin.check(who, random.pick([1, 1, 1, 2, 4]))
+            }
+          }
+        })
+      })
+
+      it('refund of an estimate: the difference comes back, the real cost stays counted', async () => {
+        const [rule] = names('tokens')
+        const twin = await twinFor([
+          {
+            name: rule as string,
+            dimension: 'account',
+            algorithm: 'fixed-window',
+            limit: 1000,
+            window: '1m',
+          },
+        ])
+        const who = someone()
+        expect(await twin.check(who, 800)).toMatchObject({ allowed: true, remaining: 200 })
+        expect((await twin.check(who, 300)).allowed).toBe(false)
+        await twin.refund(who, 800 - 120) // the real cost was 120
+        expect(await twin.check(who, 300)).toMatchObject({ allowed: true, remaining: 580 })
+        // More than was ever taken: the quota is whole, not larger.
+        await twin.refund(who, 1e9)
+        expect(await twin.peek(who, 1)).toMatchObject({ allowed: true, remaining: 999 })
+        expect((await twin.check(who, 1001)).allowed).toBe(false)
+      })
+
+      it('reset forgets one subject in every applicable rule, or only in the named one', async () => {
+        const [perAccount, perDevice] = names('acct', 'dev')
+        const twin = await twinFor([
+          {
+            name: perAccount as string,
+            dimension: 'account',
+            algorithm: 'sliding-window',
+            limit: 3,
+            window: '1m',
+          },
+          {
+            name: perDevice as string,
+            dimension: 'device',
+            algorithm: 'token-bucket',
+            limit: 5,
+            window: '1m',
+          },
+        ])
+        const [alice, bob] = [`alice-${uniqueSuffix()}`, `bob-${uniqueSuffix()}`]
+        for (let i = 0; i < 3; i++) await twin.check({ account: alice, device: 'd' })
+        await twin.check({ account: bob })
+        expect(await twin.check({ account: alice, device: 'd' })).toMatchObject({
+          allowed: false,
+          rule: perAccount,
+        })
+        await twin.reset({ account: alice, device: 'd' }, perDevice)
+        // Only the device's bucket is whole again: the account stays spent.
+        expect(await twin.peek({ device: 'd' })).toMatchObject({ remaining: 4 })
+        expect((await twin.check({ account: alice, device: 'd' })).allowed).toBe(false)
+        await twin.reset({ account: alice })
+        expect(await twin.check({ account: alice, device: 'd' })).toMatchObject({
+          allowed: true,
+          rule: perAccount,
+          remaining: 2,
+        })
+        // Bob was not touched.
+        expect(await twin.check({ account: bob })).toMatchObject({ remaining: 1 })
+        // A named rule that does not apply to the subject is left alone.
+        await twin.reset({ account: bob }, perDevice)
+        expect(await twin.check({ account: bob })).toMatchObject({ remaining: 0 })
+      })
+
+      it('refund with a rule gives back to that rule only', async () => {
+        const [a, b] = names('first', 'second')
+        const twin = await twinFor([
+          { name: a as string, dimension: 'account', algorithm: 'fixed-window', limit: 4, window: '1m' },
+          {
+            name: b as string,
+            dimension: 'account',
+            algorithm: 'leaky-bucket',
+            limit: 10,
+            window: '1s',
+            burst: 10,
+          },
+        ])
+        const who = someone()
+        for (let i = 0; i < 4; i++) await twin.check(who)
+        await twin.refund(who, 2, b)
+        expect((await twin.check(who)).allowed).toBe(false)
+        await twin.refund(who, 2, a)
+        expect((await twin.check(who)).allowed).toBe(true)
+      })
+
+      it('blockFor: a denial blocks the key; retryAfterMs is the remaining block; nothing is consumed; reset lifts it', async () => {
+        const [rule] = names('login')
+        const twin = await twinFor(
+          [
+            {
+              name: rule as string,
+              dimension: 'account',
+              algorithm: 'fixed-window',
+              limit: 2,
+              window: '1s',
+              blockFor: '1m',
+            },
+          ],
+          1000 * 1_700_000_000,
+        )
+        const who = someone()
+        await twin.check(who)
+        await twin.check(who)
+        expect(await twin.check(who)).toMatchObject({
+          allowed: false,
+          remaining: 0,
+          retryAfterMs: 60_000,
+          resetMs: 60_000,
+        })
+        twin.clock.advance(5000) // the window is long over, the block is not
+        expect(await twin.peek(who)).toMatchObject({ allowed: false, retryAfterMs: 55_000 })
+        expect(await twin.check(who)).toMatchObject({ allowed: false, retryAfterMs: 55_000 })
+        // Another account is not blocked.
+        expect((await twin.check(someone())).allowed).toBe(true)
+        twin.clock.advance(55_000 - 1)
+        expect(await twin.check(who)).toMatchObject({ allowed: false, retryAfterMs: 1 })
+        twin.clock.advance(1)
+        // Nothing was consumed while blocked: the whole quota is there.
+        expect(await twin.check(who)).toMatchObject({ allowed: true, remaining: 1 })
+        await twin.check(who)
+        expect((await twin.check(who)).retryAfterMs).toBe(60_000)
+        await twin.reset(who)
+        expect(await twin.check(who)).toMatchObject({ allowed: true, remaining: 1 })
+      })
+
+      it('blockFor: a peek that would be denied reports the block but does not start it', async () => {
+        const [rule] = names('peek-block')
+        const twin = await twinFor([
+          {
+            name: rule as string,
+            dimension: 'account',
+            algorithm: 'token-bucket',
+            limit: 1,
+            window: '1s',
+            blockFor: '10s',
+          },
+        ])
+        const who = someone()
+        await twin.check(who)
+        expect(await twin.peek(who)).toMatchObject({ allowed: false, retryAfterMs: 10_000 })
+        twin.clock.advance(1000)
+        expect((await twin.check(who)).allowed).toBe(true)
+      })
+
+      it('blockFor with several rules and every algorithm agrees with the model under random traffic', async () => {
+        const [a, b, c, d] = names('bfw', 'bsw', 'btb', 'blb')
+        const twin = await twinFor(
+          [
+            {
+              name: a as string,
+              dimension: 'account',
+              algorithm: 'fixed-window',
+              limit: 6,
+              window: '1s',
+              blockFor: 1500,
+            },
+            {
+              name: b as string,
+              dimension: 'device',
+              algorithm: 'sliding-window',
+              limit: 5,
+              window: '2s',
+              blockFor: '3s',
+            },
+            {
+              name: c as string,
+              dimension: ['account', 'device'],
+              algorithm: 'token-bucket',
+              limit: 4,
+              window: '1s',
+              burst: 3,
+            },
+            {
+              name: d as string,
+              dimension: 'global',
+              algorithm: 'leaky-bucket',
+              limit: 20,
+              window: '1s',
+              burst: 4,
+              blockFor: 700,
+            },
+          ],
+          DEFAULT_START_MS + 321,
+          'blocks',
+        )
+        const random = seededRandom(777)
+        const accounts = [`x-${uniqueSuffix()}`, `y-${uniqueSuffix()}`]
+        const devices = [`p-${uniqueSuffix()}`, `q-${uniqueSuffix()}`]
+        for (let i = 0; i < 220; i++) {
+          twin.clock.advance(random.pick([0, 0, 0, 10, 50, 120, 400, 1100]))
+          const subject: Subject = {}
+          if (random.chance(0.8)) subject.account = random.pick(accounts)
+          if (random.chance(0.8)) subject.device = random.pick(devices)
+          const roll = random.float()
+          if (roll < 0.08) await twin.reset(subject)
+          else if (roll < 0.16) await twin.refund(subject, random.pick([1, 2, 3]))
+          else if (roll < 0.24) await twin.peek(subject, random.pick([1, 2]))
+          else await twin.check(subject, random.pick([1, 1, 1, 2, 3]))
+        }
+      })
+    })
   })
 }
 

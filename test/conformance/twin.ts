@@ -38,6 +38,40 @@ export class Twin {
     return actual
   }
 
+  /** `limiter.peek` against the model's answer; neither changes anything. */
+  async peek(subject: Subject, cost = 1): Promise<Decision> {
+    const now = this.clock()
+    const expected = this.model.peek(subject, now, cost)
+    const actual = await this.limiter.peek(subject, { cost })
+    this.#log(`peek t=${now} cost=${cost} subject=${JSON.stringify(subject)} -> ${brief(expected)}`)
+    expectSameDecision(
+      actual,
+      expected,
+      `${this.label} (peek)\n${this.#history.join('\n')}\nactual: ${brief(actual)}`,
+    )
+    return actual
+  }
+
+  /** `limiter.reset` on both; the checks that follow show whether they agree. */
+  async reset(subject: Subject, rule?: string): Promise<void> {
+    this.#log(`reset t=${this.clock()} subject=${JSON.stringify(subject)} rule=${rule}`)
+    this.model.reset(subject, rule)
+    await this.limiter.reset(subject, rule === undefined ? undefined : { rule })
+  }
+
+  /** `limiter.refund` on both; the checks that follow show whether they agree. */
+  async refund(subject: Subject, cost = 1, rule?: string): Promise<void> {
+    const now = this.clock()
+    this.#log(`refund t=${now} cost=${cost} subject=${JSON.stringify(subject)} rule=${rule}`)
+    this.model.refund(subject, now, cost, rule)
+    await this.limiter.refund(subject, rule === undefined ? { cost } : { cost, rule })
+  }
+
+  #log(line: string): void {
+    this.#history.push(`#${this.#step++} ${line}`)
+    if (this.#history.length > 12) this.#history.shift()
+  }
+
   /**
    * After a denial with a finite `retryAfterMs`, checks the contract's definition by moving
    * the clock: one ms earlier the same request is still denied, at the promised time it passes.

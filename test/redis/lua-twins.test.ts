@@ -155,6 +155,40 @@ describeRedis('Lua twins decide exactly like the TypeScript steps', () => {
     })
   }
 
+  // Refunds: each algorithm's Lua `refund` gives back exactly what its TypeScript `refund` does,
+  // between checks, at window edges and with the clock stepping back: the verdicts that follow
+  // must stay identical.
+  for (const { rule, backShare, backWindows } of cases) {
+    it(`refund: ${rule.name}, ${backShare * 100}% steps back`, async () => {
+      const [compiled] = compile([rule]) as [CompiledRule]
+      const refund = compiled.algorithm.refund
+      if (refund === undefined) throw new Error(`${rule.algorithm} has no refund`)
+      const store = redisStore({ denialCache: false, batch: false })
+      await store.ready()
+      for (let seed = 1; seed <= 3; seed++) {
+        const rand = random(seed * 104_729 + rule.limit)
+        now = 1_700_000_000_000 + Math.floor(rand() * 1e6)
+        let state: AlgorithmState | undefined
+        const subject = `refund${seed}`
+        for (let n = 0; n < 120; n++) {
+          const { dt, cost } = nextStep(rand, compiled.params.windowMs, backShare, backWindows)
+          now += dt
+          if (rand() < 0.35) {
+            const back = rand() < 0.1 ? 1e12 : cost + Math.floor(rand() * 3)
+            state = refund(state, now, back, compiled.params) ?? state
+            await store.refund([compiled], [subject], back)
+            continue
+          }
+          const expected = compiled.algorithm.step(state, { now, cost }, compiled.params)
+          const moved = state !== undefined && expected.state.some((x, i) => x !== state?.[i])
+          if (expected.decision.allowed || moved) state = expected.state
+          const { verdicts } = await store.evaluate({ rules: [compiled], subjectKeys: [subject], cost })
+          expect(verdicts[0], `seed ${seed}, step ${n}, now ${now}, cost ${cost}`).toEqual(expected.decision)
+        }
+      }
+    })
+  }
+
   for (const algorithm of ['fixed-window', 'sliding-window'] as const) {
     it(`${algorithm}: a key written while the clock is behind outlives the step: Redis keeps it until the high window is over`, async () => {
       const [compiled] = compile([

@@ -24,6 +24,8 @@ export interface ModelRule {
   mode?: 'shape' | 'police'
   match?: { path?: string | string[]; methods?: string[] }
   shadow?: boolean
+  /** ms, or a duration as for `window`: once this rule denies a key, the key is denied this long. */
+  blockFor?: number | string
 }
 
 /** One rule's answer, in the contract's units. */
@@ -51,6 +53,11 @@ export interface AlgorithmModel {
   step(state: unknown, now: bigint, cost: bigint): ModelVerdict & { next: unknown }
   /** True when no wait at all lets `cost` through (it exceeds what the rule can ever hold). */
   neverPasses(cost: bigint): boolean
+  /**
+   * The state after giving back up to `cost` units at `now`, never more than was taken:
+   * counters not below 0, tokens not above capacity, TAT not before now. Undefined: no change.
+   */
+  refund(state: unknown, now: bigint, cost: bigint): unknown
 }
 
 const UNIT_MS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }
@@ -91,6 +98,12 @@ interface FixedState {
 function fixedWindowModel(L: bigint, W: bigint): AlgorithmModel {
   return {
     neverPasses: (cost) => cost > L,
+    refund(raw, now, cost) {
+      const state = raw as FixedState | undefined
+      // Units of a window that is over limit nothing any more: nothing to give back.
+      if (state === undefined || state.k !== now / W) return undefined
+      return { k: state.k, count: max(0n, state.count - cost) }
+    },
     step(raw, now, cost) {
       const state = raw as FixedState | undefined
       const k = now / W
@@ -121,6 +134,17 @@ interface SlidingState {
 function slidingWindowModel(L: bigint, W: bigint): AlgorithmModel {
   return {
     neverPasses: (cost) => cost > L,
+    refund(raw, now, cost) {
+      const state = raw as SlidingState | undefined
+      const k = now / W
+      if (state === undefined || (state.k !== k && state.k !== k - 1n)) return undefined
+      const p = state.k === k ? state.p : state.q
+      const q = state.k === k ? state.q : 0n
+      // From this window's count first, then from the previous window's.
+      const fromQ = min(cost, q)
+      const fromP = min(cost - fromQ, p)
+      return { k, p: p - fromP, q: q - fromQ }
+    },
     step(raw, now, cost) {
       const state = raw as SlidingState | undefined
       const k = now / W
@@ -161,6 +185,12 @@ function tokenBucketModel(L: bigint, W: bigint, B: bigint): AlgorithmModel {
   const full = B * W
   return {
     neverPasses: (cost) => cost > B,
+    refund(raw, now, cost) {
+      const state = raw as TokenState | undefined
+      if (state === undefined) return undefined
+      const scaled = min(full, state.scaled + max(0n, now - state.last) * L)
+      return { scaled: min(full, scaled + cost * W), last: max(state.last, now) }
+    },
     step(raw, now, cost) {
       const state = raw as TokenState | undefined
       const scaled = state === undefined ? full : min(full, state.scaled + max(0n, now - state.last) * L)
@@ -190,6 +220,11 @@ function leakyBucketModel(L: bigint, W: bigint, B: bigint, police: boolean): Alg
   const maxDelay = B * W
   return {
     neverPasses: () => false,
+    refund(raw, now, cost) {
+      const state = raw as LeakyState | undefined
+      if (state === undefined) return undefined
+      return { tat: max(now * L, state.tat - cost * W) }
+    },
     step(raw, now, cost) {
       const state = raw as LeakyState | undefined
       const nowL = now * L
@@ -288,23 +323,59 @@ export function applicableValues(rule: ModelRule, subject: ModelSubject): string
  * listed), shadow rules that count but never deny, and the "no applicable rule" answer.
  */
 export class ReferenceLimiter {
-  readonly #rules: readonly { rule: ModelRule; model: AlgorithmModel }[]
+  readonly #rules: readonly { rule: ModelRule; model: AlgorithmModel; blockMs: bigint | undefined }[]
   readonly #states = new Map<string, unknown>()
+  /** Keys under a `blockFor` penalty: when it ends. */
+  readonly #blocks = new Map<string, bigint>()
 
   constructor(rules: readonly ModelRule[]) {
-    this.#rules = rules.map((rule) => ({ rule, model: algorithmModel(rule) }))
+    this.#rules = rules.map((rule) => ({
+      rule,
+      model: algorithmModel(rule),
+      // A shadow rule never denies, so it never blocks.
+      blockMs: rule.blockFor === undefined || rule.shadow ? undefined : BigInt(windowMsOf(rule.blockFor)),
+    }))
   }
 
-  check(subject: ModelSubject, nowMs: number, costUnits = 1): ModelDecision {
+  #applicable(subject: ModelSubject, only?: string) {
+    return this.#rules.flatMap(({ rule, model, blockMs }) => {
+      if (only !== undefined && rule.name !== only) return []
+      const values = applicableValues(rule, subject)
+      return values === undefined
+        ? []
+        : [{ rule, model, blockMs, key: `${rule.name}\u0000${JSON.stringify(values)}` }]
+    })
+  }
+
+  /** Forgets the subject's state and block in every applicable rule, or in `only`. */
+  reset(subject: ModelSubject, only?: string): void {
+    for (const { key } of this.#applicable(subject, only)) {
+      this.#states.delete(key)
+      this.#blocks.delete(key)
+    }
+  }
+
+  /** Gives back up to `cost` units in every applicable rule, or in `only`. */
+  refund(subject: ModelSubject, nowMs: number, costUnits = 1, only?: string): void {
+    const now = BigInt(nowMs)
+    for (const { model, key } of this.#applicable(subject, only)) {
+      const next = model.refund(this.#states.get(key), now, BigInt(costUnits))
+      if (next !== undefined) this.#states.set(key, next)
+    }
+  }
+
+  /** What `check` would answer, changing nothing. */
+  peek(subject: ModelSubject, nowMs: number, costUnits = 1): ModelDecision {
+    return this.check(subject, nowMs, costUnits, true)
+  }
+
+  check(subject: ModelSubject, nowMs: number, costUnits = 1, peek = false): ModelDecision {
     if (!Number.isInteger(nowMs) || !Number.isInteger(costUnits)) {
       throw new Error('reference model: whole-ms times and whole costs only')
     }
     const now = BigInt(nowMs)
     const cost = BigInt(costUnits)
-    const applicable = this.#rules.flatMap(({ rule, model }) => {
-      const values = applicableValues(rule, subject)
-      return values === undefined ? [] : [{ rule, model, key: `${rule.name}\u0000${JSON.stringify(values)}` }]
-    })
+    const applicable = this.#applicable(subject)
     if (applicable.length === 0) {
       return {
         allowed: true,
@@ -318,21 +389,54 @@ export class ReferenceLimiter {
       }
     }
     const verdicts = applicable.map(({ model, key }) => model.step(this.#states.get(key), now, cost))
+    // blockFor: a key still blocked is denied with nothing remaining, whatever its quota says;
+    // one its rule denies now is blocked from now on (a peek only reports that).
+    const blockLeft = applicable.map(({ key, blockMs }) => {
+      if (blockMs === undefined) return 0n
+      const until = this.#blocks.get(key)
+      return until !== undefined && until > now ? until - now : 0n
+    })
+    const blockedNow = applicable.map(
+      ({ blockMs }, i) => blockMs !== undefined && blockLeft[i] === 0n && !verdicts[i]?.allowed,
+    )
+    applicable.forEach(({ blockMs }, i) => {
+      const verdict = verdicts[i] as ModelVerdict & { next: unknown }
+      const left = blockLeft[i] as bigint
+      if (left > 0n || blockedNow[i]) {
+        const span = left > 0n ? left : (blockMs as bigint)
+        verdicts[i] = {
+          ...verdict,
+          allowed: false,
+          remaining: 0,
+          resetMs: Math.max(verdict.resetMs, Number(span)),
+          delayMs: 0,
+        }
+      }
+    })
     const enforcing = applicable.map((_rule, i) => i).filter((i) => applicable[i]?.rule.shadow !== true)
     const denying = enforcing.filter((i) => !verdicts[i]?.allowed)
     const allowed = denying.length === 0
-    if (allowed) {
+    if (allowed && !peek) {
       applicable.forEach(({ key }, i) => {
         const verdict = verdicts[i]
         if (verdict?.allowed) this.#states.set(key, verdict.next)
       })
     }
+    if (!peek) {
+      applicable.forEach(({ key, blockMs }, i) => {
+        if (blockedNow[i]) this.#blocks.set(key, now + (blockMs as bigint))
+      })
+    }
 
     const waitOf = (i: number) => {
-      const { model, key } = applicable[i] as (typeof applicable)[number]
+      const { model, key, blockMs } = applicable[i] as (typeof applicable)[number]
+      const block = Number(blockedNow[i] ? (blockMs as bigint) : (blockLeft[i] as bigint))
       if (model.neverPasses(cost)) return Number.POSITIVE_INFINITY
       const state = this.#states.get(key)
-      return shortestWait((at) => model.step(state, at, cost).allowed, now)
+      return Math.max(
+        block,
+        shortestWait((at) => model.step(state, at, cost).allowed, now),
+      )
     }
     let binding: number
     let retryAfterMs = 0

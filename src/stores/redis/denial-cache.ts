@@ -77,12 +77,7 @@ export class DenialCache {
     now: number,
   ): void {
     if (admitted) {
-      if (this.#versions.size > 0) {
-        for (const key of keys) {
-          const version = this.#versions.get(key)
-          if (version !== undefined) this.#versions.set(key, version + 1)
-        }
-      }
+      this.forget(keys)
       return
     }
     if (hasShadow || cost > 1) return
@@ -106,6 +101,18 @@ export class DenialCache {
       return version
     })
     this.#entries.set(signatureOf(keys, cost), { at: now, until, verdicts, keys, versions, era: this.#era })
+  }
+
+  /**
+   * `keys` were written (an admitted check) or changed otherwise (a reset, a refund): answers
+   * that depend on any of them are dropped.
+   */
+  forget(keys: readonly string[]): void {
+    if (this.#versions.size === 0) return
+    for (const key of keys) {
+      const version = this.#versions.get(key)
+      if (version !== undefined) this.#versions.set(key, version + 1)
+    }
   }
 
   #changed(denial: Denial): boolean {

@@ -20,10 +20,65 @@ export function buildEvaluateScript(algorithms: readonly Algorithm[]): string {
   const steps = algorithms
     .map((algorithm, i) => `steps[${i + 1}] = (function()\n${algorithm.lua}\nend)()`)
     .join('\n')
-  return `${PRELUDE}
+  return `${PRELUDE}${HELPERS}
 local steps = {}
 ${steps}
 ${BODY}`
+}
+
+/** What a key's `blockFor` penalty is kept under: the state key and this, in the same slot. */
+export const BLOCK_KEY_SUFFIX = ':b'
+
+/**
+ * Builds the script that gives units back (`Limiter.refund`): for each key, the state is read,
+ * the rule's algorithm's Lua `refund` runs on it with Redis time, and what it returns is
+ * written back with the key's expiry as it was (a refund only makes the state matter for less
+ * long). Algorithms are numbered as in {@link buildEvaluateScript}; one without `luaRefund` has
+ * none here (the store refuses to refund its rules).
+ * KEYS: the rules' state keys. ARGV: the test clock ('' = TIME), the cost, then one rule
+ * argument per key (as for the evaluate script).
+ */
+export function buildRefundScript(algorithms: readonly Algorithm[]): string {
+  const refunds = algorithms
+    .map((algorithm, i) =>
+      algorithm.luaRefund === undefined
+        ? ''
+        : `refunds[${i + 1}] = (function()\n${algorithm.luaRefund}\nend)()`,
+    )
+    .join('\n')
+  return `-- Diana: give units back to rule states (Limiter.refund).
+local now_arg = ARGV[1]            -- epoch ms to use instead of TIME; '' in production (tests only)
+local cost = tonumber(ARGV[2])     -- units to give back
+
+if redis.replicate_commands then pcall(redis.replicate_commands) end
+${HELPERS}
+local refunds = {}
+${refunds}
+local now
+if now_arg ~= '' then
+  now = tonumber(now_arg)
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end
+local given = 0
+for r = 1, #KEYS do
+  local def = rule_def(ARGV[2 + r])
+  local refund = refunds[def[1]]
+  local raw = redis.call('GET', KEYS[r])
+  if raw and refund then
+    local next_state = refund(decode(raw), now, cost, def[2], def[3], def[4], def[5])
+    if next_state ~= nil then
+      local encoded = encode(next_state)
+      if encoded ~= raw then
+        redis.call('SET', KEYS[r], encoded, 'KEEPTTL')
+        given = given + 1
+      end
+    end
+  end
+end
+return given
+`
 }
 
 // Number formatting: %.17g round-trips every double, and replies carry strings because Redis
@@ -32,10 +87,14 @@ const PRELUDE = `-- Diana: decide checks against their rules, all-or-nothing per
 local now_arg = ARGV[1]            -- epoch ms to use instead of TIME; '' in production (tests only)
 local min_ttl = tonumber(ARGV[2])  -- ms, a lower bound for key expiry (tests with a fake clock)
 local reserve = ARGV[3] == '1'     -- '1': also reply the states written and replaced (Cluster)
+local peek = ARGV[3] == '2'        -- '2': decide only, write nothing (Limiter.peek)
 local check_count = tonumber(ARGV[4])
 
 if redis.replicate_commands then pcall(redis.replicate_commands) end
+`
 
+/** Helpers both scripts use: number formatting, state encoding, rule arguments. */
+const HELPERS = `
 local INF = math.huge
 local function whole_floor(x) return math.max(0, math.floor(x + 1e-9)) end
 local function whole_ceil(x) return math.max(0, math.ceil(x - 1e-9)) end
@@ -66,12 +125,13 @@ local function encode(state)
   return table.concat(parts, ',')
 end
 local defs = {}
--- A rule travels as one argument, 'slot,limit,window,burst,mode,shadow', parsed once per call.
+-- A rule travels as one argument, 'slot,limit,window,burst,mode,shadow,blockMs', parsed once
+-- per call; burst, mode and blockMs are '' when unset.
 local function rule_def(arg)
   local def = defs[arg]
   if def == nil then
-    local slot, limit, window, burst, mode, shadow = string.match(arg, '^(%d+),([^,]*),([^,]*),([^,]*),([^,]*),(%d)$')
-    def = { tonumber(slot), tonumber(limit), tonumber(window), tonumber(burst), mode ~= '' and mode or nil, shadow == '1' }
+    local slot, limit, window, burst, mode, shadow, block = string.match(arg, '^(%d+),([^,]*),([^,]*),([^,]*),([^,]*),(%d),([^,]*)$')
+    def = { tonumber(slot), tonumber(limit), tonumber(window), tonumber(burst), mode ~= '' and mode or nil, shadow == '1', tonumber(block) }
     defs[arg] = def
   end
   return def
@@ -120,8 +180,34 @@ for c = 1, check_count do
     if raw then state = decode(raw) end
     raws[r] = raw or ''
     local def = rule_def(ARGV[a])
+    local key = KEYS[key_index + r]
     local allowed, next_state, remaining, reset, retry, delay, keep =
       steps[def[1]](state, now, cost, def[2], def[3], def[4], def[5])
+    -- blockFor: the penalty's end (epoch ms) lives beside the state, in the same slot. It is
+    -- compared with now, not left to the key's expiry alone, so that it follows the same clock
+    -- as the state.
+    local block_ms = def[7]
+    local blocked = false
+    if block_ms then
+      local block_key = key .. '${BLOCK_KEY_SUFFIX}'
+      local till = written[block_key]
+      if till == nil then till = redis.call('GET', block_key) end
+      till = tonumber(till)
+      if till and till > now then
+        -- The clock stepped back (or blockFor was shortened): at most blockFor from now.
+        if till - now > block_ms then
+          till = now + block_ms
+          if not peek then put(block_key, whole(till), block_ms) end
+        end
+        blocked = true
+        if allowed then retry = 0 end
+        allowed = false
+        remaining = 0
+        reset = math.max(reset, till - now)
+        retry = math.max(retry, till - now)
+        delay = 0
+      end
+    end
     if allowed then
       nexts[r] = next_state
       ttls[r] = keep or reset
@@ -131,16 +217,24 @@ for c = 1, check_count do
       -- (a bucket re-anchors its time after the clock stepped back): kept, so its wait holds.
       -- The built-in steps return the state table itself when a denial leaves it as it was,
       -- so the usual denial costs neither an encoding nor a (replicated) write; another table
-      -- is written only if it encodes differently.
-      if raw and next_state ~= nil and next_state ~= state then
-        local encoded = encode(next_state)
-        if encoded ~= raw then put(KEYS[key_index + r], encoded, keep or reset) end
+      -- is written only if it encodes differently. A key already blocked moves nothing on.
+      if not blocked then
+        if not peek and raw and next_state ~= nil and next_state ~= state then
+          local encoded = encode(next_state)
+          if encoded ~= raw then put(key, encoded, keep or reset) end
+        end
+        if block_ms then
+          if not peek then put(key .. '${BLOCK_KEY_SUFFIX}', whole(now + block_ms), block_ms) end
+          remaining = 0
+          reset = math.max(reset, block_ms)
+          retry = math.max(retry, block_ms)
+        end
       end
     end
     out[first_out + r] = (allowed and '1 ' or '0 ') .. whole(remaining) .. ' ' .. whole(reset) .. ' ' .. whole(retry) .. ' ' .. whole(delay)
     a = a + 1
   end
-  if admitted then
+  if admitted and not peek then
     for r = 1, rule_count do
       local next_state = nexts[r]
       if next_state ~= nil then

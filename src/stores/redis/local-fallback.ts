@@ -49,6 +49,23 @@ export class LocalFallback {
     return { verdicts, degraded: true }
   }
 
+  /** What {@link evaluate} would answer, changing nothing (see `Store.peek`). */
+  peek({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
+    const { verdicts } = this.#store.peek({ rules: this.#sharesOfRules(rules), subjectKeys, cost })
+    return { verdicts, degraded: true }
+  }
+
+  /** Forgets the local shares' states of these keys, and their blocks (see `Store.reset`). */
+  reset(rules: readonly CompiledRule[], subjectKeys: readonly string[]): void {
+    // Shares keep their rule's fingerprint, so the rules themselves find the tables.
+    this.#store.reset(rules, subjectKeys)
+  }
+
+  /** Gives units back to the local shares, each as far as it holds them (see `Store.refund`). */
+  refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): void {
+    this.#store.refund(this.#sharesOfRules(rules), subjectKeys, cost)
+  }
+
   /**
    * Takes from the local shares what Redis admitted for one check, rule by rule, as far as
    * they hold it (a share used up stays at empty; nothing is owed beyond it).

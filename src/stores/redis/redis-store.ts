@@ -1,14 +1,21 @@
 import { randomUUID } from 'node:crypto'
 import { EventEmitter } from 'node:events'
 import type { Cluster, Redis } from 'ioredis'
-import type { Algorithm, RuleVerdict } from '../../algorithm'
+import { type Algorithm, type RuleVerdict, refundOf } from '../../algorithm'
 import type { Clock } from '../../clock'
 import type { CompiledRule } from '../../rules/compiled-rule'
 import type { Evaluation, EvaluationRequest, Store } from '../store'
 import { CircuitBreaker } from './circuit-breaker'
 import { buildClient } from './client'
 import { DenialCache } from './denial-cache'
-import { buildEvaluateScript, HEARTBEAT_SCRIPT, RELEASE_SCRIPT, VERDICT_SEPARATOR } from './evaluate-script'
+import {
+  BLOCK_KEY_SUFFIX,
+  buildEvaluateScript,
+  buildRefundScript,
+  HEARTBEAT_SCRIPT,
+  RELEASE_SCRIPT,
+  VERDICT_SEPARATOR,
+} from './evaluate-script'
 import { KeyLayout } from './keys'
 import { LocalFallback } from './local-fallback'
 import {
@@ -31,6 +38,8 @@ interface PendingCheck {
   readonly subjectKeys: readonly string[]
   readonly keys: readonly string[]
   readonly cost: number
+  /** A `peek`: decided without writing anything, never batched, learned or charged. */
+  readonly peek: boolean
   resolve(evaluation: Evaluation): void
 }
 
@@ -155,6 +164,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   readonly #slots = new Map<Algorithm, string>()
   readonly #ruleArgs = new WeakMap<CompiledRule, string>()
   #script = new RedisScript(buildEvaluateScript([]))
+  /** The refund script for `#algorithms` as they were when it was built (see `#refundScriptNow`). */
+  #refundScript: { script: RedisScript; algorithms: number } | undefined
   #pending: PendingCheck[] = []
   #flushScheduled = false
   /** Pending until the first connection is up; rejected while it fails before that. */
@@ -252,22 +263,118 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 
   evaluate(request: EvaluationRequest): Evaluation | Promise<Evaluation> {
+    return this.#evaluate(request, false)
+  }
+
+  /**
+   * What `evaluate` would answer, writing nothing (see `Store.peek`): one script call of its
+   * own (on a Cluster, one per rule, with nothing to release), never batched with checks. A
+   * denial the local denial cache holds is answered from it, as a check would be.
+   */
+  peek(request: EvaluationRequest): Evaluation | Promise<Evaluation> {
+    return this.#evaluate(request, true)
+  }
+
+  #evaluate(request: EvaluationRequest, peek: boolean): Evaluation | Promise<Evaluation> {
     const { rules, subjectKeys, cost } = request
-    const keys: string[] = new Array(rules.length)
-    for (let i = 0; i < rules.length; i++) {
-      keys[i] = this.#keys.ruleKey(rules[i] as CompiledRule, subjectKeys[i] as string)
-    }
+    const keys = this.#keysOf(rules, subjectKeys)
     if (this.#denials) {
       const cached = this.#fromDenialCache(keys, cost)
       if (cached) return cached
     }
-    if (this.#breaker.isOpen || this.#closed) return this.#degraded(request)
+    if (this.#breaker.isOpen || this.#closed) return this.#degraded(request, peek)
     for (let i = 0; i < rules.length; i++) this.#argsOf(rules[i] as CompiledRule)
     return new Promise<Evaluation>((resolve) => {
-      const check: PendingCheck = { rules, subjectKeys, keys, cost, resolve }
+      const check: PendingCheck = { rules, subjectKeys, keys, cost, peek, resolve }
       if (this.#isCluster && rules.length > 1) this.#sendAcrossSlots(check)
       else this.#enqueue(check)
     })
+  }
+
+  /**
+   * Forgets the subject's state and block of each rule (see `Store.reset`): in Redis (one DEL,
+   * or one per rule on a Cluster, where rules live in different slots) and in the local
+   * fallback, and drops the denial cache's answers that depended on them. Resolves once Redis
+   * answered or `commandTimeoutMs` passed (as for checks); never rejects.
+   */
+  reset(rules: readonly CompiledRule[], subjectKeys: readonly string[]): Promise<void> {
+    const keys = this.#keysOf(rules, subjectKeys)
+    this.#fallback.reset(rules, subjectKeys)
+    return this.#changeKeys(keys, () => {
+      const client = this.#client
+      if (!this.#isCluster) {
+        return client.del(...keys.flatMap((key) => [key, key + BLOCK_KEY_SUFFIX]))
+      }
+      return Promise.all(keys.map((key) => client.del(key, key + BLOCK_KEY_SUFFIX)))
+    })
+  }
+
+  /**
+   * Gives back up to `cost` units to each rule (see `Store.refund`): in Redis, one script call
+   * running each algorithm's Lua `refund` with Redis time (one per rule on a Cluster), and in
+   * the local fallback's shares, which are charged what Redis admits. Resolves once Redis
+   * answered or `commandTimeoutMs` passed; never rejects for a Redis failure (while Redis is
+   * away only the local shares get the units back). A TypeError, before anything changes, when
+   * a rule's algorithm has no `refund` or no `luaRefund`.
+   */
+  refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): Promise<void> {
+    for (const rule of rules) {
+      refundOf(rule)
+      if (typeof rule.algorithm.luaRefund !== 'string') {
+        throw new TypeError(
+          `refund: rule "${rule.name}": algorithm "${rule.algorithmName}" has no Lua refund (Algorithm.luaRefund), so the Redis store cannot give units back`,
+        )
+      }
+    }
+    const keys = this.#keysOf(rules, subjectKeys)
+    const args = rules.map((rule) => this.#argsOf(rule))
+    if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost)
+    const testClock = this.#options.clockForTests
+    const header = [testClock ? String(testClock()) : '', String(cost)]
+    return this.#changeKeys(keys, () => {
+      const script = this.#refundScriptNow()
+      const client = this.#client as unknown as ScriptClient
+      if (!this.#isCluster) return script.run(client, keys, [...header, ...args])
+      return Promise.all(keys.map((key, i) => script.run(client, [key], [...header, args[i] as string])))
+    })
+  }
+
+  /**
+   * Runs `write` (a reset or a refund of `keys`) in Redis unless it is known to be away,
+   * bounded like a check; its outcome counts for the circuit breaker. The denial cache forgets
+   * what depended on those keys before and after: a check in flight meanwhile must not leave
+   * a denial the write has made stale.
+   */
+  #changeKeys(keys: readonly string[], write: () => Promise<unknown>): Promise<void> {
+    this.#denials?.forget(keys)
+    if (this.#breaker.isOpen || this.#closed) return Promise.resolve()
+    return this.#whenConnected(() => this.#bounded(write())).then(
+      () => {
+        this.#denials?.forget(keys)
+        this.#breaker.success()
+      },
+      (error) => {
+        this.#denials?.forget(keys)
+        this.#breaker.failure(this.#reason(error))
+      },
+    )
+  }
+
+  #keysOf(rules: readonly CompiledRule[], subjectKeys: readonly string[]): string[] {
+    const keys: string[] = new Array(rules.length)
+    for (let i = 0; i < rules.length; i++) {
+      keys[i] = this.#keys.ruleKey(rules[i] as CompiledRule, subjectKeys[i] as string)
+    }
+    return keys
+  }
+
+  /** The refund script for every algorithm seen so far (built again when one is added). */
+  #refundScriptNow(): RedisScript {
+    const built = this.#refundScript
+    if (built !== undefined && built.algorithms === this.#algorithms.length) return built.script
+    const script = new RedisScript(buildRefundScript(this.#algorithms))
+    this.#refundScript = { script, algorithms: this.#algorithms.length }
+    return script
   }
 
   /** Redis keys expire on their own; only the local fallback holds tables per rule. */
@@ -298,7 +405,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
 
   #enqueue(check: PendingCheck): void {
     const max = this.#options.batchMaxChecks
-    if (max === 1 || this.#isCluster) {
+    if (max === 1 || this.#isCluster || check.peek) {
       this.#send([check])
       return
     }
@@ -326,7 +433,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
 
   #send(checks: readonly PendingCheck[]): void {
     const keys: string[] = []
-    const args = this.#headerArgs(false, checks.length)
+    // A peek is sent on its own (see `#enqueue`), so the mode is the whole call's.
+    const args = this.#headerArgs((checks[0] as PendingCheck).peek ? 'peek' : 'decide', checks.length)
     for (const check of checks) {
       args.push(String(check.cost), String(check.rules.length))
       for (let i = 0; i < check.rules.length; i++) {
@@ -351,8 +459,10 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
             if ((check.rules[i] as CompiledRule).shadow) hasShadow = true
             else if (!verdict.allowed) admitted = false
           }
-          if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, now)
-          if (admitted) this.#charge(check, verdicts)
+          if (!check.peek) {
+            if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, now)
+            if (admitted) this.#charge(check, verdicts)
+          }
           check.resolve({ verdicts, degraded: false })
         }
       },
@@ -409,7 +519,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const cancelDeadline = startDeadline(ms, () => fail(new TimeoutError(ms)))
     for (let i = 0; i < n; i++) {
       const rule = check.rules[i] as CompiledRule
-      const args = this.#headerArgs(true, 1)
+      // A peek writes nothing, so it reserves nothing and has nothing to release.
+      const args = this.#headerArgs(check.peek ? 'peek' : 'reserve', 1)
       args.push(String(check.cost), '1', this.#argsOf(rule))
       // Bounded by the one deadline above, not each by its own as well: n timers for one check.
       this.#script
@@ -418,8 +529,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
           const fields = ((reply as string[])[0] as string).split(VERDICT_SEPARATOR)
           results[i] = {
             verdict: parseVerdict(fields),
-            written: fields[5] as string,
-            replaced: fields[6] as string,
+            written: check.peek ? '' : (fields[5] as string),
+            replaced: check.peek ? '' : (fields[6] as string),
           }
           if (releasing) {
             release(i)
@@ -438,6 +549,10 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
             if ((check.rules[j] as CompiledRule).shadow) hasShadow = true
             else if (!verdict.allowed) admitted = false
           }
+          if (check.peek) {
+            check.resolve({ verdicts, degraded: false })
+            return
+          }
           if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, this.#localClock())
           if (admitted) this.#charge(check, verdicts)
           if (!admitted) {
@@ -451,12 +566,12 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
 
   // --- plumbing -----------------------------------------------------------------------------
 
-  #headerArgs(reserve: boolean, checkCount: number): string[] {
+  #headerArgs(mode: 'decide' | 'reserve' | 'peek', checkCount: number): string[] {
     const testClock = this.#options.clockForTests
     return [
       testClock ? String(testClock()) : '',
       testClock ? String(DAY_MS) : '0',
-      reserve ? '1' : '0',
+      mode === 'reserve' ? '1' : mode === 'peek' ? '2' : '0',
       String(checkCount),
     ]
   }
@@ -475,6 +590,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         burst === undefined ? '' : String(burst),
         mode ?? '',
         rule.shadow ? '1' : '0',
+        rule.blockMs === undefined ? '' : String(rule.blockMs),
       ].join(',')
       this.#ruleArgs.set(rule, arg)
     }
@@ -567,14 +683,14 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     return describe(error)
   }
 
-  #failed(request: EvaluationRequest, error: unknown): Evaluation {
+  #failed(check: PendingCheck, error: unknown): Evaluation {
     this.#breaker.failure(this.#reason(error))
-    return this.#degraded(request)
+    return this.#degraded(check, check.peek)
   }
 
-  #degraded(request: EvaluationRequest): Evaluation {
+  #degraded(request: EvaluationRequest, peek: boolean): Evaluation {
     const policy = this.#options.onFailure
-    if (policy === 'fallback') return this.#fallback.evaluate(request)
+    if (policy === 'fallback') return peek ? this.#fallback.peek(request) : this.#fallback.evaluate(request)
     const verdicts: RuleVerdict[] = request.rules.map((rule) =>
       policy === 'open' || rule.shadow
         ? { allowed: true, remaining: rule.params.limit, resetMs: 0, retryAfterMs: 0, delayMs: 0 }
@@ -605,7 +721,18 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     hasShadow: boolean,
     now: number,
   ): void {
-    ;(this.#denials as DenialCache).learn(check.keys, check.cost, verdicts, admitted, hasShadow, now)
+    const denials = this.#denials as DenialCache
+    if (!admitted) {
+      // A denial by a rule with blockFor (re)wrote that key's block, which may lengthen the
+      // real wait of other cached checks on the key: they are asked of Redis again.
+      for (let i = 0; i < verdicts.length; i++) {
+        const rule = check.rules[i] as CompiledRule
+        if (rule.blockMs !== undefined && !(verdicts[i] as RuleVerdict).allowed) {
+          denials.forget([check.keys[i] as string])
+        }
+      }
+    }
+    denials.learn(check.keys, check.cost, verdicts, admitted, hasShadow, now)
   }
 
   async #ping(): Promise<void> {
