@@ -6,6 +6,7 @@ import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config
 import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from './config/live-config'
 import { decide, unlimited } from './decision'
 import { hint, shortened } from './did-you-mean'
+import { checkLimiterName } from './limiter-name'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
 import { RuleError } from './rules/rule-issue'
@@ -57,6 +58,12 @@ export interface LimiterOptions {
    * @default Date.now
    */
   clock?: Clock
+  /**
+   * What this limiter is called in metrics (the `limiter` label of `diana-limiter/metrics`) and
+   * logs, so several limiters can report side by side. 1 to 128 printable characters.
+   * @default 'default'
+   */
+  name?: string
 }
 
 export interface LimiterEvents {
@@ -89,7 +96,17 @@ export interface LimiterEvents {
  */
 export const checkNow: unique symbol = Symbol.for('diana-limiter.checkNow')
 
-const OPTION_NAMES = ['rules', 'config', 'watch', 'sources', 'logger', 'store', 'clock', 'maxConfigBytes']
+const OPTION_NAMES = [
+  'rules',
+  'config',
+  'watch',
+  'sources',
+  'logger',
+  'store',
+  'clock',
+  'maxConfigBytes',
+  'name',
+]
 
 /**
  * Decides requests against a rule set. Build it with {@link createLimiter}; share one per
@@ -103,10 +120,13 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   #reporting = false
   readonly #config: DianaConfig | undefined
   readonly #live: LiveConfig | undefined
+  /** See {@link LimiterOptions.name}. */
+  readonly name: string
 
   constructor(options: LimiterOptions) {
     super()
     checkOptions(options)
+    this.name = checkLimiterName(options.name, 'createLimiter: name')
     const emitter = this as EventEmitter
     emitter.on('newListener', (event: string | symbol) => {
       if (event === 'decision' || event === 'denied') this.#reporting = true
