@@ -125,7 +125,11 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, all
   const routeGates = new WeakMap<object, Gate<FastifyRequest, FastifyReply>>()
   // `atStartup`: the route is being declared, and a problem should stop the app from starting;
   // otherwise a request is waiting, and metrics that cannot be set up must not fail it.
-  const routeGate = (config: object, route: RouteId, atStartup: boolean): Gate<FastifyRequest, FastifyReply> => {
+  const routeGate = (
+    config: object,
+    route: RouteId,
+    atStartup: boolean,
+  ): Gate<FastifyRequest, FastifyReply> => {
     let found = routeGates.get(config)
     if (found === undefined) {
       const own = routeOptions(options, config, gate.limiter, routeLimiterName(gate.limiter.name, route))
@@ -137,7 +141,9 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, all
           report(found.limiter)
         } catch (error) {
           if (atStartup) throw error
-          fastify.log.warn(`${WHERE}: no metrics for route limiter "${found.limiter.name}": ${(error as Error).message}`)
+          fastify.log.warn(
+            `${WHERE}: no metrics for route limiter "${found.limiter.name}": ${(error as Error).message}`,
+          )
         }
       }
     }
@@ -272,7 +278,8 @@ function routeOptions(
   if (!('rules' in own) && !('config' in own) && !('limiter' in own)) {
     return { options: { ...hooks, ...own, limiter: shared } as unknown as DianaFastifyOptions, builds: false }
   }
-  if ('limiter' in own) return { options: { ...hooks, ...own } as unknown as DianaFastifyOptions, builds: false }
+  if ('limiter' in own)
+    return { options: { ...hooks, ...own } as unknown as DianaFastifyOptions, builds: false }
   // A new limiter for this route, on the same kind of store and clock as the plugin's.
   const base = options as { store?: unknown; clock?: unknown }
   const inherited: Record<string, unknown> = { name }

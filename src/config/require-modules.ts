@@ -11,7 +11,10 @@ import { pathToFileURL } from 'node:url'
  * resolved from `cwd` as the app would. ESM and CommonJS modules alike.
  * @returns undefined when every module loaded, else a message naming the one that did not
  */
-export async function loadRegistrations(modules: readonly string[], cwd: string): Promise<string | undefined> {
+export async function loadRegistrations(
+  modules: readonly string[],
+  cwd: string,
+): Promise<string | undefined> {
   for (const module of modules) {
     try {
       await import(locate(module, cwd))

@@ -90,7 +90,8 @@ export function shareMetrics(
       if (group.users.size > 0) return
       for (const key of Object.keys(names) as (keyof MetricSet)[]) {
         // Only our own object: the registry may have been cleared and refilled meanwhile.
-        if (registry.getSingleMetric(names[key]) === group.metrics[key]) registry.removeSingleMetric(names[key])
+        if (registry.getSingleMetric(names[key]) === group.metrics[key])
+          registry.removeSingleMetric(names[key])
       }
     },
   }
@@ -130,7 +131,12 @@ function createGroup(
 ): Group {
   const registers = [registry]
   const counter = (key: 'allowed' | 'denied' | 'shadowDenied' | 'nearLimit') =>
-    new client.Counter({ name: names[key], help: HELP[key], labelNames: ['limiter', 'rule'] as const, registers })
+    new client.Counter({
+      name: names[key],
+      help: HELP[key],
+      labelNames: ['limiter', 'rule'] as const,
+      registers,
+    })
   const metrics: MetricSet = {
     allowed: counter('allowed'),
     denied: counter('denied'),

@@ -18,17 +18,16 @@ describe('diana --help, --version and help <command>', () => {
     expect(await dianaBin([flag])).toEqual({ code: 0, stdout: `${version}\n`, stderr: '' })
   })
 
-  it.each([
-    [['help', 'validate']],
-    [['validate', '--help']],
-    [['validate', '-h']],
-  ])('%j prints the options of validate, one line each', async (args) => {
-    const { code, stdout } = await dianaBin(args)
-    expect(code).toBe(0)
-    expect(stdout).toMatch(/^usage: diana validate \[--require MODULE\]\.\.\. \[--max-bytes N\] FILE\.\.\./)
-    expect(stdout).toMatch(/^ {2}--require MODULE, -r MODULE +load MODULE first/m)
-    expect(stdout).toMatch(/^ {2}--max-bytes N +largest file taken/m)
-  })
+  it.each([[['help', 'validate']], [['validate', '--help']], [['validate', '-h']]])(
+    '%j prints the options of validate, one line each',
+    async (args) => {
+      const { code, stdout } = await dianaBin(args)
+      expect(code).toBe(0)
+      expect(stdout).toMatch(/^usage: diana validate \[--require MODULE\]\.\.\. \[--max-bytes N\] FILE\.\.\./)
+      expect(stdout).toMatch(/^ {2}--require MODULE, -r MODULE +load MODULE first/m)
+      expect(stdout).toMatch(/^ {2}--max-bytes N +largest file taken/m)
+    },
+  )
 
   it('help bench prints the options of bench', async () => {
     const { code, stdout } = await dianaBin(['help', 'bench'])
@@ -42,7 +41,9 @@ describe('diana --help, --version and help <command>', () => {
     expect(stdout).toBe('')
     expect(stderr).toMatch(/^diana: unknown command "valdate"; did you mean "validate"\?\n/)
     expect(stderr).toContain('usage: diana <command> [options]')
-    expect((await dianaBin(['help', 'benh'])).stderr).toMatch(/unknown command "benh"; did you mean "bench"\?/)
+    expect((await dianaBin(['help', 'benh'])).stderr).toMatch(
+      /unknown command "benh"; did you mean "bench"\?/,
+    )
     expect((await dianaBin(['--verison'])).stderr).toMatch(/did you mean "--version"\?/)
   })
 

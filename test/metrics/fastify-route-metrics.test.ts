@@ -5,7 +5,13 @@ import diana from '../../adapters/fastify'
 import type { Rule } from '../../src/types'
 import { fakeClock, send } from '../adapters/support/http'
 
-const device: Rule = { name: 'device', dimension: 'device', algorithm: 'fixed-window', limit: 5, window: '1m' }
+const device: Rule = {
+  name: 'device',
+  dimension: 'device',
+  algorithm: 'fixed-window',
+  limit: 5,
+  window: '1m',
+}
 const login: Rule = { name: 'login', dimension: 'device', algorithm: 'fixed-window', limit: 1, window: '1m' }
 
 async function value(registry: Registry, name: string, labels: Record<string, string>): Promise<number> {

@@ -163,18 +163,23 @@ describe('diana-limiter/metrics', () => {
     expect(await value(registry, 'diana_near_limit_total', { rule: '' })).toBe(0)
   })
 
-  it.each([0, -0.5, 1.5, Number.NaN, '0.8'])('rejects nearLimitRatio %s with a TypeError naming it', (ratio) => {
-    expect(() =>
-      dianaMetrics(createLimiter({ rules }), { registry: new Registry(), nearLimitRatio: ratio as number }),
-    ).toThrow(/nearLimitRatio must be a number above 0 and at most 1/)
-  })
+  it.each([0, -0.5, 1.5, Number.NaN, '0.8'])(
+    'rejects nearLimitRatio %s with a TypeError naming it',
+    (ratio) => {
+      expect(() =>
+        dianaMetrics(createLimiter({ rules }), { registry: new Registry(), nearLimitRatio: ratio as number }),
+      ).toThrow(/nearLimitRatio must be a number above 0 and at most 1/)
+    },
+  )
 
   it('refuses different buckets, a foreign metric of the same name and misspelled options', () => {
     const registry = new Registry()
     dianaMetrics(createLimiter({ name: 'a', rules }), { registry, buckets: [0.001, 0.01] })
     expect(() =>
       dianaMetrics(createLimiter({ name: 'b', rules }), { registry, buckets: [0.001, 0.1] }),
-    ).toThrow(/buckets must be the same for every limiter reporting to one registry; the first used \[0.001, 0.01\]/)
+    ).toThrow(
+      /buckets must be the same for every limiter reporting to one registry; the first used \[0.001, 0.01\]/,
+    )
     const other = new Registry()
     new Counter({ name: 'diana_denied_total', help: 'not ours', registers: [other] })
     expect(() => dianaMetrics(createLimiter({ rules }), { registry: other })).toThrow(
@@ -185,15 +190,12 @@ describe('diana-limiter/metrics', () => {
     ).toThrow(/unknown option "nearLimitRate"; did you mean "nearLimitRatio"\?/)
   })
 
-  it.each([
-    '',
-    ' api',
-    'a\nb',
-    'x'.repeat(129),
-    42,
-  ])('createLimiter refuses the name %j with a TypeError naming the option', (name) => {
-    expect(() => createLimiter({ rules, name: name as string })).toThrow(/createLimiter: name must be/)
-  })
+  it.each(['', ' api', 'a\nb', 'x'.repeat(129), 42])(
+    'createLimiter refuses the name %j with a TypeError naming the option',
+    (name) => {
+      expect(() => createLimiter({ rules, name: name as string })).toThrow(/createLimiter: name must be/)
+    },
+  )
 
   it("names a limiter 'default' unless told otherwise", () => {
     expect(createLimiter({ rules }).name).toBe('default')
