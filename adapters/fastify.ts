@@ -1,6 +1,8 @@
 import type { FastifyInstance, FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify'
 import fp from 'fastify-plugin'
 import type { Limiter } from '../src/limiter'
+import { MAX_LIMITER_NAME_LENGTH } from '../src/limiter-name'
+import { type DianaMetrics, type DianaMetricsOptions, dianaMetrics } from '../src/metrics/index'
 import { isStore } from '../src/stores/create-store'
 import { type Binding, Gate } from './core/gate'
 import { type AdapterHooks, type AdapterOptions, HOOK_NAMES, type LimiterSource } from './core/options'
@@ -10,7 +12,17 @@ import { type Routing, routing, targetPath } from './core/resource-path'
 export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
 /** Options of the Fastify plugin: a limiter (or its options) plus the adapter hooks. */
-export type DianaFastifyOptions = AdapterOptions<FastifyRequest, FastifyReply>
+export type DianaFastifyOptions = AdapterOptions<FastifyRequest, FastifyReply> & {
+  /**
+   * Reports the plugin's limiter and every limiter it builds for a route (`config.diana` with
+   * `rules` or `config`) to Prometheus, as `dianaMetrics` (from `diana-limiter/metrics`, which
+   * needs prom-client) with these options; each under its own `limiter` label: the plugin's
+   * `name` (default 'default'), and for a route, its `name` or `<plugin name>:<METHOD> <url>`.
+   * Stopped when the app closes.
+   * @default no metrics
+   */
+  metrics?: Omit<DianaMetricsOptions, 'name'>
+}
 
 /**
  * A route's own settings, under `config.diana`: `false` exempts the route; an object is merged
@@ -100,16 +112,40 @@ function routingOf(config: Readonly<RouterSettings & { routerOptions?: RouterSet
 
 const WHERE = 'diana-limiter/fastify'
 
-const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, options) => {
+const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, allOptions) => {
+  const { metrics: metricsOptions, ...options } = allOptions ?? ({} as DianaFastifyOptions)
   const gate = new Gate(options, binding, WHERE, fastify.log)
   const gates: Gate<FastifyRequest, FastifyReply>[] = [gate]
+  checkMetricsOptions(metricsOptions)
+  const reporters: DianaMetrics[] = []
+  const report = (limiter: Limiter) => {
+    if (metricsOptions !== undefined) reporters.push(dianaMetrics(limiter, metricsOptions))
+  }
+  report(gate.limiter)
   const routeGates = new WeakMap<object, Gate<FastifyRequest, FastifyReply>>()
-  const routeGate = (config: object): Gate<FastifyRequest, FastifyReply> => {
+  // `atStartup`: the route is being declared, and a problem should stop the app from starting;
+  // otherwise a request is waiting, and metrics that cannot be set up must not fail it.
+  const routeGate = (
+    config: object,
+    route: RouteId,
+    atStartup: boolean,
+  ): Gate<FastifyRequest, FastifyReply> => {
     let found = routeGates.get(config)
     if (found === undefined) {
-      found = new Gate(routeOptions(options, config, gate.limiter), binding, `${WHERE} (route)`, fastify.log)
+      const own = routeOptions(options, config, gate.limiter, routeLimiterName(gate.limiter.name, route))
+      found = new Gate(own.options, binding, `${WHERE} (route)`, fastify.log)
       routeGates.set(config, found)
       gates.push(found)
+      if (own.builds) {
+        try {
+          report(found.limiter)
+        } catch (error) {
+          if (atStartup) throw error
+          fastify.log.warn(
+            `${WHERE}: no metrics for route limiter "${found.limiter.name}": ${(error as Error).message}`,
+          )
+        }
+      }
     }
     return found
   }
@@ -123,7 +159,7 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
   fastify.addHook('onRoute', (route) => {
     const config = route.config?.diana
     if (config === false) return
-    const target = config === undefined ? gate : routeGate(checkRouteConfig(config))
+    const target = config === undefined ? gate : routeGate(checkRouteConfig(config), route, true)
     const pattern = target.canonical(route.url, framework)
     const hook = (request: Marked, reply: FastifyReply, done: Done) => {
       run(target, request, reply, done, pattern)
@@ -147,7 +183,7 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
       done()
       return
     }
-    const target = config === undefined ? gate : routeGate(checkRouteConfig(config))
+    const target = config === undefined ? gate : routeGate(checkRouteConfig(config), route ?? {}, false)
     const url = route?.url
     run(
       target,
@@ -158,6 +194,7 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, opt
     )
   })
   fastify.addHook('onClose', async () => {
+    for (const reporter of reporters) reporter.stop()
     await Promise.all(gates.map((g) => g.close()))
   })
 }
@@ -189,6 +226,18 @@ function stop(reply: FastifyReply): void {
   if (!reply.sent) reply.hijack()
 }
 
+function checkMetricsOptions(metrics: unknown): void {
+  if (metrics === undefined) return
+  if (metrics === null || typeof metrics !== 'object') {
+    throw new TypeError(`${WHERE}: metrics must be an object such as { registry }`)
+  }
+  if ('name' in metrics) {
+    throw new TypeError(
+      `${WHERE}: metrics.name is not taken here: each limiter reports under its own name; name the plugin's limiter with the plugin option name`,
+    )
+  }
+}
+
 function checkRouteConfig(config: unknown): object {
   if (config === null || typeof config !== 'object') {
     throw new TypeError(`${WHERE}: route config.diana must be false or an options object`)
@@ -196,21 +245,47 @@ function checkRouteConfig(config: unknown): object {
   return config
 }
 
-/** The plugin's options with a route's overrides on top. */
-function routeOptions(options: DianaFastifyOptions, config: object, shared: Limiter): DianaFastifyOptions {
+/** What names a route: its method(s) and URL pattern. */
+interface RouteId {
+  method?: string | readonly string[] | undefined
+  url?: string | undefined
+}
+
+/**
+ * `<plugin limiter name>:<METHOD> <url>`, the name of a limiter built for a route, so its
+ * metrics are told apart from the plugin's and other routes'. Percent-encoded and cut to
+ * fit a limiter name: a route pattern may hold any character and be of any length.
+ */
+function routeLimiterName(base: string, route: RouteId): string {
+  const method = Array.isArray(route.method) ? route.method.join(',') : (route.method ?? '')
+  const name = `${base}:${method} ${encodeURI(route.url ?? '')}`
+  return name.slice(0, MAX_LIMITER_NAME_LENGTH).trimEnd()
+}
+
+/**
+ * The plugin's options with a route's overrides on top, and whether they build a limiter of
+ * the route's own.
+ */
+function routeOptions(
+  options: DianaFastifyOptions,
+  config: object,
+  shared: Limiter,
+  name: string,
+): { options: DianaFastifyOptions; builds: boolean } {
   const hooks: Record<string, unknown> = {}
-  for (const name of HOOK_NAMES) if (name in options) hooks[name] = options[name]
+  for (const hook of HOOK_NAMES) if (hook in options) hooks[hook] = options[hook]
   const own = config as Record<string, unknown>
   if (!('rules' in own) && !('config' in own) && !('limiter' in own)) {
-    return { ...hooks, ...own, limiter: shared } as unknown as DianaFastifyOptions
+    return { options: { ...hooks, ...own, limiter: shared } as unknown as DianaFastifyOptions, builds: false }
   }
-  if ('limiter' in own) return { ...hooks, ...own } as unknown as DianaFastifyOptions
+  if ('limiter' in own)
+    return { options: { ...hooks, ...own } as unknown as DianaFastifyOptions, builds: false }
   // A new limiter for this route, on the same kind of store and clock as the plugin's.
   const base = options as { store?: unknown; clock?: unknown }
-  const inherited: Record<string, unknown> = {}
+  const inherited: Record<string, unknown> = { name }
   if (base.clock !== undefined) inherited.clock = base.clock
   if (base.store !== undefined && !isStore(base.store)) inherited.store = base.store
-  return { ...hooks, ...inherited, ...own } as unknown as DianaFastifyOptions
+  return { options: { ...hooks, ...inherited, ...own } as unknown as DianaFastifyOptions, builds: true }
 }
 
 /**

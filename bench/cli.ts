@@ -13,6 +13,7 @@ import { decisionJson, decisionTable, renderMarkdown, renderText, type Table } f
  */
 export const benchCommand = {
   summary: 'measure decisions per second and latency (diana bench --help)',
+  usage: USAGE,
   run,
 }
 

@@ -7,6 +7,7 @@ import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config
 import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from './config/live-config'
 import { decide, unlimited } from './decision'
 import { hint, quoted, shortened } from './did-you-mean'
+import { checkLimiterName } from './limiter-name'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
 import { RuleError } from './rules/rule-issue'
@@ -58,6 +59,12 @@ export interface LimiterOptions {
    * @default Date.now
    */
   clock?: Clock
+  /**
+   * What this limiter is called in metrics (the `limiter` label of `diana-limiter/metrics`) and
+   * logs, so several limiters can report side by side. 1 to 128 printable characters.
+   * @default 'default'
+   */
+  name?: string
 }
 
 export interface LimiterEvents {
@@ -90,7 +97,17 @@ export interface LimiterEvents {
  */
 export const checkNow: unique symbol = Symbol.for('diana-limiter.checkNow')
 
-const OPTION_NAMES = ['rules', 'config', 'watch', 'sources', 'logger', 'store', 'clock', 'maxConfigBytes']
+const OPTION_NAMES = [
+  'rules',
+  'config',
+  'watch',
+  'sources',
+  'logger',
+  'store',
+  'clock',
+  'maxConfigBytes',
+  'name',
+]
 const PEEK_OPTION_NAMES = ['cost']
 const RESET_OPTION_NAMES = ['rule']
 const REFUND_OPTION_NAMES = ['cost', 'rule']
@@ -107,10 +124,13 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   #reporting = false
   readonly #config: DianaConfig | undefined
   readonly #live: LiveConfig | undefined
+  /** See {@link LimiterOptions.name}. */
+  readonly name: string
 
   constructor(options: LimiterOptions) {
     super()
     checkOptions(options)
+    this.name = checkLimiterName(options.name, 'createLimiter: name')
     const emitter = this as EventEmitter
     emitter.on('newListener', (event: string | symbol) => {
       if (event === 'decision' || event === 'denied') this.#reporting = true

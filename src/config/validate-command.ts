@@ -1,24 +1,48 @@
 import type { Writable } from 'node:stream'
+import { hint, quoted } from '../did-you-mean'
 import type { Rule } from '../types'
 import { readConfigText } from './load-config'
 import { DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './parse-config'
+import { loadRegistrations } from './require-modules'
 
-const USAGE = 'usage: diana validate [--max-bytes N] FILE...'
+const USAGE = 'usage: diana validate [--require MODULE]... [--max-bytes N] FILE...'
+
+const HELP = `${USAGE}
+
+Checks diana.yaml files as createLimiter({ config }) would: exit 0 and one line per rule when
+every file is valid; exit 1 and one FILE:LINE:COL: field: message line per problem otherwise.
+
+  --require MODULE, -r MODULE  load MODULE first (repeatable), e.g. the module of your app that
+                               calls registerAlgorithm / registerDimension, so rules using them
+                               validate; a path is taken from the current directory
+  --max-bytes N                largest file taken, in bytes (default ${DEFAULT_MAX_CONFIG_BYTES})`
+
+const FLAGS = ['--require', '-r', '--max-bytes']
 
 /**
- * `diana validate [--max-bytes N] FILE...`: exit 0 and one summary line per rule when every file is valid;
- * exit 1 and one `FILE:LINE:COL: field: message` line per problem otherwise (2 for bad usage).
+ * `diana validate [--require MODULE]... [--max-bytes N] FILE...`: exit 0 and one summary line
+ * per rule when every file is valid; exit 1 and one `FILE:LINE:COL: field: message` line per
+ * problem otherwise, or when a module to require fails to load (2 for bad usage).
  */
 export async function validate(
   args: readonly string[],
   out: Pick<Writable, 'write'> = process.stdout,
   err: Pick<Writable, 'write'> = process.stderr,
+  cwd: string = process.cwd(),
 ): Promise<number> {
   let maxBytes = DEFAULT_MAX_CONFIG_BYTES
   const files: string[] = []
+  const modules: string[] = []
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] as string
-    if (arg === '--max-bytes') {
+    if (arg === '--require' || arg === '-r' || arg.startsWith('--require=')) {
+      const module = arg.startsWith('--require=') ? arg.slice('--require='.length) : args[++i]
+      if (module === undefined || module === '') {
+        err.write(`diana validate: --require needs a module name or path\n${USAGE}\n`)
+        return 2
+      }
+      modules.push(module)
+    } else if (arg === '--max-bytes') {
       const value = Number(args[++i])
       if (!(Number.isSafeInteger(value) && value >= 1)) {
         err.write(`diana validate: --max-bytes must be a whole number of bytes, at least 1\n${USAGE}\n`)
@@ -26,7 +50,7 @@ export async function validate(
       }
       maxBytes = value
     } else if (arg.startsWith('-')) {
-      err.write(`${USAGE}\n`)
+      err.write(`diana validate: unknown option ${quoted(arg)}${hint(arg, FLAGS)}\n${USAGE}\n`)
       return 2
     } else {
       files.push(arg)
@@ -35,6 +59,11 @@ export async function validate(
   if (files.length === 0) {
     err.write(`${USAGE}\n`)
     return 2
+  }
+  const failure = await loadRegistrations(modules, cwd)
+  if (failure !== undefined) {
+    err.write(`diana validate: ${failure}\n`)
+    return 1
   }
   let status = 0
   for (const file of files) {
@@ -77,5 +106,6 @@ export function summarize(rule: Rule): string {
 
 export const validateCommand = {
   summary: 'check configuration files; prints FILE:LINE:COL: message per problem',
+  usage: HELP,
   run: (args: string[]) => validate(args),
 }

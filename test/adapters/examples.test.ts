@@ -113,8 +113,8 @@ it('the Express example serves Prometheus metrics', async () => {
   try {
     await send(`${app.url}/api/items/1`)
     const metrics = await send(`${app.url}/metrics`)
-    expect(metrics.body).toMatch(/diana_allowed_total\{rule="device"\} 1/)
-    expect(metrics.body).toMatch(/diana_check_duration_seconds_count 1/)
+    expect(metrics.body).toMatch(/diana_allowed_total\{limiter="default",rule="device"\} 1/)
+    expect(metrics.body).toMatch(/diana_check_duration_seconds_count\{limiter="default"\} 1/)
   } finally {
     app.child.kill()
   }

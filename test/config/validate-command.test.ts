@@ -65,7 +65,7 @@ describe('diana validate', () => {
     expect(await run()).toEqual({
       status: 2,
       out: '',
-      err: 'usage: diana validate [--max-bytes N] FILE...\n',
+      err: 'usage: diana validate [--require MODULE]... [--max-bytes N] FILE...\n',
     })
   })
 
