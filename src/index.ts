@@ -42,4 +42,12 @@ export {
 } from './stores/redis/options'
 export { RedisStore, type RedisStoreEvents } from './stores/redis/redis-store'
 export type { Evaluation, EvaluationRequest, Store } from './stores/store'
-export type { BuiltInAlgorithm, BuiltInDimension, CheckOptions, Decision, Rule, Subject } from './types'
+export type {
+  BuiltInAlgorithm,
+  BuiltInDimension,
+  CheckOptions,
+  Decision,
+  Rule,
+  RuleOverride,
+  Subject,
+} from './types'
