@@ -51,5 +51,6 @@ export type {
   RefundOptions,
   ResetOptions,
   Rule,
+  RuleOverride,
   Subject,
 } from './types'

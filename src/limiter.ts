@@ -10,6 +10,7 @@ import { hint, quoted, shortened } from './did-you-mean'
 import { checkLimiterName } from './limiter-name'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
+import { ruleFor, VariantWindows, withVariants } from './rules/overrides'
 import { RuleError } from './rules/rule-issue'
 import { createStore, type StoreOptions } from './stores/create-store'
 import type { Evaluation, EvaluationRequest, Store } from './stores/store'
@@ -126,6 +127,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   readonly #live: LiveConfig | undefined
   /** See {@link LimiterOptions.name}. */
   readonly name: string
+  /** Windows of decisions bound by an override with its own window, for the headers. */
+  readonly #variantWindows = new VariantWindows()
 
   constructor(options: LimiterOptions) {
     super()
@@ -177,8 +180,11 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   /**
    * The window in milliseconds of the rule in force named `name`, or undefined. Adapters use it
    * for the `w` of the `RateLimit-Policy` header without re-parsing rule windows per request.
+   * Given the `decision` too, the window of the override that bound it, if it has its own.
    */
-  windowOf(name: string): number | undefined {
+  windowOf(name: string, decision?: Decision): number | undefined {
+    const own = decision === undefined ? undefined : this.#variantWindows.of(decision)
+    if (own !== undefined) return own
     const rules = this.#rules
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i] as CompiledRule
@@ -193,7 +199,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   setRules(rules: readonly Rule[]): void {
     this.#rules = compileOrThrow(rules)
-    this.#store.retain?.(this.#rules)
+    this.#store.retain?.(withVariants(this.#rules))
   }
 
   /**
@@ -323,14 +329,17 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     let some: CompiledRule[] | undefined
     let count = 0
     for (let i = 0; i < ruleSet.length; i++) {
-      const rule = ruleSet[i] as CompiledRule
-      const key = rule.subjectKey(subject)
-      if (key === undefined) {
+      const listed = ruleSet[i] as CompiledRule
+      const key = listed.subjectKey(subject)
+      // An override may count this subject's value under rules of its own, or not at all.
+      const rule = key === undefined ? undefined : ruleFor(listed, subject)
+      if (rule === undefined) {
         some ??= ruleSet.slice(0, i)
         continue
       }
+      if (rule !== listed) some ??= ruleSet.slice(0, i)
       some?.push(rule)
-      subjectKeys[count++] = key
+      subjectKeys[count++] = key as string
     }
     if (count === 0) return undefined
     if (count < subjectKeys.length) subjectKeys.length = count
@@ -362,7 +371,9 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     subject: Subject,
     started: number,
   ): Decision {
-    return this.#report(decide(rules, evaluation.verdicts, evaluation.degraded), subject, started)
+    const decision = decide(rules, evaluation.verdicts, evaluation.degraded)
+    if (rules !== this.#rules) this.#variantWindows.note(rules, decision)
+    return this.#report(decision, subject, started)
   }
 
   #report(decision: Decision, subject: Subject, started: number): Decision {
@@ -392,7 +403,10 @@ function compileOrThrow(rules: unknown): readonly CompiledRule[] {
     throw new RuleError(result.issues, (issue) => {
       const [index, ...field] = issue.path
       const where = typeof index === 'number' ? `${ruleLabel(rules, index)}: ` : 'rules: '
-      const named = field.map((part) => (typeof part === 'string' ? shortened(part) : part)).join('.')
+      const named = field
+        .map((part) => (typeof part === 'string' ? `.${shortened(part)}` : `[${part}]`))
+        .join('')
+        .replace(/^\./, '')
       return `${where}${named.length > 0 ? `${named}: ` : ''}${issue.message}`
     })
   }

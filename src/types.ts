@@ -94,4 +94,33 @@ export interface Rule {
    * `limiter.reset` lifts it. Ignored on shadow rules.
    */
   blockFor?: number | string
+  /**
+   * Other parameters, or no limit, for some values of the rule's dimension: VIP accounts, an
+   * internal service's address. Single-dimension rules only (not `global`). The first override
+   * whose `values` match the subject's value applies; other values get the rule as written.
+   * Each value keeps its own state, as under the rule itself.
+   *
+   * At most 64 overrides and 1,000 values per rule, each value 1 to 256 characters. A value
+   * with `*` or `?` is a glob (as in `match.path`, `*` does not cross `/`); glob values count
+   * toward the rule set's glob budget. A subject value longer than 256 characters matches none.
+   * @example [{ values: ['acct-vip-1', 'partner-*'], limit: 1000 }, { values: ['10.0.0.7'], unlimited: true }]
+   */
+  overrides?: RuleOverride[]
+}
+
+/** Parameters of a {@link Rule} for some values of its dimension (see {@link Rule.overrides}). */
+export interface RuleOverride {
+  /** Values of the rule's dimension: exact, or globs with `*` and `?`. */
+  values: string[]
+  /** L for these values. @default the rule's `limit` */
+  limit?: number
+  /** W for these values. @default the rule's `window` */
+  window?: number | string
+  /** B for these values, where the algorithm takes one. @default the rule's `burst` */
+  burst?: number
+  /**
+   * The rule does not limit these values at all (other rules still do). Goes with no `limit`,
+   * `window` or `burst`.
+   */
+  unlimited?: boolean
 }

@@ -326,7 +326,7 @@ export class Gate<Req, Res> {
     if (decision.rule !== undefined && options.headers !== 'none') {
       writeRateLimitHeaders(
         decision,
-        this.limiter.windowOf(decision.rule),
+        this.limiter.windowOf(decision.rule, decision),
         options.headers,
         res,
         binding.setHeader,

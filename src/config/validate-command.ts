@@ -101,6 +101,11 @@ export function summarize(rule: Rule): string {
   }
   if (rule.shadow) parts.push('shadow')
   if (rule.fallbackLimit !== undefined) parts.push(`fallback limit ${rule.fallbackLimit}`)
+  if (rule.overrides !== undefined && rule.overrides.length > 0) {
+    const values = rule.overrides.reduce((count, override) => count + override.values.length, 0)
+    const count = rule.overrides.length
+    parts.push(`${count} override${count === 1 ? '' : 's'} for ${values} value${values === 1 ? '' : 's'}`)
+  }
   return parts.join(', ')
 }
 

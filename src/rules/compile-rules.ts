@@ -7,7 +7,8 @@ import { keyPart } from '../key-part'
 import { algorithmNames, dimensionNames, findAlgorithm, findDimension } from '../registry'
 import { read } from '../schema/schema'
 import type { Rule, Subject } from '../types'
-import type { CompiledRule } from './compiled-rule'
+import { type CompiledRule, fingerprintOf } from './compiled-rule'
+import { checkOverrides, compileOverrides, globUnitsOf } from './overrides'
 import type { RuleIssue } from './rule-issue'
 import { type RuleInput, ruleSchema } from './rule-schema'
 
@@ -50,6 +51,20 @@ export function compileRules(input: unknown): CompileResult {
         })
       }
     }
+    const overrides = parsed.value.overrides
+    if (overrides !== undefined) {
+      // Override globs are read on every check of their rule just like path globs: one budget.
+      overrides.forEach((override, j) => {
+        if (globUnits > MAX_GLOB_UNITS_PER_RULE_SET) return
+        globUnits += globUnitsOf(override)
+        if (globUnits > MAX_GLOB_UNITS_PER_RULE_SET) {
+          issues.push({
+            path: [index, 'overrides', j, 'values'],
+            message: `brings the globs of all rules to more than ${MAX_GLOB_UNITS_PER_RULE_SET} characters (path globs and override values together)`,
+          })
+        }
+      })
+    }
     const rule = compileRule(parsed.value, index, issues)
     if (rule) compiled.push(rule)
   })
@@ -65,6 +80,7 @@ export function ruleLabel(input: unknown, index: number): string {
 
 function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): CompiledRule | undefined {
   const fail = (field: string, message: string) => issues.push({ path: [index, field], message })
+  const issuesBefore = issues.length
 
   const algorithm = findAlgorithm(input.algorithm)
   if (!algorithm) {
@@ -105,23 +121,32 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
   }
   const problem = algorithm.validate?.(params)
   if (problem) fail(problem.field, problem.message)
+  // Overrides are checked against the rule's parameters: only once those are known good.
+  const plans =
+    input.overrides === undefined || issues.length > issuesBefore
+      ? []
+      : checkOverrides(input, index, dimensionList, dimensions[0], algorithm, params, issues)
   // With any issue in the set nothing compiled is used: its globs are not worth compiling.
   if (issues.length > 0) return undefined
 
-  const fingerprint = JSON.stringify([input.name, dimensionList, input.algorithm, params])
-  return {
+  const shared = {
     name: input.name,
     index,
-    rule: input as Rule,
     algorithmName: input.algorithm,
     algorithm,
-    params,
     dimensions: dimensionList,
     shadow: input.shadow === true,
     blockMs:
       input.blockFor === undefined || input.shadow === true ? undefined : parseDuration(input.blockFor),
-    fingerprint,
     subjectKey: subjectKeyReader(dimensions, input.match),
+  }
+  return {
+    ...shared,
+    rule: input as Rule,
+    params,
+    fingerprint: fingerprintOf(input.name, dimensionList, input.algorithm, params),
+    overrides: plans.length === 0 ? undefined : compileOverrides(shared, plans, dimensions[0] as Dimension),
+    variant: false,
   }
 }
 

@@ -1,5 +1,6 @@
 import type { Algorithm, RuleParams } from '../algorithm'
 import type { Rule, Subject } from '../types'
+import type { RuleOverrides } from './overrides'
 
 /** A validated rule, ready for the request path: no parsing or lookups left to do per check. */
 export interface CompiledRule {
@@ -29,4 +30,24 @@ export interface CompiledRule {
    * the rule does not apply to this subject (a dimension is missing or `match` fails).
    */
   subjectKey(subject: Subject): string | undefined
+  /**
+   * The rule's `overrides`, compiled; undefined when it has none, so that a check pays one
+   * test for them. Resolve with `ruleFor` (src/rules/overrides.ts).
+   */
+  readonly overrides: RuleOverrides | undefined
+  /**
+   * True for the rule one override makes of its rule for the values it lists: same name,
+   * position, dimensions and `match`, the override's parameters, and a fingerprint of its own.
+   */
+  readonly variant: boolean
+}
+
+/** A rule's {@link CompiledRule.fingerprint}: what it counts, and nothing else. */
+export function fingerprintOf(
+  name: string,
+  dimensions: readonly string[],
+  algorithm: string,
+  params: RuleParams,
+): string {
+  return JSON.stringify([name, dimensions, algorithm, params])
 }

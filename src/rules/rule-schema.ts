@@ -33,6 +33,15 @@ export const RULE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 // Lists in a rule are short in any real file; bounding them bounds the work of checking one.
 const MAX_DIMENSIONS = 8
 const MAX_METHODS = 16
+/** Most overrides one rule may list; each is at most one more automaton a check may run. */
+export const MAX_OVERRIDES_PER_RULE = 64
+/**
+ * Most values the overrides of one rule may list together (refused per override by the schema,
+ * over all of them by `compileRules`): a VIP list, not a user table, which belongs in a store.
+ */
+export const MAX_OVERRIDE_VALUES_PER_RULE = 1000
+/** Longest override value; a subject value longer than this matches no override. */
+export const MAX_OVERRIDE_VALUE_LENGTH = 256
 
 const LIMIT_ERROR = 'must be a whole number of requests, at least 1'
 // Bounded because matching a path costs work in proportion to the globs' length (src/glob.ts).
@@ -50,6 +59,41 @@ const pathGlobs = union(
     }),
   ],
   'must be a path glob such as /api/** or a list of them',
+)
+
+const overrideValue = string(`must be a value or glob of 1 to ${MAX_OVERRIDE_VALUE_LENGTH} characters`, {
+  minLength: 1,
+  maxLength: MAX_OVERRIDE_VALUE_LENGTH,
+})
+
+/**
+ * One override: its values and what they get instead of the rule's own parameters. Which
+ * fields may go together (`unlimited` alone, else at least one parameter) depends on nothing
+ * but the override, yet is checked in `compileRules`, with the parameters that need the
+ * algorithm, so that every problem is reported at its own field.
+ */
+const overrideSchema = object(
+  {
+    values: describe(
+      array(overrideValue, 'must list at least one value', {
+        minItems: 1,
+        maxItems: MAX_OVERRIDE_VALUES_PER_RULE,
+        tooMany: `must list at most ${MAX_OVERRIDE_VALUES_PER_RULE} values`,
+      }),
+      "Values of the rule's dimension, exact or globs (* and ? as in path globs).",
+    ),
+    limit: describe(optional(positiveInteger(LIMIT_ERROR)), "L for these values; default: the rule's."),
+    window: describe(optional(durationSchema), "W for these values; default: the rule's."),
+    burst: describe(
+      optional(number('must be a whole number', { integer: true, minimum: 0 })),
+      "B for these values; default: the rule's.",
+    ),
+    unlimited: describe(
+      optional(boolean('must be true or false')),
+      'true: the rule does not limit these values (no limit, window or burst with it).',
+    ),
+  },
+  'must be a mapping with values and limit, window, burst or unlimited',
 )
 
 /**
@@ -115,6 +159,15 @@ export const ruleSchema = object(
       optional(blockForSchema),
       'Once this rule denies a key, the key is denied for this long (ms or a duration string, at most 365d); reset lifts it. Ignored on shadow rules.',
     ),
+    overrides: describe(
+      optional(
+        array(overrideSchema, 'must be a list of overrides', {
+          maxItems: MAX_OVERRIDES_PER_RULE,
+          tooMany: `must list at most ${MAX_OVERRIDES_PER_RULE} overrides`,
+        }),
+      ),
+      'Single-dimension rules: other parameters, or none, for some values of the dimension; the first override that matches a value applies.',
+    ),
     fallbackLimit: describe(
       optional(positiveInteger(LIMIT_ERROR)),
       "This instance's own limit while the shared store (Redis) is unreachable; by default the limit divided by the live instances.",
@@ -124,3 +177,4 @@ export const ruleSchema = object(
 )
 
 export type RuleInput = ObjectOutput<typeof ruleSchema.shape>
+export type OverrideInput = NonNullable<RuleInput['overrides']>[number]

@@ -148,6 +148,26 @@ describe('the shared gate', () => {
     await gate.close()
   })
 
+  it("describes an override's own limit and window in RateLimit-Policy", async () => {
+    const overridden: Rule[] = [
+      { ...(rules[0] as Rule), overrides: [{ values: ['vip'], limit: 50, window: '1h' }] },
+    ]
+    const gate = new Gate(
+      { rules: overridden, identify: (req: FakeRequest) => req.headers.user },
+      binding,
+      'test',
+    )
+    const policy = async (user: string) => {
+      const res: Record<string, string> = {}
+      await gate.handle({ headers: { user }, path: '/x', ip: '10.0.0.1' }, res)
+      return res['RateLimit-Policy']
+    }
+    expect(await policy('vip')).toBe('"account";q=50;w=3600')
+    expect(await policy('ann')).toBe('"account";q=1;w=60')
+    expect(await policy('vip')).toBe('"account";q=50;w=3600')
+    await gate.close()
+  })
+
   it('closes a limiter it built, never one it was given', async () => {
     const given = createLimiter({ rules })
     await new Gate({ limiter: given }, binding, 'test').close()
