@@ -6,6 +6,7 @@ import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config
 import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from './config/live-config'
 import { decide, unlimited } from './decision'
 import { hint, shortened } from './did-you-mean'
+import { peerHint } from './peer-options'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
 import { RuleError } from './rules/rule-issue'
@@ -281,7 +282,7 @@ function checkOptions(options: LimiterOptions): void {
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_NAMES.includes(key)) {
-      throw new TypeError(`createLimiter: unknown option "${key}"${hint(key, OPTION_NAMES)}`)
+      throw new TypeError(`createLimiter: unknown option "${key}"${peerHint(key) || hint(key, OPTION_NAMES)}`)
     }
   }
   checkConfigOptions(options)
