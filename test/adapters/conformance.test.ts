@@ -62,7 +62,8 @@ describe.each(frameworks)('$name adapter', (framework) => {
   })
 
   it('counts a client without x-device-id by its address, ignoring X-Forwarded-For by default', async () => {
-    const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now } })
+    const quiet = { warn: () => {} }
+    const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now, logger: quiet } })
     const statuses = []
     for (const forwarded of ['1.1.1.1', '2.2.2.2', '3.3.3.3']) {
       statuses.push((await send(`${url}/health`, { headers: { 'x-forwarded-for': forwarded } })).status)

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import Router from '@koa/router'
 import express, { type RequestHandler } from 'express'
 import express4 from 'express4'
-import fastify from 'fastify'
+import fastify, { type FastifyRequest } from 'fastify'
 import fastify4 from 'fastify4'
 import Koa from 'koa'
 import koa2 from 'koa2'
@@ -126,7 +126,7 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
         ...(spec.options as { rules: Rule[] }),
         ...(spec.identifyByHeader ? { identify: (req) => req.get('x-account') || undefined } : {}),
         ...(spec.identifyDeviceByHeader
-          ? { identifyDevice: deviceHook(spec.identifyDeviceByHeader, (req) => req.get(deviceName(spec))) }
+          ? { identifyDevice: deviceHook(spec.identifyDeviceByHeader, (req: express.Request) => req.get(deviceName(spec))) }
           : {}),
         ...(spec.skipByHeader ? { skip: (req) => req.get('x-skip') !== undefined } : {}),
         ...(spec.customLimited
@@ -199,7 +199,7 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
           ? {
               identifyDevice: deviceHook(
                 spec.identifyDeviceByHeader,
-                (request) => request.headers[deviceName(spec)] as string | undefined,
+                (request: FastifyRequest) => request.headers[deviceName(spec)] as string | undefined,
               ),
             }
           : {}),
@@ -280,7 +280,10 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
         ...(spec.identifyByHeader ? { identify: (ctx) => ctx.get('x-account') || undefined } : {}),
         ...(spec.identifyDeviceByHeader
           ? {
-              identifyDevice: deviceHook(spec.identifyDeviceByHeader, (ctx) => ctx.get(deviceName(spec)) || undefined),
+              identifyDevice: deviceHook(
+                spec.identifyDeviceByHeader,
+                (ctx: Koa.Context) => ctx.get(deviceName(spec)) || undefined,
+              ),
             }
           : {}),
         ...(spec.skipByHeader ? { skip: (ctx) => ctx.get('x-skip') !== '' } : {}),
