@@ -18,7 +18,8 @@ const ANCHORS: Readonly<Record<Peer, string>> = {
 
 const RULE_WINDOW = "a rule sets window: '15m'"
 const RULE_LIMIT = 'a rule sets limit: 100'
-const KEY = "a rule's dimension says what is counted per (ip, device, account, ...); identify(req) names the account"
+const KEY =
+  "a rule's dimension says what is counted per (ip, device, account, ...); identify(req) names the account"
 const HEADERS = "response: { headers: 'draft' | 'legacy' | 'both' | 'none' } sets the headers"
 const ANSWER = 'onLimited(req, res, decision) answers denied requests'
 const BLOCK = "a rule's blockFor: '1m' keeps a key denied after it went over"
@@ -33,7 +34,11 @@ const OPTIONS: ReadonlyArray<readonly [string, Peer, string]> = [
   ['message', 'express-rate-limit', ANSWER],
   ['statusCode', 'express-rate-limit', 'response: { status: 429 | 503 } sets the status'],
   ['handler', 'express-rate-limit', ANSWER],
-  ['requestWasSuccessful', 'express-rate-limit', 'skipFailedRequests and skipSuccessfulRequests read the status'],
+  [
+    'requestWasSuccessful',
+    'express-rate-limit',
+    'skipFailedRequests and skipSuccessfulRequests read the status',
+  ],
   ['requestPropertyName', 'express-rate-limit', 'the decision is always req.rateLimit'],
   ['validate', 'express-rate-limit', 'proxyWarnings: false turns the proxy warnings off'],
   ['passOnStoreError', 'express-rate-limit', "store: { onFailure: 'open' } lets requests through"],
@@ -44,11 +49,15 @@ const OPTIONS: ReadonlyArray<readonly [string, Peer, string]> = [
   ['keyPrefix', 'rate-limiter-flexible', 'each rule has its own keys already'],
   ['storeClient', 'rate-limiter-flexible', "store: { type: 'redis', client } takes your client"],
   ['storeType', 'rate-limiter-flexible', "store: { type: 'memory' | 'redis' } picks the store"],
-  ['execEvenly', 'rate-limiter-flexible', "a leaky-bucket rule spreads requests evenly"],
+  ['execEvenly', 'rate-limiter-flexible', 'a leaky-bucket rule spreads requests evenly'],
   ['execEvenlyMinDelayMs', 'rate-limiter-flexible', 'a leaky-bucket rule spreads requests evenly'],
   ['inMemoryBlockOnConsumed', 'rate-limiter-flexible', 'denied keys are remembered in memory already'],
   ['inMemoryBlockDuration', 'rate-limiter-flexible', 'denied keys are remembered in memory already'],
-  ['insuranceLimiter', 'rate-limiter-flexible', "store: { onFailure: 'fallback' } decides locally while Redis is down"],
+  [
+    'insuranceLimiter',
+    'rate-limiter-flexible',
+    "store: { onFailure: 'fallback' } decides locally while Redis is down",
+  ],
   ['timeWindow', '@fastify/rate-limit', RULE_WINDOW],
   ['allowList', '@fastify/rate-limit', 'skip(req) exempts requests; overrides lift limits for some keys'],
   ['hook', '@fastify/rate-limit', 'the plugin checks in onRequest, after your own hooks'],

@@ -7,8 +7,8 @@ import { PolicyCache, wholeSeconds, writeRateLimitHeaders } from './headers'
 import { hold } from './hold'
 import { type AdapterOptions, type ResolvedOptions, resolveOptions } from './options'
 import { type OutageWatch, watchOutages } from './outage'
-import { ProxyWatch } from './proxy-warnings'
 import { rateLimitedProblem, storeUnavailableProblem } from './problem'
+import { ProxyWatch } from './proxy-warnings'
 import { canonicalResource, type Routing, routing } from './resource-path'
 
 /**

@@ -230,7 +230,9 @@ export function resolveOptions<Req, Res>(
   }
   const proxyWarnings = hooks.proxyWarnings ?? DEFAULT_ADAPTER_OPTIONS.proxyWarnings
   if (typeof proxyWarnings !== 'boolean') {
-    throw new TypeError(`${where}: proxyWarnings must be true or false (got ${JSON.stringify(proxyWarnings)})`)
+    throw new TypeError(
+      `${where}: proxyWarnings must be true or false (got ${JSON.stringify(proxyWarnings)})`,
+    )
   }
   const secret = hooks.deviceSecret === undefined ? undefined : deviceKey(hooks.deviceSecret, where)
   const logger = (hooks.logger ?? defaultLogger) as { warn(message: string): void }

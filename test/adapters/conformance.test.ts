@@ -2,10 +2,10 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { ONE_ADDRESS_REQUESTS } from '../../adapters/core/proxy-warnings'
 import { createLimiter } from '../../src/limiter'
 import type { Evaluation, Store } from '../../src/stores/store'
 import type { Rule } from '../../src/types'
-import { ONE_ADDRESS_REQUESTS } from '../../adapters/core/proxy-warnings'
 import { frameworks, startsApps } from './support/apps'
 import { fakeClock, limitHeaders, send } from './support/http'
 
@@ -20,7 +20,13 @@ const perDevice: Rule = {
 
 const perIp: Rule = { name: 'per-ip', dimension: 'ip', algorithm: 'fixed-window', limit: 2, window: '1m' }
 /** A rule that never denies in these tests, so that requests go through and are watched. */
-const roomy: Rule = { name: 'roomy', dimension: 'global', algorithm: 'fixed-window', limit: 10_000, window: '1m' }
+const roomy: Rule = {
+  name: 'roomy',
+  dimension: 'global',
+  algorithm: 'fixed-window',
+  limit: 10_000,
+  window: '1m',
+}
 
 describe.each(frameworks)('$name adapter', (framework) => {
   const start = startsApps(framework)
@@ -87,11 +93,12 @@ describe.each(frameworks)('$name adapter', (framework) => {
   it('limits per ip by the address the framework reports, whatever the headers say', async () => {
     const { url } = await start({ options: { rules: [perIp], clock: fakeClock().now } })
     const statuses = []
-    for (const headers of [
+    const spoofs: Record<string, string>[] = [
       { 'x-device-id': 'a', 'x-forwarded-for': '1.1.1.1' },
       { 'x-device-id': 'b', 'x-real-ip': '2.2.2.2' },
       { 'x-device-id': 'c', forwarded: 'for=3.3.3.3' },
-    ]) {
+    ]
+    for (const headers of spoofs) {
       statuses.push((await send(`${url}/health`, { headers })).status)
     }
     expect(statuses).toEqual([200, 200, 429])
@@ -174,7 +181,10 @@ describe.each(frameworks)('$name adapter', (framework) => {
   })
 
   it('puts the decision on the request for the handler; none on a skipped request', async () => {
-    const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now }, skipByHeader: true })
+    const { url } = await start({
+      options: { rules: [perDevice], clock: fakeClock().now },
+      skipByHeader: true,
+    })
     const first = await send(`${url}/decision`)
     expect(JSON.parse(first.body)).toMatchObject({
       allowed: true,
@@ -233,7 +243,9 @@ describe.each(frameworks)('$name adapter', (framework) => {
     const plain = await start({ options: { rules: [roomy], clock: fakeClock().now, logger } })
     for (let i = 0; i < ONE_ADDRESS_REQUESTS + 5; i++) await send(`${plain.url}/health`)
     await plain.close()
-    const quiet = await start({ options: { rules: [roomy], clock: fakeClock().now, logger, proxyWarnings: false } })
+    const quiet = await start({
+      options: { rules: [roomy], clock: fakeClock().now, logger, proxyWarnings: false },
+    })
     for (let i = 0; i < ONE_ADDRESS_REQUESTS + 5; i++) {
       await send(`${quiet.url}/health`, { headers: { 'x-forwarded-for': '198.51.100.1' } })
     }

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { signDeviceId as fromPackage } from '../../src/index'
 import { deviceKey, signDeviceId, verifiedDeviceId } from '../../src/device-id'
+import { signDeviceId as fromPackage } from '../../src/index'
 
 const SECRET = 'sixteen bytes!!!'
 
@@ -31,6 +31,8 @@ describe('signed device ids', () => {
     for (const id of ['', 'with space', 'ünïcode', 'x'.repeat(201)]) {
       expect(() => signDeviceId(id, SECRET), id).toThrow(/id must be 1-200 printable ASCII/)
     }
-    expect(() => signDeviceId('a', 'fifteen bytes!!')).toThrow(/deviceSecret must be at least 16 bytes \(got 15\)/)
+    expect(() => signDeviceId('a', 'fifteen bytes!!')).toThrow(
+      /deviceSecret must be at least 16 bytes \(got 15\)/,
+    )
   })
 })

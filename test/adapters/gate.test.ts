@@ -1,14 +1,14 @@
 import type { ServerResponse } from 'node:http'
+import { isIPv6 } from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { isIPv6 } from 'node:net'
 import { clientKey, formatIPv6, isPrivateAddress, parseIPv6 } from '../../adapters/core/client-ip'
 import { type Binding, Gate } from '../../adapters/core/gate'
 import { canonicalResource, FOLDING_ROUTING, targetPath } from '../../adapters/core/resource-path'
 import { diana as dianaExpress } from '../../adapters/express'
 import { diana as dianaKoa } from '../../adapters/koa'
-import { createLimiter } from '../../src/limiter'
 import { signDeviceId } from '../../src/device-id'
+import { createLimiter } from '../../src/limiter'
 import type { Decision, Rule, Subject } from '../../src/types'
 
 interface FakeRequest {
@@ -79,41 +79,71 @@ describe('client addresses', () => {
   })
 
   it('parses exactly what Node takes for IPv6, and prints one canonical text per address', () => {
-    const group = fc.oneof(fc.constant('0'), fc.constant('0000'), fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)))
+    const group = fc.oneof(
+      fc.constant('0'),
+      fc.constant('0000'),
+      fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)),
+    )
     const full = fc.array(group, { minLength: 8, maxLength: 8 })
     fc.assert(
-      fc.property(full, fc.integer({ min: 0, max: 7 }), fc.integer({ min: 0, max: 8 }), fc.boolean(), (groups, at, cut, upper) => {
-        // Compress a run of groups with `::` (when it keeps at least one out), maybe in upper case.
-        const end = Math.min(8, at + cut)
-        let text = end - at >= 1 ? `${groups.slice(0, at).join(':')}::${groups.slice(end).join(':')}` : groups.join(':')
-        if (upper) text = text.toUpperCase()
-        const bytes = parseIPv6(text)
-        expect(bytes === undefined, text).toBe(!isIPv6(text))
-        if (bytes === undefined) return
-        const canonical = formatIPv6(bytes)
-        expect(isIPv6(canonical)).toBe(true)
-        expect(formatIPv6(parseIPv6(canonical) as Uint8Array)).toBe(canonical)
-        expect(parseIPv6(canonical)).toEqual(bytes)
-      }),
+      fc.property(
+        full,
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.boolean(),
+        (groups, at, cut, upper) => {
+          // Compress a run of groups with `::` (when it keeps at least one out), maybe in upper case.
+          const end = Math.min(8, at + cut)
+          let text =
+            end - at >= 1
+              ? `${groups.slice(0, at).join(':')}::${groups.slice(end).join(':')}`
+              : groups.join(':')
+          if (upper) text = text.toUpperCase()
+          const bytes = parseIPv6(text)
+          expect(bytes === undefined, text).toBe(!isIPv6(text))
+          if (bytes === undefined) return
+          const canonical = formatIPv6(bytes)
+          expect(isIPv6(canonical)).toBe(true)
+          expect(formatIPv6(parseIPv6(canonical) as Uint8Array)).toBe(canonical)
+          expect(parseIPv6(canonical)).toEqual(bytes)
+        },
+      ),
     )
     fc.assert(
       // Zones aside: Node checks their characters, the parser only drops them.
-      fc.property(fc.string({ maxLength: 50 }).filter((text) => !text.includes('%')), (text) => {
-        expect(parseIPv6(text) !== undefined).toBe(isIPv6(text) && text.length <= 45)
-      }),
+      fc.property(
+        fc.string({ maxLength: 50 }).filter((text) => !text.includes('%')),
+        (text) => {
+          expect(parseIPv6(text) !== undefined).toBe(isIPv6(text) && text.length <= 45)
+        },
+      ),
     )
   })
 
   it('takes bounded time on hostile text and never throws', () => {
     const started = performance.now()
-    for (const text of [':'.repeat(100_000), `${'1:'.repeat(50_000)}1`, `::${'f'.repeat(100_000)}`, '%'.repeat(100_000)]) {
+    for (const text of [
+      ':'.repeat(100_000),
+      `${'1:'.repeat(50_000)}1`,
+      `::${'f'.repeat(100_000)}`,
+      '%'.repeat(100_000),
+    ]) {
       expect(() => clientKey(text)).not.toThrow()
     }
     expect(performance.now() - started).toBeLessThan(200)
   })
 
   it('tells proxy-like addresses from public ones', () => {
-    for (const ip of ['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '::1', '::ffff:10.0.0.1', 'fd00::1', 'fe80::1%lo']) {
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '::1',
+      '::ffff:10.0.0.1',
+      'fd00::1',
+      'fe80::1%lo',
+    ]) {
       expect(isPrivateAddress(ip), ip).toBe(true)
     }
     for (const ip of ['203.0.113.7', '172.32.0.1', '2001:db8::1', '::ffff:8.8.8.8', 'unknown']) {
@@ -284,8 +314,14 @@ describe('adapter options', () => {
       { rules, windowMs: 60_000 },
       /unknown option "windowMs" \(an express-rate-limit option: in Diana a rule sets window: '15m', see docs\/coming-from\.md#express-rate-limit\)/,
     ],
-    [{ rules, points: 5 }, /unknown option "points" \(a rate-limiter-flexible option: .*coming-from\.md#rate-limiter-flexible\)/],
-    [{ rules, timeWindow: 1000 }, /unknown option "timeWindow" \(a @fastify\/rate-limit option: .*coming-from\.md#fastifyrate-limit\)/],
+    [
+      { rules, points: 5 },
+      /unknown option "points" \(a rate-limiter-flexible option: .*coming-from\.md#rate-limiter-flexible\)/,
+    ],
+    [
+      { rules, timeWindow: 1000 },
+      /unknown option "timeWindow" \(a @fastify\/rate-limit option: .*coming-from\.md#fastifyrate-limit\)/,
+    ],
   ])('rejects %j with a TypeError naming the option', (options, message) => {
     expect(() => dianaExpress(options as never)).toThrow(TypeError)
     expect(() => dianaExpress(options as never)).toThrow(message)

@@ -16,12 +16,21 @@ describe('option names of other limiters', () => {
   ])('createLimiter points %s to the "Coming from" page', (name, peer, anchor) => {
     const options = { rules, [name]: 1 } as unknown as LimiterOptions
     expect(() => createLimiter(options)).toThrow(TypeError)
-    expect(() => createLimiter(options)).toThrow(`createLimiter: unknown option "${name}" (${peer}: in Diana `)
+    expect(() => createLimiter(options)).toThrow(
+      `createLimiter: unknown option "${name}" (${peer}: in Diana `,
+    )
     expect(() => createLimiter(options)).toThrow(`see docs/coming-from.md${anchor})`)
   })
 
   it('leaves names Diana uses itself, and misspellings of its own, to the usual hint', () => {
-    for (const name of ['store', 'skip', 'logger', 'ipv6Subnet', 'skipFailedRequests', 'skipSuccessfulRequests']) {
+    for (const name of [
+      'store',
+      'skip',
+      'logger',
+      'ipv6Subnet',
+      'skipFailedRequests',
+      'skipSuccessfulRequests',
+    ]) {
       expect(peerHint(name), name).toBe('')
     }
     expect(() => createLimiter({ rules, rulse: [] } as unknown as LimiterOptions)).toThrow(

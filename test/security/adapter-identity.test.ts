@@ -9,7 +9,13 @@ import { fakeClock, send } from '../adapters/support/http'
 // bot take a fresh bucket per request; an ip rule must hold whatever headers arrive; IPv6
 // clients own whole networks; and one IPv4 client has many IPv6 spellings.
 const SECRET = 'an app secret of enough bytes'
-const perDevice: Rule = { name: 'per-device', dimension: 'device', algorithm: 'fixed-window', limit: 3, window: '1m' }
+const perDevice: Rule = {
+  name: 'per-device',
+  dimension: 'device',
+  algorithm: 'fixed-window',
+  limit: 3,
+  window: '1m',
+}
 const perIp: Rule = { name: 'per-ip', dimension: 'ip', algorithm: 'fixed-window', limit: 2, window: '1m' }
 
 function signedWith(secret: string, id: string): string {
@@ -20,7 +26,9 @@ describe.each(frameworks)('$name: client identity', (framework) => {
   const start = startsApps(framework)
 
   it('a bot rotating unsigned or forged device ids stays in its address bucket', async () => {
-    const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now, deviceSecret: SECRET } })
+    const { url } = await start({
+      options: { rules: [perDevice], clock: fakeClock().now, deviceSecret: SECRET },
+    })
     const good = signDeviceId('phone-1', SECRET)
     const longId = 'x'.repeat(230)
     const forged = [
@@ -35,21 +43,23 @@ describe.each(frameworks)('$name: client identity', (framework) => {
       signedWith(SECRET, longId),
     ]
     const statuses = []
-    for (const id of forged) statuses.push((await send(`${url}/health`, { headers: { 'x-device-id': id } })).status)
+    for (const id of forged)
+      statuses.push((await send(`${url}/health`, { headers: { 'x-device-id': id } })).status)
     expect(statuses).toEqual([200, 200, 200, 429, 429, 429, 429, 429])
     // The signed device has its own whole quota, counted by its ID.
     const signed = []
-    for (let i = 0; i < 4; i++) signed.push((await send(`${url}/health`, { headers: { 'x-device-id': good } })).status)
+    for (let i = 0; i < 4; i++)
+      signed.push((await send(`${url}/health`, { headers: { 'x-device-id': good } })).status)
     expect(signed).toEqual([200, 200, 200, 429])
-    expect((await send(`${url}/health`, { headers: { 'x-device-id': signDeviceId('phone-2', SECRET) } })).status).toBe(
-      200,
-    )
+    expect(
+      (await send(`${url}/health`, { headers: { 'x-device-id': signDeviceId('phone-2', SECRET) } })).status,
+    ).toBe(200)
   })
 
   it('an ip rule cannot be dodged by any header', async () => {
     const quiet = { warn: () => {} }
     const { url } = await start({ options: { rules: [perIp], clock: fakeClock().now, logger: quiet } })
-    const dodges = [
+    const dodges: Record<string, string>[] = [
       { 'x-forwarded-for': '198.51.100.1' },
       { 'x-forwarded-for': '::ffff:198.51.100.2, 198.51.100.3' },
       { forwarded: 'for=198.51.100.4' },
@@ -88,7 +98,8 @@ describe.each(frameworks)('$name: client identity', (framework) => {
 
   it('IPv6 addresses in one /56 share a bucket, another /56 has its own', async () => {
     const { url } = await start({ options: { rules: [perIp], clock: fakeClock().now }, trustProxy: true })
-    const from = async (ip: string) => (await send(`${url}/health`, { headers: { 'x-forwarded-for': ip } })).status
+    const from = async (ip: string) =>
+      (await send(`${url}/health`, { headers: { 'x-forwarded-for': ip } })).status
     expect(await from('2001:db8:ab00::1')).toBe(200)
     expect(await from('2001:db8:abff:ffff:ffff:ffff:ffff:ffff')).toBe(200)
     expect(await from('2001:DB8:AB12::5')).toBe(429)
@@ -101,7 +112,8 @@ describe.each(frameworks)('$name: client identity', (framework) => {
       options: { rules: [{ ...perDevice, limit: 1 }], clock: fakeClock().now, ipv6Subnet: 64 },
       trustProxy: true,
     })
-    const from = async (ip: string) => (await send(`${url}/health`, { headers: { 'x-forwarded-for': ip } })).status
+    const from = async (ip: string) =>
+      (await send(`${url}/health`, { headers: { 'x-forwarded-for': ip } })).status
     expect(await from('2001:db8:1:2::1')).toBe(200)
     expect(await from('2001:db8:1:2::ffff')).toBe(429)
     expect(await from('2001:db8:1:3::1')).toBe(200)

@@ -126,13 +126,20 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
         ...(spec.options as { rules: Rule[] }),
         ...(spec.identifyByHeader ? { identify: (req) => req.get('x-account') || undefined } : {}),
         ...(spec.identifyDeviceByHeader
-          ? { identifyDevice: deviceHook(spec.identifyDeviceByHeader, (req: express.Request) => req.get(deviceName(spec))) }
+          ? {
+              identifyDevice: deviceHook(spec.identifyDeviceByHeader, (req: express.Request) =>
+                req.get(deviceName(spec)),
+              ),
+            }
           : {}),
         ...(spec.skipByHeader ? { skip: (req) => req.get('x-skip') !== undefined } : {}),
         ...(spec.customLimited
           ? {
               onLimited: (req, res, d: Decision) =>
-                res.status(418).type('text/plain').send(`slow down ${d.rule}${onRequest(req.rateLimit, d)}`),
+                res
+                  .status(418)
+                  .type('text/plain')
+                  .send(`slow down ${d.rule}${onRequest(req.rateLimit, d)}`),
             }
           : {}),
       })
