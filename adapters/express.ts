@@ -1,11 +1,24 @@
 import type { Application, Request, RequestHandler, Response } from 'express'
 import type { Limiter } from '../src/limiter'
+import type { Decision } from '../src/types'
 import { type Binding, Gate } from './core/gate'
 import type { AdapterOptions } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
 import { FOLDING_ROUTING, type Routing, routing, targetPath } from './core/resource-path'
 
 export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
+
+declare global {
+  namespace Express {
+    interface Request {
+      /**
+       * The diana-limiter decision for this request (also on a denied one, for `onLimited`);
+       * undefined where no Diana middleware ran, or it skipped the request.
+       */
+      rateLimit?: Decision
+    }
+  }
+}
 
 /** Options of the Express middleware: a limiter (or its options) plus the adapter hooks. */
 export type DianaExpressOptions = AdapterOptions<Request, Response>
@@ -31,6 +44,10 @@ const binding: Binding<Request, Response> = {
   path: (req) => targetPath(req.originalUrl ?? req.url),
   routing: (req) => routingOf(req.app),
   method: (req) => req.method,
+  attach: (req, decision) => {
+    req.rateLimit = decision
+  },
+  proxySetting: "Express: app.set('trust proxy', ...)",
   setHeader: (res, name, value) => {
     res.setHeader(name, value)
   },

@@ -4,6 +4,7 @@ import type { Limiter } from '../src/limiter'
 import { MAX_LIMITER_NAME_LENGTH } from '../src/limiter-name'
 import { type DianaMetrics, type DianaMetricsOptions, dianaMetrics } from '../src/metrics/index'
 import { isStore } from '../src/stores/create-store'
+import type { Decision } from '../src/types'
 import { type Binding, Gate } from './core/gate'
 import { type AdapterHooks, type AdapterOptions, HOOK_NAMES, type LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
@@ -43,6 +44,13 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     diana?: DianaRouteConfig
   }
+  interface FastifyRequest {
+    /**
+     * The diana-limiter decision for this request (also on a denied one, for `onLimited`);
+     * null where the plugin did not check it (an exempt route, a skipped request).
+     */
+    rateLimit: Decision | null
+  }
 }
 
 // Marks a request once checked, as registering the plugin in two scopes must not count it twice
@@ -79,6 +87,10 @@ const binding: Binding<FastifyRequest, FastifyReply> = {
   path: (request) => targetPath(request.url),
   routing: (request) => routingOf(request.server.initialConfig),
   method: (request) => request.method,
+  attach: (request, decision) => {
+    request.rateLimit = decision
+  },
+  proxySetting: 'Fastify: the trustProxy server option',
   setHeader: (reply, name, value) => {
     // Fastify lowercases every header name it is given; handing it the lowercase name spares
     // a new string per header per request.
@@ -152,6 +164,8 @@ const dianaPlugin: FastifyPluginAsync<DianaFastifyOptions> = async (fastify, all
 
   const framework = routingOf(fastify.initialConfig)
   fastify.decorate('dianaLimiter', gate.limiter)
+  // Declared up front, so that setting it per request keeps the request object's shape.
+  if (!fastify.hasRequestDecorator('rateLimit')) fastify.decorateRequest('rateLimit', null)
   // Each route gets its own onRequest hook, after the route's own ones (so `identify` can read
   // what an authentication hook found), bound to its gate and its pattern in canonical spelling
   // (worked out here, once per route): the request path then does no lookups and no decoding.

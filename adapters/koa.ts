@@ -8,6 +8,16 @@ import { FOLDING_ROUTING, type Routing, routing } from './core/resource-path'
 
 export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
+declare module 'koa' {
+  interface DefaultState {
+    /**
+     * The diana-limiter decision for this request (also on a denied one, for `onLimited`);
+     * undefined where no Diana middleware ran, or it skipped the request.
+     */
+    rateLimit?: Decision
+  }
+}
+
 /** Options of the Koa middleware: a limiter (or its options) plus the adapter hooks, on `ctx`. */
 export type DianaKoaOptions = Omit<AdapterHooks<Context, Context>, 'onLimited'> & {
   /**
@@ -73,6 +83,10 @@ const binding: Binding<Context, Context> = {
   path: (ctx) => ctx.path,
   routing: (ctx) => routingOf((ctx as RoutedContext).router),
   method: (ctx) => ctx.method,
+  attach: (ctx, decision) => {
+    ctx.state.rateLimit = decision
+  },
+  proxySetting: 'Koa: app.proxy = true',
   setHeader: (ctx, name, value) => ctx.set(name, value),
   responded: (ctx) => ctx.body !== undefined && ctx.body !== null,
   sendProblem: (ctx, status, body) => {

@@ -29,4 +29,7 @@ export const builtInDimensions: ReadonlyArray<readonly [string, Dimension]> = [
   ['account', fieldDimension('account')],
   ['device', fieldDimension('device')],
   ['resource', fieldDimension('resource')],
+  // The adapters set it to the client address, IPv4-mapped IPv6 as IPv4 and other IPv6 cut to
+  // its `ipv6Subnet` prefix; read as given, so a caller of check() groups addresses likewise.
+  ['ip', fieldDimension('ip')],
 ]

@@ -27,6 +27,7 @@ export {
   parseRemoteDocument,
   parseRemoteDocumentAsync,
 } from './config/parse-config'
+export { type DeviceSecret, signDeviceId } from './device-id'
 export type { Dimension } from './dimension'
 export { parseDuration } from './duration'
 export { createLimiter, Limiter, type LimiterEvents, type LimiterOptions } from './limiter'

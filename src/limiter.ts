@@ -8,6 +8,7 @@ import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from '
 import { decide, unlimited } from './decision'
 import { hint, quoted, shortened } from './did-you-mean'
 import { checkLimiterName } from './limiter-name'
+import { peerHint } from './peer-options'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
 import { ruleFor, VariantWindows, withVariants } from './rules/overrides'
@@ -420,7 +421,7 @@ function checkOptions(options: LimiterOptions): void {
   }
   for (const key of Object.keys(options)) {
     if (!OPTION_NAMES.includes(key)) {
-      throw new TypeError(`createLimiter: unknown option "${key}"${hint(key, OPTION_NAMES)}`)
+      throw new TypeError(`createLimiter: unknown option "${key}"${peerHint(key) || hint(key, OPTION_NAMES)}`)
     }
   }
   checkConfigOptions(options)

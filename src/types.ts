@@ -8,6 +8,10 @@ export interface Subject {
   /** Resource path (the matched route pattern when the framework knows it, else the path). */
   resource?: string
   method?: string
+  /**
+   * The client address (adapters: as the framework reports it under its trust-proxy setting;
+   * IPv4-mapped IPv6 as IPv4, other IPv6 as its `ipv6Subnet` prefix such as `2001:db8:ab00::/56`).
+   */
   ip?: string
   readonly [field: string]: string | number | undefined
 }
@@ -61,7 +65,7 @@ export interface Decision {
 /** Built-in strategy names; registered ones are any other string. */
 export type BuiltInAlgorithm = 'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket'
 /** Built-in dimension names; registered ones are any other string. */
-export type BuiltInDimension = 'global' | 'account' | 'device' | 'resource'
+export type BuiltInDimension = 'global' | 'account' | 'device' | 'resource' | 'ip'
 
 /** A rule as written by users, in code or in a config file. */
 export interface Rule {

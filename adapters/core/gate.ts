@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import { verifiedDeviceId } from '../../src/device-id'
 import { checkNow, type Limiter } from '../../src/limiter'
 import type { Decision, Subject } from '../../src/types'
 import { clientKey } from './client-ip'
@@ -7,6 +8,7 @@ import { hold } from './hold'
 import { type AdapterOptions, type ResolvedOptions, resolveOptions } from './options'
 import { type OutageWatch, watchOutages } from './outage'
 import { rateLimitedProblem, storeUnavailableProblem } from './problem'
+import { ProxyWatch } from './proxy-warnings'
 import { canonicalResource, type Routing, routing } from './resource-path'
 
 /**
@@ -30,6 +32,10 @@ export interface Binding<Req, Res> {
    */
   canonicalRoute?(req: Req): string | undefined
   method(req: Req): string
+  /** Puts the decision on the request (`req.rateLimit`, `ctx.state.rateLimit`) for the handler. */
+  attach(req: Req, decision: Decision): void
+  /** The framework's trust-proxy setting, as the proxy warnings name it. */
+  readonly proxySetting: string
   setHeader(res: Res, name: string, value: string): void
   /** Whether a response has been sent (or, for Koa, set). */
   responded(res: Res): boolean
@@ -38,17 +44,22 @@ export interface Binding<Req, Res> {
   raw(res: Res): ServerResponse
 }
 
-export const DEVICE_HEADER = 'x-device-id'
-/** Device key prefixes: `h:` for the header's value, `a:` for the client address. */
+/**
+ * Device key prefixes: `d:` for what `identifyDevice` named, `h:` for the header's value (or
+ * the ID of a signed one), `a:` for the client address. Each source has its own key space, so
+ * no client can name another source's bucket.
+ */
+export const HOOK_DEVICE = 'd:'
 export const HEADER_DEVICE = 'h:'
 export const ADDRESS_DEVICE = 'a:'
 /** The address of every client whose address cannot be determined. */
 export const UNKNOWN_ADDRESS = 'unknown'
 
-type HookName = 'identify' | 'normalizeResource' | 'skip' | 'onLimited'
+type HookName = 'identify' | 'identifyDevice' | 'normalizeResource' | 'skip' | 'onLimited'
 
 const HOOK_FALLBACKS: Readonly<Record<HookName, string>> = {
   identify: 'requests it fails for have no account, so account rules skip them; the other rules apply',
+  identifyDevice: 'requests it fails for are counted by the device header, else the client address',
   normalizeResource: 'requests it fails for use the default resource (route pattern, else path)',
   skip: 'requests it fails for are limited as usual',
   onLimited: 'denied requests it fails for get the default answer',
@@ -90,6 +101,8 @@ export class Gate<Req, Res> {
   readonly #checkNow: (subject: Subject) => Decision | Promise<Decision>
   readonly #policies = new PolicyCache()
   readonly #failedHooks = new Set<HookName>()
+  /** Undefined when `proxyWarnings` is off or both warnings are done with. */
+  #proxies: ProxyWatch<Req> | undefined
   #failing = false
 
   constructor(
@@ -103,6 +116,9 @@ export class Gate<Req, Res> {
     this.#binding = binding
     this.#where = where
     this.#outage = watchOutages(this.limiter)
+    this.#proxies = this.#options.proxyWarnings
+      ? new ProxyWatch(binding, binding.proxySetting, (message) => this.warn(message))
+      : undefined
     const limiter = this.limiter
     this.#checkNow =
       typeof limiter[checkNow] === 'function'
@@ -115,7 +131,7 @@ export class Gate<Req, Res> {
    * Hooks that fail are logged once and left out: only what depends on them stops applying.
    */
   subject(req: Req): Subject | Promise<Subject> {
-    return this.#subjectOf(req, clientKey(this.#binding.clientIp(req)))
+    return this.#subjectOf(req, clientKey(this.#binding.clientIp(req), this.#options.ipv6Subnet))
   }
 
   #subjectOf(req: Req, address: string | undefined): Subject | Promise<Subject> {
@@ -124,37 +140,89 @@ export class Gate<Req, Res> {
     // (a Unix socket without a trusted proxy). All such clients share one address bucket
     // rather than none, so address-keyed rules still hold them.
     const ip = address ?? UNKNOWN_ADDRESS
-    const header = binding.header(req, DEVICE_HEADER)
     const subject: { -readonly [K in keyof Subject]: Subject[K] } = {
-      // Separate key spaces: no header value can name an address's bucket.
-      device: header ? HEADER_DEVICE + header : ADDRESS_DEVICE + ip,
       resource: this.#resource(req),
       method: binding.method(req),
       ip,
     }
+    const device = this.#device(req, ip)
+    const account = this.#identity(req)
+    if (!isThenable(device) && !isThenable(account)) {
+      subject.device = device
+      subject.account = account
+      return subject
+    }
+    return Promise.all([device, account]).then(([knownDevice, knownAccount]) => {
+      subject.device = knownDevice
+      subject.account = knownAccount
+      return subject
+    })
+  }
+
+  /** The account `identify` names; a hook that throws or rejects means none. Never rejects. */
+  #identity(req: Req): string | undefined | Promise<string | undefined> {
     const identify = this.#options.identify
-    if (identify === undefined) return subject
+    if (identify === undefined) return undefined
     let account: ReturnType<typeof identify>
     try {
       account = identify(req)
     } catch (error) {
       this.#hookFailed('identify', error)
-      return subject
+      return undefined
     }
-    if (isThenable(account)) {
-      return Promise.resolve(account).then(
-        (value) => {
-          subject.account = this.#account(value)
-          return subject
-        },
-        (error: unknown) => {
-          this.#hookFailed('identify', error)
-          return subject
-        },
-      )
+    if (!isThenable(account)) return this.#account(account)
+    return Promise.resolve(account).then(
+      (value) => this.#account(value),
+      (error: unknown) => {
+        this.#hookFailed('identify', error)
+        return undefined
+      },
+    )
+  }
+
+  /**
+   * The device key: what `identifyDevice` names, else the device header's value (only a
+   * validly signed one with `deviceSecret`), else the client address. Never rejects.
+   */
+  #device(req: Req, ip: string): string | Promise<string> {
+    const identifyDevice = this.#options.identifyDevice
+    if (identifyDevice === undefined) return this.#headerDevice(req, ip)
+    let named: ReturnType<typeof identifyDevice>
+    try {
+      named = identifyDevice(req)
+    } catch (error) {
+      this.#hookFailed('identifyDevice', error)
+      return this.#headerDevice(req, ip)
     }
-    subject.account = this.#account(account)
-    return subject
+    if (!isThenable(named)) return this.#namedDevice(named) ?? this.#headerDevice(req, ip)
+    return Promise.resolve(named).then(
+      (value) => this.#namedDevice(value) ?? this.#headerDevice(req, ip),
+      (error: unknown) => {
+        this.#hookFailed('identifyDevice', error)
+        return this.#headerDevice(req, ip)
+      },
+    )
+  }
+
+  #namedDevice(value: unknown): string | undefined {
+    if (typeof value === 'string') return value === '' ? undefined : HOOK_DEVICE + value
+    if (value === undefined || value === null) return undefined
+    if (typeof value === 'number' && Number.isFinite(value)) return HOOK_DEVICE + String(value)
+    this.#hookFailed('identifyDevice', `returned ${describe(value)}, expected a string or undefined`)
+    return undefined
+  }
+
+  #headerDevice(req: Req, ip: string): string {
+    const options = this.#options
+    const name = options.deviceHeader
+    const value = name === undefined ? undefined : this.#binding.header(req, name)
+    if (value) {
+      const key = options.deviceKey
+      if (key === undefined) return HEADER_DEVICE + value
+      const id = verifiedDeviceId(value, key)
+      if (id !== undefined) return HEADER_DEVICE + id
+    }
+    return ADDRESS_DEVICE + ip
   }
 
   #account(value: unknown): string | undefined {
@@ -265,11 +333,20 @@ export class Gate<Req, Res> {
   }
 
   #decide(req: Req, res: Res): boolean | Promise<boolean> {
-    const address = clientKey(this.#binding.clientIp(req))
-    if (address === undefined && peerGone(this.#binding.raw(res))) return false
+    const binding = this.#binding
+    const reported = binding.clientIp(req)
+    if (this.#proxies !== undefined && reported) this.#watchProxies(req, res, reported)
+    const address = clientKey(reported, this.#options.ipv6Subnet)
+    if (address === undefined && peerGone(binding.raw(res))) return false
     const subject = this.#subjectOf(req, address)
     if (subject instanceof Promise) return subject.then((known) => this.#check(known, req, res))
     return this.#check(subject, req, res)
+  }
+
+  #watchProxies(req: Req, res: Res, ip: string): void {
+    const watch = this.#proxies as ProxyWatch<Req>
+    watch.see(req, ip, this.#binding.raw(res).socket?.remoteAddress)
+    if (!watch.active) this.#proxies = undefined
   }
 
   /** A warning about how the adapter is set up, through the adapter's logger. */
@@ -317,6 +394,7 @@ export class Gate<Req, Res> {
       options.logger.warn(`${this.#where}: the limiter answers again; limiting resumed`)
     }
     const binding = this.#binding
+    binding.attach(req, decision)
     if (!decision.allowed && decision.degraded && (options.failClosed || this.#outage.closed)) {
       // The store is down and set to refuse: this denial is about the store, not a quota.
       binding.setHeader(res, 'Retry-After', String(wholeSeconds(decision.retryAfterMs)))

@@ -1,6 +1,9 @@
+import { type DeviceSecret, deviceKey } from '../../src/device-id'
 import { hint } from '../../src/did-you-mean'
 import { createLimiter, type Limiter, type LimiterOptions } from '../../src/limiter'
+import { peerHint } from '../../src/peer-options'
 import type { Decision } from '../../src/types'
+import { DEFAULT_IPV6_SUBNET, MAX_IPV6_SUBNET, MIN_IPV6_SUBNET } from './client-ip'
 import { HEADER_STYLES, type HeaderStyle } from './headers'
 import { ROUTING_FIELDS, type RoutingOptions } from './resource-path'
 
@@ -36,6 +39,44 @@ export interface AdapterHooks<Req, Res> {
    * @default none: no account, so `account` rules never apply
    */
   identify?: (req: Req) => string | undefined | Promise<string | undefined>
+  /**
+   * The device the request comes from, for `device` rules, when the app knows it better than a
+   * header can say (a verified cookie, a claim of a checked token). Undefined (or a hook that
+   * fails) falls back to {@link deviceHeader}, then to the client address. Its values have a
+   * key space of their own: no header value can name the same bucket.
+   * @default none: the header, else the address
+   */
+  identifyDevice?: (req: Req) => string | undefined | Promise<string | undefined>
+  /**
+   * The request header that names the device, or `false` to read none (then `device` is the
+   * client address unless {@link identifyDevice} names one). Any client can send any value
+   * here, so a header alone lets a bot take a fresh bucket per request: see
+   * {@link deviceSecret}.
+   * @default 'x-device-id'
+   */
+  deviceHeader?: string | false
+  /**
+   * Counts a header value only when it is `ID.SIGNATURE` signed with this secret
+   * (HMAC-SHA256 over ID, base64url without padding: `signDeviceId(id, secret)` from
+   * `diana-limiter` makes one); the device is then ID. Anything else (unsigned, forged, longer
+   * than 256 characters) falls back to the client address. At least 16 bytes.
+   * @default none: any header value counts as sent
+   */
+  deviceSecret?: DeviceSecret
+  /**
+   * How many leading bits of an IPv6 client address name one client, for `ip` rules and the
+   * address fallback of `device`; 32 to 128 (128: per address). IPv4 and IPv4-mapped IPv6
+   * addresses are always counted per address.
+   * @default 56
+   */
+  ipv6Subnet?: number
+  /**
+   * Warn (once each, through {@link logger}) when X-Forwarded-For arrives but the framework
+   * does not trust proxies, and when the first 100 requests all come from one private address
+   * with proxy headers: both mean every client is probably counted as the proxy.
+   * @default true
+   */
+  proxyWarnings?: boolean
   /**
    * The resource name for `resource` rules and `match.path`. Use it to fold paths the
    * framework cannot (e.g. `/files/*` served by one wildcard handler). Undefined (or a hook
@@ -89,6 +130,11 @@ export type AdapterOptions<Req, Res> = AdapterHooks<Req, Res> & LimiterSource
 
 export const HOOK_NAMES = [
   'identify',
+  'identifyDevice',
+  'deviceHeader',
+  'deviceSecret',
+  'ipv6Subnet',
+  'proxyWarnings',
   'normalizeResource',
   'routing',
   'skip',
@@ -101,6 +147,9 @@ export const HOOK_NAMES = [
 export const DEFAULT_ADAPTER_OPTIONS = {
   response: { status: 429, headers: 'draft' },
   maxDelayMs: 10_000,
+  deviceHeader: 'x-device-id',
+  ipv6Subnet: DEFAULT_IPV6_SUBNET,
+  proxyWarnings: true,
 } as const
 
 /** Everything an adapter needs, checked once at setup. */
@@ -109,6 +158,13 @@ export interface ResolvedOptions<Req, Res> {
   /** True when the adapter built the limiter and so must close it. */
   ownsLimiter: boolean
   identify: AdapterHooks<Req, Res>['identify']
+  identifyDevice: AdapterHooks<Req, Res>['identifyDevice']
+  /** Lower case; undefined when no header is read. */
+  deviceHeader: string | undefined
+  /** The `deviceSecret` as an HMAC key. */
+  deviceKey: Buffer | undefined
+  ipv6Subnet: number
+  proxyWarnings: boolean
   normalizeResource: AdapterHooks<Req, Res>['normalizeResource']
   routing: RoutingOptions | undefined
   skip: AdapterHooks<Req, Res>['skip']
@@ -139,13 +195,13 @@ export function resolveOptions<Req, Res>(
   for (const [key, value] of Object.entries(options)) {
     const isHook = (HOOK_NAMES as readonly string[]).includes(key)
     // Other keys go to createLimiter, which knows its own; a near-miss of a hook is caught here.
-    const nearHook = isHook || key === 'limiter' ? '' : hint(key, HOOK_NAMES)
+    const nearHook = isHook || key === 'limiter' ? '' : peerHint(key) || hint(key, HOOK_NAMES)
     if (nearHook !== '') throw new TypeError(`${where}: unknown option "${key}"${nearHook}`)
     if (isHook) hooks[key] = value
     // The limiter reports config problems through the same logger.
     if ((!isHook || key === 'logger') && key !== 'limiter') limiterOptions[key] = value
   }
-  for (const name of ['identify', 'normalizeResource', 'skip', 'onLimited'] as const) {
+  for (const name of ['identify', 'identifyDevice', 'normalizeResource', 'skip', 'onLimited'] as const) {
     if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
       throw new TypeError(`${where}: ${name} must be a function (got ${typeof hooks[name]})`)
     }
@@ -165,6 +221,20 @@ export function resolveOptions<Req, Res>(
   if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0) || !Number.isFinite(maxDelayMs)) {
     throw new TypeError(`${where}: maxDelayMs must be a finite number of ms >= 0 (got ${String(maxDelayMs)})`)
   }
+  const deviceHeader = checkDeviceHeader(hooks.deviceHeader, where)
+  const ipv6Subnet = (hooks.ipv6Subnet ?? DEFAULT_ADAPTER_OPTIONS.ipv6Subnet) as number
+  if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < MIN_IPV6_SUBNET || ipv6Subnet > MAX_IPV6_SUBNET) {
+    throw new TypeError(
+      `${where}: ipv6Subnet must be a whole number of bits from ${MIN_IPV6_SUBNET} to ${MAX_IPV6_SUBNET} (got ${String(ipv6Subnet)})`,
+    )
+  }
+  const proxyWarnings = hooks.proxyWarnings ?? DEFAULT_ADAPTER_OPTIONS.proxyWarnings
+  if (typeof proxyWarnings !== 'boolean') {
+    throw new TypeError(
+      `${where}: proxyWarnings must be true or false (got ${JSON.stringify(proxyWarnings)})`,
+    )
+  }
+  const secret = hooks.deviceSecret === undefined ? undefined : deviceKey(hooks.deviceSecret, where)
   const logger = (hooks.logger ?? defaultLogger) as { warn(message: string): void }
   if (typeof logger?.warn !== 'function')
     throw new TypeError(`${where}: logger must have a warn(message) method`)
@@ -194,6 +264,11 @@ export function resolveOptions<Req, Res>(
     limiter,
     ownsLimiter: given === undefined,
     identify: hooks.identify as ResolvedOptions<Req, Res>['identify'],
+    identifyDevice: hooks.identifyDevice as ResolvedOptions<Req, Res>['identifyDevice'],
+    deviceHeader,
+    deviceKey: secret,
+    ipv6Subnet,
+    proxyWarnings,
     normalizeResource: hooks.normalizeResource as ResolvedOptions<Req, Res>['normalizeResource'],
     routing,
     skip: hooks.skip as ResolvedOptions<Req, Res>['skip'],
@@ -204,6 +279,20 @@ export function resolveOptions<Req, Res>(
     logger,
     failClosed: failsClosed(limiterOptions.store, limiter),
   }
+}
+
+/** Header names are tokens (RFC 9110): no spaces, colons or control characters. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/
+
+function checkDeviceHeader(header: unknown, where: string): string | undefined {
+  if (header === false) return undefined
+  if (header === undefined) return DEFAULT_ADAPTER_OPTIONS.deviceHeader
+  if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
+    throw new TypeError(
+      `${where}: deviceHeader must be a header name such as 'x-device-id', or false to read none (got ${JSON.stringify(header)})`,
+    )
+  }
+  return header.toLowerCase()
 }
 
 function checkRouting(routing: unknown, where: string): RoutingOptions | undefined {

@@ -11,6 +11,7 @@ import { RedisSaleState } from './domain/redis-sale-state'
 import type { SaleState } from './domain/sale-state'
 import { Shop } from './domain/shop'
 import { createApp, isCacheableRead } from './http/app'
+import { deviceSecretOf } from './http/device-ids'
 import { Sessions } from './http/session'
 import type { ShopConfig } from './shop-config'
 
@@ -65,6 +66,7 @@ export async function startShop(config: ShopConfig, options: StartOptions = {}):
     ...(options.outbox && { outbox: options.outbox }),
   })
   const sessions = new Sessions(config.secret)
+  const deviceSecret = deviceSecretOf(config.secret)
   // In Redis mode the counters are shared too, so the quotas hold across every shop process.
   // A stampede keeps this event loop busy, so replies are read late: a 250 ms timeout (not the
   // store's 50 ms) keeps Diana on the shared counters instead of falling back to local ones.
@@ -81,7 +83,9 @@ export async function startShop(config: ShopConfig, options: StartOptions = {}):
     sessions,
     product: config.product,
     cooldownMs: config.cooldownMs,
-    rateLimit: diana({ limiter, identify: (req) => sessions.user(req), skip: isCacheableRead }),
+    deviceSecret,
+    // Only device ids the shop signed count; anything else is counted by the client address.
+    rateLimit: diana({ limiter, identify: (req) => sessions.user(req), deviceSecret, skip: isCacheableRead }),
   })
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) =>

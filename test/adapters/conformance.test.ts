@@ -2,6 +2,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
+import { ONE_ADDRESS_REQUESTS } from '../../adapters/core/proxy-warnings'
 import { createLimiter } from '../../src/limiter'
 import type { Evaluation, Store } from '../../src/stores/store'
 import type { Rule } from '../../src/types'
@@ -14,6 +15,16 @@ const perDevice: Rule = {
   dimension: 'device',
   algorithm: 'fixed-window',
   limit: 2,
+  window: '1m',
+}
+
+const perIp: Rule = { name: 'per-ip', dimension: 'ip', algorithm: 'fixed-window', limit: 2, window: '1m' }
+/** A rule that never denies in these tests, so that requests go through and are watched. */
+const roomy: Rule = {
+  name: 'roomy',
+  dimension: 'global',
+  algorithm: 'fixed-window',
+  limit: 10_000,
   window: '1m',
 }
 
@@ -57,7 +68,8 @@ describe.each(frameworks)('$name adapter', (framework) => {
   })
 
   it('counts a client without x-device-id by its address, ignoring X-Forwarded-For by default', async () => {
-    const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now } })
+    const quiet = { warn: () => {} }
+    const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now, logger: quiet } })
     const statuses = []
     for (const forwarded of ['1.1.1.1', '2.2.2.2', '3.3.3.3']) {
       statuses.push((await send(`${url}/health`, { headers: { 'x-forwarded-for': forwarded } })).status)
@@ -65,17 +77,179 @@ describe.each(frameworks)('$name adapter', (framework) => {
     expect(statuses).toEqual([200, 200, 429])
   })
 
-  it('with a trusted proxy, counts the forwarded client, IPv6 grouped per /64', async () => {
+  it('with a trusted proxy, counts the forwarded client, IPv6 grouped per /56', async () => {
     const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now }, trustProxy: true })
     const from = async (ip: string) =>
       (await send(`${url}/health`, { headers: { 'x-forwarded-for': ip } })).status
     expect(await from('2001:db8:1:2::1')).toBe(200)
-    expect(await from('2001:db8:1:2:ffff:aaaa:bbbb:cccc')).toBe(200)
-    expect(await from('2001:0db8:0001:0002::9')).toBe(429)
-    expect(await from('2001:db8:1:3::1')).toBe(200)
+    expect(await from('2001:db8:1:3:ffff:aaaa:bbbb:cccc')).toBe(200)
+    expect(await from('2001:0DB8:0001:00ff::9')).toBe(429)
+    expect(await from('2001:db8:1:100::1')).toBe(200)
     expect(await from('203.0.113.7')).toBe(200)
     expect(await from('::ffff:203.0.113.7')).toBe(200)
-    expect(await from('203.0.113.7')).toBe(429)
+    expect(await from('::ffff:cb00:7107')).toBe(429)
+  })
+
+  it('limits per ip by the address the framework reports, whatever the headers say', async () => {
+    const { url } = await start({ options: { rules: [perIp], clock: fakeClock().now } })
+    const statuses = []
+    const spoofs: Record<string, string>[] = [
+      { 'x-device-id': 'a', 'x-forwarded-for': '1.1.1.1' },
+      { 'x-device-id': 'b', 'x-real-ip': '2.2.2.2' },
+      { 'x-device-id': 'c', forwarded: 'for=3.3.3.3' },
+    ]
+    for (const headers of spoofs) {
+      statuses.push((await send(`${url}/health`, { headers })).status)
+    }
+    expect(statuses).toEqual([200, 200, 429])
+    const denied = await send(`${url}/health`)
+    expect(JSON.parse(denied.body)).toMatchObject({ rule: 'per-ip' })
+  })
+
+  it('with a trusted proxy, an ip rule counts each forwarded client; ipv6Subnet 128 counts per address', async () => {
+    const { url } = await start({
+      options: { rules: [{ ...perIp, limit: 1 }], clock: fakeClock().now, ipv6Subnet: 128 },
+      trustProxy: true,
+    })
+    const from = async (ip: string) =>
+      (await send(`${url}/health`, { headers: { 'x-forwarded-for': ip } })).status
+    expect(await from('2001:db8::1')).toBe(200)
+    expect(await from('2001:db8::2')).toBe(200)
+    expect(await from('2001:DB8:0::0:1')).toBe(429)
+    expect(await from('198.51.100.1')).toBe(200)
+    expect(await from('198.51.100.2')).toBe(200)
+  })
+
+  it.each([
+    ['synchronous', false],
+    ['asynchronous', true],
+  ])('counts the device a %s identifyDevice names, apart from header values', async (_kind, async) => {
+    const rules: Rule[] = [{ ...perDevice, limit: 1 }]
+    const { url } = await start({
+      options: { rules, clock: fakeClock().now },
+      identifyDeviceByHeader: { header: 'x-session-device', async },
+    })
+    const as = (headers: Record<string, string>) => send(`${url}/health`, { headers }).then((r) => r.status)
+    expect(await as({ 'x-session-device': 'tablet' })).toBe(200)
+    expect(await as({ 'x-session-device': 'tablet', 'x-device-id': 'other' })).toBe(429)
+    // The same text in the device header is another key space.
+    expect(await as({ 'x-device-id': 'tablet' })).toBe(200)
+    expect(await as({ 'x-session-device': 'laptop' })).toBe(200)
+    // Where the hook names none: the header, else the address.
+    expect(await as({ 'x-device-id': 'tablet' })).toBe(429)
+    expect(await as({})).toBe(200)
+    expect(await as({})).toBe(429)
+  })
+
+  it('falls back to the header when identifyDevice throws, and says so once', async () => {
+    const warnings: string[] = []
+    const { url } = await start({
+      options: {
+        rules: [{ ...perDevice, limit: 1 }],
+        clock: fakeClock().now,
+        logger: { warn: (message: string) => warnings.push(message) },
+      },
+      identifyDeviceByHeader: { header: 'x-session-device' },
+    })
+    const statuses = []
+    for (const device of ['phone', 'phone', 'tablet']) {
+      const headers = { 'x-session-device': 'throw', 'x-device-id': device }
+      statuses.push((await send(`${url}/health`, { headers })).status)
+    }
+    expect(statuses).toEqual([200, 429, 200])
+    expect(warnings.filter((w) => w.includes('identifyDevice'))).toHaveLength(1)
+  })
+
+  it('reads the device from the header deviceHeader names', async () => {
+    const rules: Rule[] = [{ ...perDevice, limit: 1 }]
+    const { url } = await start({ options: { rules, clock: fakeClock().now, deviceHeader: 'X-Client-Id' } })
+    const as = (headers: Record<string, string>) => send(`${url}/health`, { headers }).then((r) => r.status)
+    expect(await as({ 'x-client-id': 'a' })).toBe(200)
+    expect(await as({ 'x-client-id': 'a' })).toBe(429)
+    expect(await as({ 'x-client-id': 'b' })).toBe(200)
+    // x-device-id is just another header now: these count by the address.
+    expect(await as({ 'x-device-id': 'c' })).toBe(200)
+    expect(await as({ 'x-device-id': 'd' })).toBe(429)
+  })
+
+  it('with deviceHeader false, counts every device by its address', async () => {
+    const rules: Rule[] = [{ ...perDevice, limit: 1 }]
+    const { url } = await start({ options: { rules, clock: fakeClock().now, deviceHeader: false } })
+    const as = (device: string) => send(`${url}/health`, { headers: { 'x-device-id': device } })
+    expect((await as('a')).status).toBe(200)
+    expect((await as('b')).status).toBe(429)
+  })
+
+  it('puts the decision on the request for the handler; none on a skipped request', async () => {
+    const { url } = await start({
+      options: { rules: [perDevice], clock: fakeClock().now },
+      skipByHeader: true,
+    })
+    const first = await send(`${url}/decision`)
+    expect(JSON.parse(first.body)).toMatchObject({
+      allowed: true,
+      rule: 'per-device',
+      limit: 2,
+      remaining: 1,
+      resetMs: 60_000,
+      retryAfterMs: 0,
+      delayMs: 0,
+      degraded: false,
+    })
+    expect(JSON.parse((await send(`${url}/decision`, { headers: { 'x-skip': '1' } })).body)).toBeNull()
+    expect(JSON.parse((await send(`${url}/decision`)).body)).toMatchObject({ allowed: true, remaining: 0 })
+  })
+
+  it('warns once when X-Forwarded-For arrives but the framework does not trust proxies', async () => {
+    const warnings: string[] = []
+    const logger = { warn: (message: string) => warnings.push(message) }
+    const { url } = await start({ options: { rules: [roomy], clock: fakeClock().now, logger } })
+    await send(`${url}/health`)
+    expect(warnings).toEqual([])
+    for (const forwarded of ['198.51.100.1', '198.51.100.2', '198.51.100.3']) {
+      await send(`${url}/health`, { headers: { 'x-forwarded-for': forwarded } })
+    }
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/DIANA_UNTRUSTED_FORWARDED_FOR.*trust.*docs\/security\.md#behind-a-proxy/)
+  })
+
+  it('does not warn about X-Forwarded-For when the framework trusts proxies', async () => {
+    const warnings: string[] = []
+    const logger = { warn: (message: string) => warnings.push(message) }
+    const { url } = await start({
+      options: { rules: [roomy], clock: fakeClock().now, logger },
+      trustProxy: true,
+    })
+    for (let i = 0; i < ONE_ADDRESS_REQUESTS + 5; i++) {
+      await send(`${url}/health`, { headers: { 'x-forwarded-for': `198.51.100.${i % 7}` } })
+    }
+    expect(warnings).toEqual([])
+  })
+
+  it('warns once when the first requests all come from one private address with proxy headers', async () => {
+    const warnings: string[] = []
+    const logger = { warn: (message: string) => warnings.push(message) }
+    const { url } = await start({ options: { rules: [roomy], clock: fakeClock().now, logger } })
+    for (let i = 0; i < ONE_ADDRESS_REQUESTS + 5; i++) {
+      await send(`${url}/health`, { headers: { 'x-real-ip': `198.51.100.${i % 7}` } })
+    }
+    expect(warnings).toHaveLength(1)
+    expect(warnings[0]).toMatch(/DIANA_ONE_ADDRESS.*127\.0\.0\.1.*trust/)
+  })
+
+  it('does not take one client without proxy headers for a proxy, nor warn with proxyWarnings false', async () => {
+    const warnings: string[] = []
+    const logger = { warn: (message: string) => warnings.push(message) }
+    const plain = await start({ options: { rules: [roomy], clock: fakeClock().now, logger } })
+    for (let i = 0; i < ONE_ADDRESS_REQUESTS + 5; i++) await send(`${plain.url}/health`)
+    await plain.close()
+    const quiet = await start({
+      options: { rules: [roomy], clock: fakeClock().now, logger, proxyWarnings: false },
+    })
+    for (let i = 0; i < ONE_ADDRESS_REQUESTS + 5; i++) {
+      await send(`${quiet.url}/health`, { headers: { 'x-forwarded-for': '198.51.100.1' } })
+    }
+    expect(warnings).toEqual([])
   })
 
   it('limits per account when identify names one; anonymous requests get no headers', async () => {
@@ -242,7 +416,7 @@ describe.each(frameworks)('$name adapter', (framework) => {
     await send(`${url}/health`)
     const denied = await send(`${url}/health`)
     expect(denied.status).toBe(418)
-    expect(denied.body).toBe('slow down per-device')
+    expect(denied.body).toBe('slow down per-device (on the request)')
     expect(denied.headers.get('retry-after')).toBe('60')
     expect(denied.headers.get('ratelimit')).toBe('"per-device";r=0;t=60')
   })

@@ -1,18 +1,21 @@
 import type { ServerResponse } from 'node:http'
+import { isIPv6 } from 'node:net'
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { clientKey, prefix64 } from '../../adapters/core/client-ip'
+import { clientKey, formatIPv6, isPrivateAddress, parseIPv6 } from '../../adapters/core/client-ip'
 import { type Binding, Gate } from '../../adapters/core/gate'
 import { canonicalResource, FOLDING_ROUTING, targetPath } from '../../adapters/core/resource-path'
 import { diana as dianaExpress } from '../../adapters/express'
 import { diana as dianaKoa } from '../../adapters/koa'
+import { signDeviceId } from '../../src/device-id'
 import { createLimiter } from '../../src/limiter'
-import type { Rule, Subject } from '../../src/types'
+import type { Decision, Rule, Subject } from '../../src/types'
 
 interface FakeRequest {
   ip?: string
   headers: Record<string, string>
   path: string
+  rateLimit?: Decision
 }
 const binding: Binding<FakeRequest, Record<string, string>> = {
   clientIp: (req) => req.ip,
@@ -21,6 +24,10 @@ const binding: Binding<FakeRequest, Record<string, string>> = {
   path: (req) => req.path,
   routing: () => FOLDING_ROUTING,
   method: () => 'GET',
+  attach: (req, decision) => {
+    req.rateLimit = decision
+  },
+  proxySetting: 'the test setting',
   setHeader: (res, name, value) => {
     res[name] = value
   },
@@ -40,18 +47,113 @@ describe('client addresses', () => {
     ['203.0.113.7', '203.0.113.7'],
     ['::ffff:203.0.113.7', '203.0.113.7'],
     ['::FFFF:203.0.113.7', '203.0.113.7'],
-    ['2001:db8:1:2:3:4:5:6', '2001:db8:1:2::/64'],
-    ['2001:0DB8:0001:0002::', '2001:db8:1:2::/64'],
-    ['2001:db8::1', '2001:db8:0:0::/64'],
-    ['::1', '0:0:0:0::/64'],
-    ['fe80::1%eth0', 'fe80:0:0:0::/64'],
+    ['::ffff:cb00:7107', '203.0.113.7'],
+    ['0:0:0:0:0:ffff:203.0.113.7', '203.0.113.7'],
+    ['0000:0000:0000:0000:0000:FFFF:CB00:7107', '203.0.113.7'],
+    ['::ffff:203.0.113.7%eth0', '203.0.113.7'],
+    ['2001:db8:1:2:3:4:5:6', '2001:db8:1::/56'],
+    ['2001:0DB8:0001:00FF::', '2001:db8:1::/56'],
+    ['2001:db8:ab12::1', '2001:db8:ab12::/56'],
+    ['2001:db8:ab12:34ff::1', '2001:db8:ab12:3400::/56'],
+    ['2001:db8::1', '2001:db8::/56'],
+    ['::1', '::/56'],
+    ['fe80::1%eth0', 'fe80::/56'],
+    ['::203.0.113.7', '::/56'],
     ['::ffff:1.2.3.4:5', '::ffff:1.2.3.4:5'],
+    ['1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8:9'],
+    ['1::2::3', '1::2::3'],
+    ['::ffff:01.2.3.4', '::ffff:01.2.3.4'],
+    ['12345::', '12345::'],
   ])('%s is counted as %s', (ip, key) => {
     expect(clientKey(ip)).toBe(key)
   })
 
+  it.each([
+    [32, '2001:db8::/32'],
+    [48, '2001:db8:ab12::/48'],
+    [64, '2001:db8:ab12:cd34::/64'],
+    [60, '2001:db8:ab12:cd30::/60'],
+    [127, '2001:db8:ab12:cd34:1:2:3:4/127'],
+    [128, '2001:db8:ab12:cd34:1:2:3:5'],
+  ])('ipv6Subnet %i groups 2001:db8:ab12:cd34:1:2:3:5 as %s', (subnet, key) => {
+    expect(clientKey('2001:db8:ab12:cd34:1:2:3:5', subnet)).toBe(key)
+  })
+
+  it('parses exactly what Node takes for IPv6, and prints one canonical text per address', () => {
+    const group = fc.oneof(
+      fc.constant('0'),
+      fc.constant('0000'),
+      fc.integer({ min: 0, max: 0xffff }).map((n) => n.toString(16)),
+    )
+    const full = fc.array(group, { minLength: 8, maxLength: 8 })
+    fc.assert(
+      fc.property(
+        full,
+        fc.integer({ min: 0, max: 7 }),
+        fc.integer({ min: 0, max: 8 }),
+        fc.boolean(),
+        (groups, at, cut, upper) => {
+          // Compress a run of groups with `::` (when it keeps at least one out), maybe in upper case.
+          const end = Math.min(8, at + cut)
+          let text =
+            end - at >= 1
+              ? `${groups.slice(0, at).join(':')}::${groups.slice(end).join(':')}`
+              : groups.join(':')
+          if (upper) text = text.toUpperCase()
+          const bytes = parseIPv6(text)
+          expect(bytes === undefined, text).toBe(!isIPv6(text))
+          if (bytes === undefined) return
+          const canonical = formatIPv6(bytes)
+          expect(isIPv6(canonical)).toBe(true)
+          expect(formatIPv6(parseIPv6(canonical) as Uint8Array)).toBe(canonical)
+          expect(parseIPv6(canonical)).toEqual(bytes)
+        },
+      ),
+    )
+    fc.assert(
+      // Zones aside: Node checks their characters, the parser only drops them.
+      fc.property(
+        fc.string({ maxLength: 50 }).filter((text) => !text.includes('%')),
+        (text) => {
+          expect(parseIPv6(text) !== undefined).toBe(isIPv6(text) && text.length <= 45)
+        },
+      ),
+    )
+  })
+
+  it('takes bounded time on hostile text and never throws', () => {
+    const started = performance.now()
+    for (const text of [
+      ':'.repeat(100_000),
+      `${'1:'.repeat(50_000)}1`,
+      `::${'f'.repeat(100_000)}`,
+      '%'.repeat(100_000),
+    ]) {
+      expect(() => clientKey(text)).not.toThrow()
+    }
+    expect(performance.now() - started).toBeLessThan(200)
+  })
+
+  it('tells proxy-like addresses from public ones', () => {
+    for (const ip of [
+      '127.0.0.1',
+      '10.1.2.3',
+      '172.16.0.1',
+      '192.168.1.1',
+      '::1',
+      '::ffff:10.0.0.1',
+      'fd00::1',
+      'fe80::1%lo',
+    ]) {
+      expect(isPrivateAddress(ip), ip).toBe(true)
+    }
+    for (const ip of ['203.0.113.7', '172.32.0.1', '2001:db8::1', '::ffff:8.8.8.8', 'unknown']) {
+      expect(isPrivateAddress(ip), ip).toBe(false)
+    }
+  })
+
   it('leaves text that is no address to the key hashing', () => {
-    expect(prefix64('not:an:address')).toBeUndefined()
+    expect(parseIPv6('not:an:address')).toBeUndefined()
     expect(clientKey('')).toBeUndefined()
   })
 })
@@ -168,6 +270,28 @@ describe('the shared gate', () => {
     await gate.close()
   })
 
+  it('puts the decision on the request, denied ones too', async () => {
+    const gate = new Gate({ rules, identify: (req: FakeRequest) => req.headers.user }, binding, 'test')
+    const first: FakeRequest = { headers: { user: 'ann' }, path: '/x', ip: '10.0.0.1' }
+    expect(await gate.handle(first, {})).toBe(true)
+    expect(first.rateLimit).toMatchObject({ allowed: true, rule: 'account', remaining: 0 })
+    const second: FakeRequest = { headers: { user: 'ann' }, path: '/x', ip: '10.0.0.1' }
+    expect(await gate.handle(second, {})).toBe(false)
+    expect(second.rateLimit).toMatchObject({ allowed: false, rule: 'account' })
+    await gate.close()
+  })
+
+  it('counts a signed device header by its ID, anything else by the address', () => {
+    const secret = Buffer.alloc(16, 7)
+    const gate = new Gate({ rules, deviceSecret: secret }, binding, 'test')
+    const device = (value: string) =>
+      (gate.subject({ headers: { 'x-device-id': value }, path: '/', ip: '2001:db8::1' }) as Subject).device
+    expect(device(signDeviceId('phone', secret))).toBe('h:phone')
+    expect(device(signDeviceId('a.b.c', secret))).toBe('h:a.b.c')
+    expect(device('phone')).toBe('a:2001:db8::/56')
+    expect(device(signDeviceId('phone', Buffer.alloc(16, 8)))).toBe('a:2001:db8::/56')
+  })
+
   it('closes a limiter it built, never one it was given', async () => {
     const given = createLimiter({ rules })
     await new Gate({ limiter: given }, binding, 'test').close()
@@ -196,6 +320,29 @@ describe('adapter options', () => {
       /unknown option "routing\.caseSensitve"; did you mean "caseSensitive"/,
     ],
     [{ rules, routing: { caseSensitive: 'yes' } }, /routing\.caseSensitive must be true or false/],
+    [{ rules, ipv6Subnet: 31 }, /ipv6Subnet must be a whole number of bits from 32 to 128 \(got 31\)/],
+    [{ rules, ipv6Subnet: 129 }, /ipv6Subnet must be a whole number of bits from 32 to 128/],
+    [{ rules, ipv6Subnet: 56.5 }, /ipv6Subnet must be a whole number/],
+    [{ rules, ipv6Subnet: '56' }, /ipv6Subnet must be a whole number/],
+    [{ rules, deviceHeader: 'x device' }, /deviceHeader must be a header name/],
+    [{ rules, deviceHeader: true }, /deviceHeader must be a header name .* or false/],
+    [{ rules, deviceSecret: 'short' }, /deviceSecret must be at least 16 bytes \(got 5\)/],
+    [{ rules, deviceSecret: 42 }, /deviceSecret must be a string or a Buffer/],
+    [{ rules, identifyDevice: 'x-device' }, /identifyDevice must be a function/],
+    [{ rules, proxyWarnings: 'no' }, /proxyWarnings must be true or false/],
+    [{ rules, ipv6subnet: 64 }, /unknown option "ipv6subnet"; did you mean "ipv6Subnet"/],
+    [
+      { rules, windowMs: 60_000 },
+      /unknown option "windowMs" \(an express-rate-limit option: in Diana a rule sets window: '15m', see docs\/coming-from\.md#express-rate-limit\)/,
+    ],
+    [
+      { rules, points: 5 },
+      /unknown option "points" \(a rate-limiter-flexible option: .*coming-from\.md#rate-limiter-flexible\)/,
+    ],
+    [
+      { rules, timeWindow: 1000 },
+      /unknown option "timeWindow" \(a @fastify\/rate-limit option: .*coming-from\.md#fastifyrate-limit\)/,
+    ],
   ])('rejects %j with a TypeError naming the option', (options, message) => {
     expect(() => dianaExpress(options as never)).toThrow(TypeError)
     expect(() => dianaExpress(options as never)).toThrow(message)

@@ -7,7 +7,7 @@ import type { ShopConfig } from '../../examples/flash-sale/shop-config'
 import { type RunningShop, type StartOptions, startShop } from '../../examples/flash-sale/start-shop'
 import { createFakeClock } from '../support/fake-clock'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { Buyer, ROOMY_RULES, testConfig } from './shop-harness'
+import { Buyer, ROOMY_RULES, signedDevice, testConfig } from './shop-harness'
 
 const running: RunningShop[] = []
 afterEach(async () => {
@@ -76,13 +76,33 @@ describe('flash-sale shop over HTTP (memory)', () => {
   it('holds a device farm to the per-device quota, however many accounts it signs in', async () => {
     const clock = createFakeClock()
     const { url } = await shop(testConfig(clock(), { stock: 10 }), { clock })
-    const farm = Array.from({ length: 6 }, (_, i) => new Buyer(url, `farm${i}`, 'one-phone'))
+    const farm = Array.from({ length: 6 }, (_, i) => new Buyer(url, `farm${i}`, signedDevice('one-phone')))
     for (const account of farm) await account.reserve()
     const statuses = []
     for (const account of farm) statuses.push((await account.purchase()).status)
     expect(statuses).toEqual([201, 201, 201, 201, 429, 429])
     const denied = await farm[5]!.purchase()
     expect(denied.body).toMatchObject({ rule: 'device' })
+  })
+
+  it('counts a script inventing device ids by its address, and hands out signed ids sparingly', async () => {
+    const clock = createFakeClock()
+    const { url } = await shop(testConfig(clock(), { stock: 10 }), { clock })
+    const inventors = Array.from({ length: 6 }, (_, i) => new Buyer(url, `made-up${i}`, `invented-${i}`))
+    for (const account of inventors) await account.reserve()
+    const statuses = []
+    for (const account of inventors) statuses.push((await account.purchase()).status)
+    expect(statuses).toEqual([201, 201, 201, 201, 429, 429])
+    // An id from the shop is a device of its own.
+    const issued = await inventors[5]!.request<{ deviceId: string }>('POST', '/api/device')
+    expect(issued.body.deviceId).toMatch(/^web-[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$/)
+    const phone = new Buyer(url, 'made-up5', issued.body.deviceId)
+    phone.cookie = inventors[5]!.cookie
+    expect((await phone.purchase()).status).toBe(201)
+    // Ten ids a minute per address; the rest of the minute, none.
+    const more = []
+    for (let i = 0; i < 10; i++) more.push((await phone.request('POST', '/api/device')).status)
+    expect(more).toEqual([200, 200, 200, 200, 200, 200, 200, 200, 200, 429])
   })
 
   it('answers a retried purchase with the same order, and refuses work before the sale opens', async () => {

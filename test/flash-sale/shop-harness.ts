@@ -1,9 +1,17 @@
 /** Helpers shared by the flash-sale HTTP, restart and browser tests. */
 import type { Order } from '../../examples/flash-sale/domain/order'
+import { deviceSecretOf } from '../../examples/flash-sale/http/device-ids'
 import { DEFAULT_PRODUCT, DIANA_CONFIG_PATH, type ShopConfig } from '../../examples/flash-sale/shop-config'
+import { signDeviceId } from '../../src/device-id'
 import type { Rule } from '../../src/types'
 
 let sequence = 0
+const TEST_SECRET = 'test-secret-0123456789'
+
+/** `id` signed as the shop signs device ids under the test secret (what POST /api/device gives). */
+export function signedDevice(id: string, shopSecret = TEST_SECRET): string {
+  return signDeviceId(id, deviceSecretOf(shopSecret))
+}
 
 /** A sale that opens at `startsAt`, on a free port, with its own sale id. */
 export function testConfig(startsAt: number, overrides: Partial<ShopConfig> = {}): ShopConfig {
@@ -15,7 +23,7 @@ export function testConfig(startsAt: number, overrides: Partial<ShopConfig> = {}
     startsAt,
     paymentWindowMs: 60_000,
     dianaConfig: DIANA_CONFIG_PATH,
-    secret: 'test-secret-0123456789',
+    secret: TEST_SECRET,
     product: DEFAULT_PRODUCT,
     cooldownMs: 10_000,
     maxReservations: 100_000,
@@ -35,14 +43,17 @@ export interface Reply<T = Record<string, unknown>> {
   body: T
 }
 
-/** One person with a browser-like cookie jar and device id, speaking the shop's API. */
+/**
+ * One person with a browser-like cookie jar and device id, speaking the shop's API. `device` is
+ * the x-device-id header as sent: by default an id the shop signed, as the page would have.
+ */
 export class Buyer {
   cookie = ''
 
   constructor(
     readonly baseUrl: string,
     readonly user: string,
-    readonly device = `device-${user}`,
+    readonly device = signedDevice(`device-${user}`),
   ) {}
 
   async request<T = Record<string, unknown> & { order?: Order; outcome?: string }>(

@@ -26,10 +26,10 @@ describe.each(frameworks)('$name: header and address devices live apart', (frame
     expect((await send(`${url}/health`)).status).toBe(429)
   })
 
-  it('a header naming an IPv6 client’s /64 does not touch that client’s bucket', async () => {
+  it('a header naming an IPv6 client’s /56 does not touch that client’s bucket', async () => {
     const { url } = await start({ options: { rules: [perDevice], clock: fakeClock().now }, trustProxy: true })
     const victim = { 'x-forwarded-for': '2001:db8:1:2::1' }
-    for (const forged of ['2001:db8:1:2::/64', '2001:db8:1:2::1', 'a:2001:db8:1:2::/64']) {
+    for (const forged of ['2001:db8:1::/56', '2001:db8:1:2::1', 'a:2001:db8:1::/56', '2001:db8:1:2::/64']) {
       for (let i = 0; i < 3; i++) {
         await send(`${url}/health`, { headers: { 'x-device-id': forged, 'x-forwarded-for': '203.0.113.9' } })
       }

@@ -1,6 +1,7 @@
 import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import type { Shop } from '../domain/shop'
+import { issueDeviceId } from './device-ids'
 import { type Sessions, USER_PATTERN } from './session'
 
 /** What the page shows about the product. */
@@ -17,6 +18,8 @@ export interface AppOptions {
   sessions: Sessions
   /** Diana in front of the API; it decides before any handler runs. */
   rateLimit: RequestHandler
+  /** Signs the device ids the page asks for (Diana's `deviceSecret`). */
+  deviceSecret: Buffer
   product: Product
   /** How long the page keeps the buy button disabled after a click. @default 10_000 */
   cooldownMs?: number
@@ -54,6 +57,13 @@ export function createApp(options: AppOptions): express.Express {
   app.get('/api/audit', async (_req, res) => {
     res.setHeader('Cache-Control', 'no-store')
     res.json(await shop.audit())
+  })
+
+  // The page's device id, signed so that the device rule counts it; asked for once per browser.
+  // The `device-ids` rule keeps a script from collecting many of them.
+  app.post('/api/device', (_req, res) => {
+    res.setHeader('Cache-Control', 'no-store')
+    res.json({ deviceId: issueDeviceId(options.deviceSecret) })
   })
 
   // Phase 1, reservation: signs the visitor in and grants eligibility; repeating it is harmless.

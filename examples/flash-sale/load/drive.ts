@@ -6,16 +6,19 @@
  *
  * It starts its own shop process (Redis mode if REDIS_URL is set) unless FLASH_SALE_URL points
  * at a running one. Knobs: LOAD_FACTOR (10), LOAD_SECONDS (5), LOAD_USERS (1000), SALE_STOCK
- * (200), LOAD_SHOPS (1: how many shop processes share the sale; Redis mode only).
+ * (200), LOAD_SHOPS (1: how many shop processes share the sale; Redis mode only). Device ids
+ * are signed as the shop signs them (SHOP_SECRET, which a running shop must share).
  */
 import { type ChildProcess, spawn } from 'node:child_process'
 import { randomUUID } from 'node:crypto'
 import { Agent, request } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import { loadConfig } from '../../../src/config/load-config'
+import { signDeviceId } from '../../../src/device-id'
 import { parseDuration } from '../../../src/duration'
 import type { Order, SaleAudit } from '../domain/order'
-import { DIANA_CONFIG_PATH } from '../shop-config'
+import { deviceSecretOf } from '../http/device-ids'
+import { DEMO_SECRET, DIANA_CONFIG_PATH } from '../shop-config'
 
 const FACTOR = Number(process.env.LOAD_FACTOR ?? 10)
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 5)
@@ -103,6 +106,9 @@ async function main(): Promise<void> {
   const perSecond = seckill ? (seckill.limit * 1000) / (parseDuration(seckill.window) ?? 1000) : 100
   const rate = Math.round(perSecond * FACTOR)
 
+  // The shop processes of one run must share it; nobody else needs to know it.
+  const secret = process.env.SHOP_SECRET ?? (process.env.FLASH_SALE_URL ? DEMO_SECRET : randomUUID())
+  const deviceSecret = deviceSecretOf(secret)
   const shops: ChildProcess[] = []
   let urls: string[]
   if (process.env.FLASH_SALE_URL) {
@@ -114,8 +120,7 @@ async function main(): Promise<void> {
       SALE_STOCK: String(STOCK),
       SALE_STARTS_IN: '0',
       PAYMENT_WINDOW: '15m',
-      // The shop processes of one run must share it; nobody else needs to know it.
-      SHOP_SECRET: process.env.SHOP_SECRET ?? randomUUID(),
+      SHOP_SECRET: secret,
     }
     const started = await Promise.all(Array.from({ length: REDIS_URL ? SHOPS : 1 }, () => startShop(env)))
     shops.push(...started.map((shop) => shop.child))
@@ -134,7 +139,8 @@ async function main(): Promise<void> {
     // device), and one in ten accounts a script that keeps clicking with fresh keys.
     const users = Array.from({ length: USERS }, (_, i) => ({
       id: `u${i}`,
-      device: i % 100 < 15 ? `farm-${Math.floor(i / 10)}` : `phone-${i}`,
+      // Ids the shop signed, as its page gets them from POST /api/device.
+      device: signDeviceId(i % 100 < 15 ? `farm-${Math.floor(i / 10)}` : `phone-${i}`, deviceSecret),
       bot: i % 10 === 9,
       cookie: '',
       url: urls[i % urls.length] as string,

@@ -36,14 +36,24 @@ const state = {
 
 const serverNow = () => Date.now() + state.offset
 
-// One device id per browser: the per-device rule counts it.
+// One device id per browser, signed by the shop: the per-device rule counts only ids the shop
+// issued. Asked for once and kept; without one the shop counts this browser by its address.
+let deviceRequest
 function deviceId() {
-  let id = localStorage.getItem('fs-device')
-  if (!id) {
-    id = `web-${crypto.randomUUID()}`
-    localStorage.setItem('fs-device', id)
-  }
-  return id
+  const kept = localStorage.getItem('fs-device-signed')
+  if (kept) return Promise.resolve(kept)
+  deviceRequest ??= fetch('/api/device', { method: 'POST' })
+    .then((response) => (response.ok ? response.json() : {}))
+    .then((body) => {
+      if (typeof body.deviceId !== 'string') return ''
+      localStorage.setItem('fs-device-signed', body.deviceId)
+      return body.deviceId
+    })
+    .catch(() => '')
+    .finally(() => {
+      deviceRequest = undefined
+    })
+  return deviceRequest
 }
 
 // One idempotency key per purchase attempt series: a retry after a lost answer reuses it and
@@ -59,9 +69,14 @@ function purchaseKey() {
 }
 
 async function api(path, init = {}) {
+  const device = await deviceId()
   const response = await fetch(path, {
     ...init,
-    headers: { 'content-type': 'application/json', 'x-device-id': deviceId(), ...(init.headers ?? {}) },
+    headers: {
+      'content-type': 'application/json',
+      ...(device ? { 'x-device-id': device } : {}),
+      ...(init.headers ?? {}),
+    },
   })
   let body = {}
   try {

@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net'
 import Router from '@koa/router'
 import express, { type RequestHandler } from 'express'
 import express4 from 'express4'
-import fastify from 'fastify'
+import fastify, { type FastifyRequest } from 'fastify'
 import fastify4 from 'fastify4'
 import Koa from 'koa'
 import koa2 from 'koa2'
@@ -18,17 +18,26 @@ import type { Decision, Rule } from '../../../src/types'
  * One test app, built alike in every framework: the same routes, the same limiter options and
  * the same hooks written against each framework's request object.
  *
- * Routes: GET /items/:id, POST /api/seckill/:sku (mounted under /api), GET /health, and
- * GET /special, which has its own rules (per-route override) when `special` is given.
+ * Routes: GET /items/:id, POST /api/seckill/:sku (mounted under /api), GET /health,
+ * GET /decision (answers with the decision the handler finds on the request, as JSON, or
+ * `null`), and GET /special, which has its own rules (per-route override) when `special` is given.
  */
 export interface AppSpec {
   /** Adapter options shared by all frameworks (rules, limiter, store, clock, response, ...). */
   options: Record<string, unknown>
   /** identify(req) = the `x-account` header (unverified: fine for a test, not for production). */
   identifyByHeader?: boolean
+  /**
+   * identifyDevice(req) = this header's value (as an app would read a verified cookie);
+   * `async` answers through a promise. A value `throw` makes the hook throw.
+   */
+  identifyDeviceByHeader?: { header: string; async?: boolean }
   /** skip(req) = the request has an `x-skip` header. */
   skipByHeader?: boolean
-  /** onLimited answers 418 with the text `slow down <rule>`. */
+  /**
+   * onLimited answers 418 with the text `slow down <rule>`, followed by ` (on the request)`
+   * when the decision it is given is the one on the request.
+   */
   customLimited?: boolean
   /** Rules of GET /special, which then is limited by these only. */
   special?: Rule[]
@@ -63,6 +72,26 @@ export interface Framework {
 
 type Hit = (route: string) => void
 
+function deviceName(spec: AppSpec): string {
+  return spec.identifyDeviceByHeader?.header ?? ''
+}
+
+/** The identifyDevice hook of {@link AppSpec.identifyDeviceByHeader}, over a header reader. */
+function deviceHook<Req>(
+  how: { async?: boolean },
+  read: (req: Req) => string | undefined,
+): (req: Req) => string | undefined | Promise<string | undefined> {
+  return (req) => {
+    const value = read(req) || undefined
+    if (value === 'throw') throw new Error('device hook failed')
+    return how.async ? Promise.resolve(value) : value
+  }
+}
+
+function onRequest(onTheRequest: Decision | null | undefined, given: Decision): string {
+  return onTheRequest === given ? ' (on the request)' : ''
+}
+
 function counter(): { hits: Map<string, number>; hit: Hit } {
   const hits = new Map<string, number>()
   return { hits, hit: (route) => hits.set(route, (hits.get(route) ?? 0) + 1) }
@@ -96,11 +125,21 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
       const mounted = dianaExpress({
         ...(spec.options as { rules: Rule[] }),
         ...(spec.identifyByHeader ? { identify: (req) => req.get('x-account') || undefined } : {}),
+        ...(spec.identifyDeviceByHeader
+          ? {
+              identifyDevice: deviceHook(spec.identifyDeviceByHeader, (req: express.Request) =>
+                req.get(deviceName(spec)),
+              ),
+            }
+          : {}),
         ...(spec.skipByHeader ? { skip: (req) => req.get('x-skip') !== undefined } : {}),
         ...(spec.customLimited
           ? {
-              onLimited: (_req, res, d: Decision) =>
-                res.status(418).type('text/plain').send(`slow down ${d.rule}`),
+              onLimited: (req, res, d: Decision) =>
+                res
+                  .status(418)
+                  .type('text/plain')
+                  .send(`slow down ${d.rule}${onRequest(req.rateLimit, d)}`),
             }
           : {}),
       })
@@ -122,6 +161,10 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
       app.get('/health', limit, (_req, res) => {
         hit('/health')
         res.send('ok')
+      })
+      app.get('/decision', limit, (req, res) => {
+        hit('/decision')
+        res.type('application/json').send(JSON.stringify(req.rateLimit ?? null))
       })
       const api = expressModule.Router({ caseSensitive: spec.caseSensitive, strict: spec.strict })
       api.post('/seckill/:sku', limit, (_req, res) => {
@@ -159,11 +202,22 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
         ...(spec.identifyByHeader
           ? { identify: (request) => (request.headers['x-account'] as string | undefined) || undefined }
           : {}),
+        ...(spec.identifyDeviceByHeader
+          ? {
+              identifyDevice: deviceHook(
+                spec.identifyDeviceByHeader,
+                (request: FastifyRequest) => request.headers[deviceName(spec)] as string | undefined,
+              ),
+            }
+          : {}),
         ...(spec.skipByHeader ? { skip: (request) => request.headers['x-skip'] !== undefined } : {}),
         ...(spec.customLimited
           ? {
-              onLimited: (_request, reply, d: Decision) =>
-                reply.code(418).type('text/plain').send(`slow down ${d.rule}`),
+              onLimited: (request, reply, d: Decision) =>
+                reply
+                  .code(418)
+                  .type('text/plain')
+                  .send(`slow down ${d.rule}${onRequest(request.rateLimit, d)}`),
             }
           : {}),
       })
@@ -180,6 +234,11 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
       app.get('/health', async () => {
         hit('/health')
         return 'ok'
+      })
+      app.get('/decision', async (request, reply) => {
+        hit('/decision')
+        reply.type('application/json')
+        return JSON.stringify(request.rateLimit ?? null)
       })
       await app.register(
         async (api) => {
@@ -226,13 +285,21 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
             }
           : {}),
         ...(spec.identifyByHeader ? { identify: (ctx) => ctx.get('x-account') || undefined } : {}),
+        ...(spec.identifyDeviceByHeader
+          ? {
+              identifyDevice: deviceHook(
+                spec.identifyDeviceByHeader,
+                (ctx: Koa.Context) => ctx.get(deviceName(spec)) || undefined,
+              ),
+            }
+          : {}),
         ...(spec.skipByHeader ? { skip: (ctx) => ctx.get('x-skip') !== '' } : {}),
         ...(spec.customLimited
           ? {
               onLimited: (ctx, d: Decision) => {
                 ctx.status = 418
                 ctx.type = 'text/plain'
-                ctx.body = `slow down ${d.rule}`
+                ctx.body = `slow down ${d.rule}${onRequest(ctx.state.rateLimit, d)}`
               },
             }
           : {}),
@@ -261,6 +328,11 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
       router.get('/health', (ctx) => {
         hit('/health')
         ctx.body = 'ok'
+      })
+      router.get('/decision', (ctx) => {
+        hit('/decision')
+        ctx.type = 'application/json'
+        ctx.body = JSON.stringify(ctx.state.rateLimit ?? null)
       })
       const api = new Router({ prefix: '/api', ...routing })
       // On the route itself: @koa/router skips a prefixed router's `use` middleware for another
