@@ -115,9 +115,10 @@ export interface AdapterHooks<Req, Res> {
    */
   maxDelayMs?: number
   /**
-   * Give back the units of requests whose response status is 400 or more, or that never got a
-   * response (the client went away): only failed attempts count, e.g. against an API whose
-   * errors are cheap. Refunded through `limiter.refund`, once the response is over.
+   * Give back the unit of a request once its response is sent with a status of 400 or more:
+   * only requests that succeeded count. Refunded through `limiter.refund`. A request whose
+   * client hung up before the answer stays counted (express-rate-limit refunds it; a client
+   * could then run the handler without limit by hanging up each time).
    * @default false
    */
   skipFailedRequests?: boolean

@@ -1,24 +1,19 @@
 import type { ServerResponse } from 'node:http'
 
 /**
- * Calls `settle(failed)` once, when the response is over: `failed` is true for a status of 400
- * or more, and for a response that never finished (the client went away, the connection broke),
- * as express-rate-limit counts them. One listener pair per request, only for adapters set to
- * skip failed or successful requests.
+ * Calls `settle(failed)` once the response has been sent in full: `failed` is true for a status
+ * of 400 or more. A response that never finished (the client went away, the connection broke)
+ * is never settled, so its unit stays counted. express-rate-limit counts such a request as
+ * failed, and so refunds it under `skipFailedRequests`; here a client could then run the handler
+ * without limit by hanging up before each answer, so it is not.
  */
 export function whenResponded(res: ServerResponse, settle: (failed: boolean) => void): void {
-  let settled = false
   const finished = () => {
-    if (settled) return
-    settled = true
     res.off('close', closed)
     settle(res.statusCode >= 400)
   }
   const closed = () => {
-    if (settled) return
-    settled = true
     res.off('finish', finished)
-    settle(!res.writableFinished || res.statusCode >= 400)
   }
   res.once('finish', finished)
   res.once('close', closed)
