@@ -10,6 +10,7 @@ import { type OutageWatch, watchOutages } from './outage'
 import { rateLimitedProblem, storeUnavailableProblem } from './problem'
 import { ProxyWatch } from './proxy-warnings'
 import { canonicalResource, type Routing, routing } from './resource-path'
+import { whenResponded } from './settle'
 
 /**
  * What one framework must tell the gate, as plain functions of its request and response
@@ -104,6 +105,7 @@ export class Gate<Req, Res> {
   /** Undefined when `proxyWarnings` is off or both warnings are done with. */
   #proxies: ProxyWatch<Req> | undefined
   #failing = false
+  #refundFailed = false
 
   constructor(
     options: AdapterOptions<Req, Res>,
@@ -380,14 +382,14 @@ export class Gate<Req, Res> {
     }
     if (decision instanceof Promise) {
       return decision.then(
-        (known) => this.#answer(known, req, res),
+        (known) => this.#answer(known, subject, req, res),
         (error: unknown) => this.#storeFailed(error, res),
       )
     }
-    return this.#answer(decision, req, res)
+    return this.#answer(decision, subject, req, res)
   }
 
-  #answer(decision: Decision, req: Req, res: Res): boolean | Promise<boolean> {
+  #answer(decision: Decision, subject: Subject, req: Req, res: Res): boolean | Promise<boolean> {
     const options = this.#options
     if (this.#failing) {
       this.#failing = false
@@ -417,8 +419,30 @@ export class Gate<Req, Res> {
       binding.sendProblem(res, options.status, rateLimitedProblem(decision, options.status))
       return false
     }
+    if (decision.rule !== undefined && (options.skipFailedRequests || options.skipSuccessfulRequests)) {
+      this.#refundWhenResponded(subject, res)
+    }
     if (decision.delayMs > 0) return hold(Math.min(decision.delayMs, options.maxDelayMs), binding.raw(res))
     return true
+  }
+
+  /**
+   * `skipFailedRequests` / `skipSuccessfulRequests`: an admitted request's unit is given back
+   * once its response shows it is of the kind not to count. A refund that fails (the limiter
+   * closed with the app) is logged once; it never reaches a request.
+   */
+  #refundWhenResponded(subject: Subject, res: Res): void {
+    const options = this.#options
+    whenResponded(this.#binding.raw(res), (failed) => {
+      if (failed ? !options.skipFailedRequests : !options.skipSuccessfulRequests) return
+      this.limiter.refund(subject, { cost: 1 }).catch((error: unknown) => {
+        if (this.#refundFailed) return
+        this.#refundFailed = true
+        this.warn(
+          `giving back a skipped request's unit failed (${error instanceof Error ? error.message : String(error)}); reported once`,
+        )
+      })
+    })
   }
 
   async #limitedByHook(decision: Decision, req: Req, res: Res): Promise<boolean> {

@@ -115,6 +115,20 @@ export interface AdapterHooks<Req, Res> {
    */
   maxDelayMs?: number
   /**
+   * Give back the unit of a request once its response is sent with a status of 400 or more:
+   * only requests that succeeded count. Refunded through `limiter.refund`. A request whose
+   * client hung up before the answer stays counted (express-rate-limit refunds it; a client
+   * could then run the handler without limit by hanging up each time).
+   * @default false
+   */
+  skipFailedRequests?: boolean
+  /**
+   * Give back the units of requests whose response status is below 400: only failures count,
+   * e.g. failed logins against a password-guessing limit.
+   * @default false
+   */
+  skipSuccessfulRequests?: boolean
+  /**
    * Where the adapter reports a failing limiter (once per outage, not per request). When the
    * adapter builds the limiter, it gets this logger too (rejected config files, unreachable
    * config sources).
@@ -141,6 +155,8 @@ export const HOOK_NAMES = [
   'onLimited',
   'response',
   'maxDelayMs',
+  'skipFailedRequests',
+  'skipSuccessfulRequests',
   'logger',
 ] as const
 
@@ -150,6 +166,8 @@ export const DEFAULT_ADAPTER_OPTIONS = {
   deviceHeader: 'x-device-id',
   ipv6Subnet: DEFAULT_IPV6_SUBNET,
   proxyWarnings: true,
+  skipFailedRequests: false,
+  skipSuccessfulRequests: false,
 } as const
 
 /** Everything an adapter needs, checked once at setup. */
@@ -172,6 +190,8 @@ export interface ResolvedOptions<Req, Res> {
   status: 429 | 503
   headers: HeaderStyle
   maxDelayMs: number
+  skipFailedRequests: boolean
+  skipSuccessfulRequests: boolean
   logger: { warn(message: string): void }
   /** The store refuses requests when it fails (`store.onFailure: 'closed'`). */
   failClosed: boolean
@@ -234,6 +254,8 @@ export function resolveOptions<Req, Res>(
       `${where}: proxyWarnings must be true or false (got ${JSON.stringify(proxyWarnings)})`,
     )
   }
+  const skipFailedRequests = flag(hooks, 'skipFailedRequests', where)
+  const skipSuccessfulRequests = flag(hooks, 'skipSuccessfulRequests', where)
   const secret = hooks.deviceSecret === undefined ? undefined : deviceKey(hooks.deviceSecret, where)
   const logger = (hooks.logger ?? defaultLogger) as { warn(message: string): void }
   if (typeof logger?.warn !== 'function')
@@ -276,9 +298,24 @@ export function resolveOptions<Req, Res>(
     status: response.status ?? DEFAULT_ADAPTER_OPTIONS.response.status,
     headers: response.headers ?? DEFAULT_ADAPTER_OPTIONS.response.headers,
     maxDelayMs,
+    skipFailedRequests,
+    skipSuccessfulRequests,
     logger,
     failClosed: failsClosed(limiterOptions.store, limiter),
   }
+}
+
+/** A boolean option, false when left out. */
+function flag(
+  hooks: Record<string, unknown>,
+  name: 'skipFailedRequests' | 'skipSuccessfulRequests',
+  where: string,
+): boolean {
+  const value = hooks[name] ?? DEFAULT_ADAPTER_OPTIONS[name]
+  if (typeof value !== 'boolean') {
+    throw new TypeError(`${where}: ${name} must be true or false (got ${JSON.stringify(value)})`)
+  }
+  return value
 }
 
 /** Header names are tokens (RFC 9110): no spaces, colons or control characters. */

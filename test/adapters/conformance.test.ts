@@ -410,6 +410,27 @@ describe.each(frameworks)('$name adapter', (framework) => {
     expect((await send(`${url}/health`)).status).toBe(429)
   })
 
+  it('with skipFailedRequests, gives back the units of responses of 400 and more', async () => {
+    const { url, hits } = await start({
+      options: { rules: [perDevice], clock: fakeClock().now, skipFailedRequests: true },
+    })
+    const statuses = []
+    for (const code of [500, 404, 503, 200, 200, 200])
+      statuses.push((await send(`${url}/status/${code}`)).status)
+    expect(statuses).toEqual([500, 404, 503, 200, 200, 429])
+    expect(hits.get('/status/:code')).toBe(5)
+  })
+
+  it('with skipSuccessfulRequests, counts only responses of 400 and more', async () => {
+    const { url } = await start({
+      options: { rules: [perDevice], clock: fakeClock().now, skipSuccessfulRequests: true },
+    })
+    const statuses = []
+    for (const code of [200, 201, 204, 200, 401, 401, 200])
+      statuses.push((await send(`${url}/status/${code}`)).status)
+    expect(statuses).toEqual([200, 201, 204, 200, 401, 401, 429])
+  })
+
   it('hands denied requests to onLimited, with the headers already set', async () => {
     const rules: Rule[] = [{ ...perDevice, limit: 1 }]
     const { url } = await start({ options: { rules, clock: fakeClock().now }, customLimited: true })

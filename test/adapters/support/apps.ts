@@ -20,7 +20,7 @@ import type { Decision, Rule } from '../../../src/types'
  *
  * Routes: GET /items/:id, POST /api/seckill/:sku (mounted under /api), GET /health,
  * GET /decision (answers with the decision the handler finds on the request, as JSON, or
- * `null`), and GET /special, which has its own rules (per-route override) when `special` is given.
+ * `null`), GET /status/:code (answers with that status), and GET /special, which has its own rules (per-route override) when `special` is given.
  */
 export interface AppSpec {
   /** Adapter options shared by all frameworks (rules, limiter, store, clock, response, ...). */
@@ -162,6 +162,10 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
         hit('/health')
         res.send('ok')
       })
+      app.get('/status/:code', limit, (req, res) => {
+        hit('/status/:code')
+        res.status(Number(req.params.code)).send('status')
+      })
       app.get('/decision', limit, (req, res) => {
         hit('/decision')
         res.type('application/json').send(JSON.stringify(req.rateLimit ?? null))
@@ -234,6 +238,11 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
       app.get('/health', async () => {
         hit('/health')
         return 'ok'
+      })
+      app.get('/status/:code', async (request, reply) => {
+        hit('/status/:code')
+        reply.code(Number((request.params as { code: string }).code))
+        return 'status'
       })
       app.get('/decision', async (request, reply) => {
         hit('/decision')
@@ -328,6 +337,11 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
       router.get('/health', (ctx) => {
         hit('/health')
         ctx.body = 'ok'
+      })
+      router.get('/status/:code', (ctx) => {
+        hit('/status/:code')
+        ctx.status = Number(ctx.params.code)
+        ctx.body = 'status'
       })
       router.get('/decision', (ctx) => {
         hit('/decision')
