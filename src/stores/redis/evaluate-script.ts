@@ -54,13 +54,7 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 ${HELPERS}
 local refunds = {}
 ${refunds}
-local now
-if now_arg ~= '' then
-  now = tonumber(now_arg)
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+${READ_NOW}
 local given = 0
 for r = 1, #KEYS do
   local def = rule_def(ARGV[2 + r])
@@ -94,6 +88,15 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 `
 
 /** Helpers both scripts use: number formatting, state encoding, rule arguments. */
+/** `now` in epoch ms: Redis's clock, or `now_arg` where a test drives the time. */
+const READ_NOW = `local now
+if now_arg ~= '' then
+  now = tonumber(now_arg)
+else
+  local t = redis.call('TIME')
+  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+end`
+
 const HELPERS = `
 local INF = math.huge
 local function whole_floor(x) return math.max(0, math.floor(x + 1e-9)) end
@@ -146,13 +149,7 @@ end
 `
 
 const BODY = `
-local now
-if now_arg ~= '' then
-  now = tonumber(now_arg)
-else
-  local t = redis.call('TIME')
-  now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-end
+${READ_NOW}
 
 -- One MGET for every key of the call; a later check of the same call sees what an earlier
 -- one wrote through \`written\`, exactly as if the checks had been sent one by one.
