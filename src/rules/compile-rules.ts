@@ -56,7 +56,7 @@ export function compileRules(input: unknown): CompileResult {
       // Override globs are read on every check of their rule just like path globs: one budget.
       overrides.forEach((override, j) => {
         if (globUnits > MAX_GLOB_UNITS_PER_RULE_SET) return
-        globUnits += globUnitsOf(override)
+        globUnits += globUnitsOf(override, parsed.value.dimension)
         if (globUnits > MAX_GLOB_UNITS_PER_RULE_SET) {
           issues.push({
             path: [index, 'overrides', j, 'values'],

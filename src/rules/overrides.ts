@@ -88,10 +88,32 @@ export function isGlobValue(value: string): boolean {
   return value.includes('*') || value.includes('?')
 }
 
-/** Code units of the globs among an override's values, for the rule set's glob budget. */
-export function globUnitsOf(override: OverrideInput): number {
+/**
+ * The values an override stands for: as written and, on a `resource` rule, each with capitals
+ * in lower case too. Adapters lower-case the resource where the framework routes
+ * case-insensitively (Express by default), so `/Admin/Export` would otherwise never be met
+ * there; `match.path` globs are widened the same way (see `pathGlobList`). Where routing is
+ * case-sensitive this can only match more, never fewer.
+ */
+export function overrideValues(override: OverrideInput, dimension: unknown): readonly string[] {
+  const name = Array.isArray(dimension) && dimension.length === 1 ? dimension[0] : dimension
+  if (name !== 'resource') return override.values
+  const values: string[] = []
+  for (const value of override.values) {
+    values.push(value)
+    const lower = value.toLowerCase()
+    if (lower !== value) values.push(lower)
+  }
+  return values
+}
+
+/**
+ * Code units of the globs among an override's values (lower-case copies included, see
+ * {@link overrideValues}), for the rule set's glob budget.
+ */
+export function globUnitsOf(override: OverrideInput, dimension: unknown): number {
   let units = 0
-  for (const value of override.values) if (isGlobValue(value)) units += value.length
+  for (const value of overrideValues(override, dimension)) if (isGlobValue(value)) units += value.length
   return units
 }
 
@@ -139,7 +161,7 @@ export function checkOverrides(
     const given = (['limit', 'window', 'burst'] as const).filter((field) => override[field] !== undefined)
     if (override.unlimited === true) {
       for (const field of given) fail(field, 'cannot go with unlimited: true')
-      plans.push({ values: override.values, params: 'unlimited', rule: undefined })
+      plans.push({ values: overrideValues(override, dimensions[0]), params: 'unlimited', rule: undefined })
       return
     }
     if (given.length === 0) {
@@ -164,7 +186,11 @@ export function checkOverrides(
       else fail(undefined, `with the rule's ${problem.field}: ${problem.message}`)
       return
     }
-    plans.push({ values: override.values, params: own, rule: variantRule(input, override, own) })
+    plans.push({
+      values: overrideValues(override, dimensions[0]),
+      params: own,
+      rule: variantRule(input, override, own),
+    })
   })
   return plans
 }

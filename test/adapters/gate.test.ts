@@ -270,6 +270,30 @@ describe('the shared gate', () => {
     await gate.close()
   })
 
+  it('applies a resource override written with capitals where routing folds case, as match.path does', async () => {
+    const gate = new Gate(
+      {
+        rules: [
+          {
+            name: 'per-resource',
+            dimension: 'resource',
+            algorithm: 'fixed-window',
+            limit: 100,
+            window: '1m',
+            overrides: [{ values: ['/Admin/Export', '/Reports/*'], limit: 1 }],
+          },
+        ],
+      },
+      binding,
+      'test',
+    )
+    for (const path of ['/Admin/Export', '/reports/daily']) {
+      expect(await gate.handle({ headers: {}, path, ip: '10.0.0.1' }, {})).toBe(true)
+      expect(await gate.handle({ headers: {}, path, ip: '10.0.0.1' }, {})).toBe(false)
+    }
+    await gate.close()
+  })
+
   it('puts the decision on the request, denied ones too', async () => {
     const gate = new Gate({ rules, identify: (req: FakeRequest) => req.headers.user }, binding, 'test')
     const first: FakeRequest = { headers: { user: 'ann' }, path: '/x', ip: '10.0.0.1' }

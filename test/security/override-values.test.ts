@@ -91,4 +91,24 @@ describe('override values chosen by a client', () => {
     const limiter = createLimiter({ rules: [{ ...rule, overrides: [{ values: exact, limit: 5 }] }] })
     return limiter.close()
   })
+
+  it('on a resource rule, a glob value with capitals counts twice: it also matches in lower case', () => {
+    const half = MAX_GLOB_UNITS_PER_RULE_SET / 2
+    const capitals = Array.from({ length: half / 256 }, (_, i) => `/A${i}/*`.padEnd(256, 'x'))
+    const onResource = (values: string[]) => ({
+      name: 'per-resource',
+      dimension: 'resource',
+      algorithm: 'fixed-window',
+      limit: 1,
+      window: '1h',
+      overrides: [{ values, limit: 5 }],
+    })
+    expect(() => createLimiter({ rules: [onResource([...capitals, '/b/*'])] })).toThrow(
+      'brings the globs of all rules to more than',
+    )
+    // The same values on an account rule are matched as written only, and fit.
+    return createLimiter({
+      rules: [{ ...rule, overrides: [{ values: [...capitals, 'b*'], limit: 5 }] }],
+    }).close()
+  })
 })
