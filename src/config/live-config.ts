@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto'
+import type { Logger } from '../logger'
 import type { Rule } from '../types'
 import { ConfigError } from './config-error'
 import type { DianaConfig, RemoteDocument } from './config-schema'
@@ -19,10 +20,8 @@ export interface ConfigEvent {
   rules: Rule[]
 }
 
-/** Where `warn` lines go: one line per rejected document or outage, never one per request. */
-export interface ConfigLogger {
-  warn(message: string): void
-}
+/** @deprecated The same type as {@link Logger}; use that. */
+export type ConfigLogger = Logger
 
 /** A remote source as the engine takes it: the source plus where its snapshot lives. */
 export type RemoteConfigSource = ConfigSource<RemoteDocument> & RemoteSourceOptions
@@ -44,7 +43,7 @@ export interface LiveConfigOptions {
   watch: boolean
   /** Remote layers, lowest precedence first. */
   remotes: readonly RemoteConfigSource[]
-  logger: ConfigLogger
+  logger: Logger
 }
 
 const DEFAULT_STARTUP_WAIT_MS = 2000

@@ -1,15 +1,14 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis } from 'ioredis'
 import type { Clock } from '../../clock'
 import { hint } from '../../did-you-mean'
+import type { Logger } from '../../logger'
 import { KEY_PREFIX_PATTERN } from './keys'
 
 /** What the store does while Redis cannot be reached. */
 export type FailurePolicy = 'fallback' | 'open' | 'closed'
 
-/** Where warnings about Redis going away and coming back are written. */
-export interface StoreLogger {
-  warn(message: string): void
-}
+/** @deprecated The same type as {@link Logger}; use that. */
+export type StoreLogger = Logger
 
 export interface RedisStoreOptions {
   type: 'redis'
@@ -100,7 +99,7 @@ export interface RedisStoreOptions {
    * `false` is silent; the limiter's `degraded` and `recovered` events fire either way.
    * @default console
    */
-  logger?: StoreLogger | false
+  logger?: Logger | false
   /**
    * TEST ONLY. Makes the scripts use this clock instead of the Redis server's `TIME`, and keeps
    * keys for at least a day, so a suite can drive Redis with a fake clock. Never set it in
@@ -137,7 +136,7 @@ export interface ResolvedRedisStoreOptions {
   batchMaxChecks: number
   keyPrefix: string
   fallbackMaxKeys: number
-  logger: StoreLogger | undefined
+  logger: Logger | undefined
   clockForTests: Clock | undefined
 }
 
