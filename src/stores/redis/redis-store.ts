@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { Cluster, Redis } from 'ioredis'
 import { type Algorithm, type RuleVerdict, refundOf } from '../../algorithm'
 import type { Clock } from '../../clock'
+import { errorReason } from '../../error-reason'
 import type { CompiledRule } from '../../rules/compiled-rule'
 import type { Evaluation, EvaluationRequest, Store } from '../store'
 import { CircuitBreaker } from './circuit-breaker'
@@ -182,7 +183,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   // The client's listeners, kept so close() can take them off again: a client passed in by
   // the user outlives the store, and every limiter made on it would otherwise leave three.
   readonly #onError = (error: unknown): void => {
-    this.#connectionProblem = describe(error)
+    this.#connectionProblem = errorReason(error)
   }
   readonly #onClose = (): void => {
     this.#connectionProblem ??= 'connection closed'
@@ -680,7 +681,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       if (problem !== undefined) return problem
       return error instanceof ConnectingError ? error.message : `connection ${this.#client.status}`
     }
-    return describe(error)
+    return errorReason(error)
   }
 
   #failed(check: PendingCheck, error: unknown): Evaluation {
@@ -831,8 +832,4 @@ function parseVerdict(fields: readonly string[]): RuleVerdict {
     retryAfterMs: Number(fields[3]),
     delayMs: Number(fields[4]),
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
