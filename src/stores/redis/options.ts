@@ -1,5 +1,4 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis } from 'ioredis'
-import type { Clock } from '../../clock'
 import { hint } from '../../did-you-mean'
 import type { Logger } from '../../logger'
 import { KEY_PREFIX_PATTERN } from './keys'
@@ -100,12 +99,6 @@ export interface RedisStoreOptions {
    * @default console
    */
   logger?: Logger | false
-  /**
-   * TEST ONLY. Makes the scripts use this clock instead of the Redis server's `TIME`, and keeps
-   * keys for at least a day, so a suite can drive Redis with a fake clock. Never set it in
-   * production: instances with different clocks would disagree.
-   */
-  clockForTests?: Clock
 }
 
 export const DEFAULT_REDIS_STORE_OPTIONS = {
@@ -137,7 +130,6 @@ export interface ResolvedRedisStoreOptions {
   keyPrefix: string
   fallbackMaxKeys: number
   logger: Logger | undefined
-  clockForTests: Clock | undefined
 }
 
 const OPTION_NAMES = [
@@ -156,7 +148,6 @@ const OPTION_NAMES = [
   'keyPrefix',
   'fallbackMaxKeys',
   'logger',
-  'clockForTests',
 ]
 const POLICIES: readonly FailurePolicy[] = ['fallback', 'open', 'closed']
 
@@ -193,9 +184,6 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
   if (logger !== undefined && typeof logger.warn !== 'function') {
     throw new TypeError('store.logger must have a warn(message) method, or be false')
   }
-  if (options.clockForTests !== undefined && typeof options.clockForTests !== 'function') {
-    throw new TypeError('store.clockForTests must be a function returning epoch milliseconds')
-  }
   const denialCache = options.denialCache ?? d.denialCache
   const batch = options.batch ?? d.batch
   return {
@@ -212,7 +200,6 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
     keyPrefix,
     fallbackMaxKeys: whole('fallbackMaxKeys', options.fallbackMaxKeys ?? d.fallbackMaxKeys),
     logger,
-    clockForTests: options.clockForTests,
   }
 }
 

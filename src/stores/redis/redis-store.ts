@@ -26,6 +26,7 @@ import {
   resolveRedisStoreOptions,
 } from './options'
 import { RedisScript, type ScriptClient } from './script'
+import { testClockOf } from './test-clock'
 
 export interface RedisStoreEvents {
   /** Redis stopped answering; checks are decided locally by `policy` until it recovers. */
@@ -153,6 +154,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   readonly #isCluster: boolean
   readonly #options: ResolvedRedisStoreOptions
   readonly #localClock: Clock
+  /** See `withTestClock`; undefined in production, where scripts read Redis's `TIME`. */
+  readonly #testClock: Clock | undefined
   readonly #keys: KeyLayout
   readonly #fallback: LocalFallback
   readonly #denials: DenialCache | undefined
@@ -207,7 +210,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#client.on('close', this.#onClose)
     this.#client.on('ready', this.#onReady)
     this.#isCluster = (this.#client as Cluster).isCluster === true
-    this.#localClock = this.#options.clockForTests ?? clock
+    this.#testClock = testClockOf(options)
+    this.#localClock = this.#testClock ?? clock
     this.#keys = new KeyLayout(this.#options.keyPrefix)
     this.#fallback = new LocalFallback(clock, this.#options.fallbackMaxKeys)
     this.#denials =
@@ -330,7 +334,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const keys = this.#keysOf(rules, subjectKeys)
     const args = rules.map((rule) => this.#argsOf(rule))
     if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost)
-    const testClock = this.#options.clockForTests
+    const testClock = this.#testClock
     const header = [testClock ? String(testClock()) : '', String(cost)]
     return this.#changeKeys(keys, () => {
       const script = this.#refundScriptNow()
@@ -568,7 +572,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   // --- plumbing -----------------------------------------------------------------------------
 
   #headerArgs(mode: 'decide' | 'reserve' | 'peek', checkCount: number): string[] {
-    const testClock = this.#options.clockForTests
+    const testClock = this.#testClock
     return [
       testClock ? String(testClock()) : '',
       testClock ? String(DAY_MS) : '0',
