@@ -1,5 +1,5 @@
 import type { Server } from 'node:http'
-import { benchRules } from './contenders'
+import { BENCH_LIMIT, benchRules } from './contenders'
 import { importOptional, interop } from './optional-module'
 import type { Framework } from './options'
 
@@ -20,8 +20,6 @@ export type FromServer =
   | { type: 'usage'; cpuUs: number; requests: number }
   | { type: 'error'; message: string }
 
-// The same quota for Diana and the peers, high enough that every request is allowed.
-const LIMIT = 1_000_000_000
 const WINDOW_MS = 60_000
 
 const deviceOf = (headers: Record<string, string | string[] | undefined>, ip: string | undefined) => {
@@ -93,7 +91,7 @@ async function listen(framework: Framework, variant: HttpVariant, algorithm: str
       app.use(
         rateLimit({
           windowMs: WINDOW_MS,
-          limit: LIMIT,
+          limit: BENCH_LIMIT,
           standardHeaders: 'draft-8',
           legacyHeaders: false,
           keyGenerator: (req: { headers: Record<string, string>; ip?: string }) =>
@@ -122,7 +120,7 @@ async function listen(framework: Framework, variant: HttpVariant, algorithm: str
     if (variant === 'diana') await app.register(await diana<unknown>(), { rules })
     if (variant === 'peer') {
       await app.register(await peer<unknown>(), {
-        max: LIMIT,
+        max: BENCH_LIMIT,
         timeWindow: WINDOW_MS,
         keyGenerator: (req: { headers: Record<string, string>; ip?: string }) =>
           deviceOf(req.headers, req.ip),
@@ -146,7 +144,7 @@ async function listen(framework: Framework, variant: HttpVariant, algorithm: str
         driver: 'memory',
         db: new Map(),
         duration: WINDOW_MS,
-        max: LIMIT,
+        max: BENCH_LIMIT,
         id: (ctx: Context) => deviceOf(ctx.headers, ctx.ip),
       }),
     )

@@ -12,6 +12,7 @@ import { createLimiter, type Limiter } from '../src/limiter'
 import { RedisStore } from '../src/stores/redis/redis-store'
 import type { Rule } from '../src/types'
 import { startRedis } from '../test/support/redis-server'
+import { BENCH_LIMIT } from './contenders'
 import { interleave, spread } from './sampling'
 
 const args = process.argv.slice(2)
@@ -28,7 +29,7 @@ const rule = (name: string, dimension: string): Rule => ({
   name,
   dimension,
   algorithm: 'fixed-window',
-  limit: 1_000_000_000,
+  limit: BENCH_LIMIT,
   window: '1m',
 })
 
@@ -56,7 +57,7 @@ const redis = await startRedis()
 try {
   const ioredis = () => new Redis(redis.url)
   const flexibleClient = ioredis()
-  const flexible = new RateLimiterRedis({ storeClient: flexibleClient, points: 1_000_000_000, duration: 60 })
+  const flexible = new RateLimiterRedis({ storeClient: flexibleClient, points: BENCH_LIMIT, duration: 60 })
   const limiters: Record<string, Limiter> = {}
   const stores: RedisStore[] = []
   const diana = (rules: Rule[], batch: boolean, commandTimeoutMs = 1000) => {

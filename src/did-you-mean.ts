@@ -15,7 +15,7 @@ export function didYouMean(word: string, candidates: Iterable<string>): string |
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(best.length / 3)) ? best : undefined
 }
 
-/** " (did you mean "x"?)" or "". */
+/** `; did you mean "x"?` to append to a message about `word`, or "" when no candidate is close. */
 export function hint(word: string, candidates: Iterable<string>): string {
   const guess = didYouMean(word, candidates)
   return guess === undefined ? '' : `; did you mean "${guess}"?`

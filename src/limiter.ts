@@ -4,10 +4,11 @@ import { type Clock, systemClock } from './clock'
 import type { ConfigError } from './config/config-error'
 import type { DianaConfig } from './config/config-schema'
 import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config/limiter-config'
-import type { ConfigEvent, ConfigLogger, LiveConfig, RemoteConfigSource } from './config/live-config'
+import type { ConfigEvent, LiveConfig, RemoteConfigSource } from './config/live-config'
 import { decide, unlimited } from './decision'
 import { hint, quoted, shortened } from './did-you-mean'
 import { checkLimiterName } from './limiter-name'
+import type { Logger } from './logger'
 import { peerHint } from './peer-options'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
@@ -44,7 +45,7 @@ export interface LimiterOptions {
    * Where rejected configurations and unreachable sources are reported, one line each.
    * @default console
    */
-  logger?: ConfigLogger
+  logger?: Logger
   /**
    * Largest configuration document taken, in bytes: the `config` file, each remote document
    * and its snapshot. A larger one is rejected (`ConfigError`) before it is parsed.

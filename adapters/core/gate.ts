@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http'
 import { verifiedDeviceId } from '../../src/device-id'
 import { checkNow, type Limiter } from '../../src/limiter'
+import type { Logger } from '../../src/logger'
 import type { Decision, Subject } from '../../src/types'
 import { clientKey } from './client-ip'
 import { PolicyCache, wholeSeconds, writeRateLimitHeaders } from './headers'
@@ -107,12 +108,7 @@ export class Gate<Req, Res> {
   #failing = false
   #refundFailed = false
 
-  constructor(
-    options: AdapterOptions<Req, Res>,
-    binding: Binding<Req, Res>,
-    where: string,
-    logger?: { warn(message: string): void },
-  ) {
+  constructor(options: AdapterOptions<Req, Res>, binding: Binding<Req, Res>, where: string, logger?: Logger) {
     this.#options = resolveOptions(options, where, logger)
     this.limiter = this.#options.limiter
     this.#binding = binding

@@ -1,6 +1,7 @@
 import { type DeviceSecret, deviceKey } from '../../src/device-id'
 import { hint } from '../../src/did-you-mean'
 import { createLimiter, type Limiter, type LimiterOptions } from '../../src/limiter'
+import type { Logger } from '../../src/logger'
 import { peerHint } from '../../src/peer-options'
 import type { Decision } from '../../src/types'
 import { DEFAULT_IPV6_SUBNET, MAX_IPV6_SUBNET, MIN_IPV6_SUBNET } from './client-ip'
@@ -134,7 +135,7 @@ export interface AdapterHooks<Req, Res> {
    * config sources).
    * @default console (Fastify: the instance's logger)
    */
-  logger?: { warn(message: string): void }
+  logger?: Logger
 }
 
 /** Either a built limiter (shared, closed by you) or the options to build one (closed with the app). */
@@ -192,7 +193,7 @@ export interface ResolvedOptions<Req, Res> {
   maxDelayMs: number
   skipFailedRequests: boolean
   skipSuccessfulRequests: boolean
-  logger: { warn(message: string): void }
+  logger: Logger
   /** The store refuses requests when it fails (`store.onFailure: 'closed'`). */
   failClosed: boolean
 }
@@ -205,7 +206,7 @@ export interface ResolvedOptions<Req, Res> {
 export function resolveOptions<Req, Res>(
   options: AdapterOptions<Req, Res>,
   where: string,
-  defaultLogger: { warn(message: string): void } = console,
+  defaultLogger: Logger = console,
 ): ResolvedOptions<Req, Res> {
   if (options === null || typeof options !== 'object') {
     throw new TypeError(`${where}: expected an options object such as { rules: [...] } or { limiter }`)
@@ -257,7 +258,7 @@ export function resolveOptions<Req, Res>(
   const skipFailedRequests = flag(hooks, 'skipFailedRequests', where)
   const skipSuccessfulRequests = flag(hooks, 'skipSuccessfulRequests', where)
   const secret = hooks.deviceSecret === undefined ? undefined : deviceKey(hooks.deviceSecret, where)
-  const logger = (hooks.logger ?? defaultLogger) as { warn(message: string): void }
+  const logger = (hooks.logger ?? defaultLogger) as Logger
   if (typeof logger?.warn !== 'function')
     throw new TypeError(`${where}: logger must have a warn(message) method`)
 

@@ -1,8 +1,9 @@
 import { dirname, resolve } from 'node:path'
+import type { Logger } from '../logger'
 import type { Rule } from '../types'
 import type { DianaConfig } from './config-schema'
 import { FileSource } from './file-source'
-import { type ConfigLogger, LiveConfig, type LiveConfigTarget, type RemoteConfigSource } from './live-config'
+import { LiveConfig, type LiveConfigTarget, type RemoteConfigSource } from './live-config'
 import { readConfigText } from './load-config'
 import { NacosSource } from './nacos-source'
 import { DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './parse-config'
@@ -13,7 +14,7 @@ export interface LimiterConfigOptions {
   config?: string | undefined
   watch?: boolean | undefined
   sources?: readonly RemoteConfigSource[] | undefined
-  logger?: ConfigLogger | undefined
+  logger?: Logger | undefined
   maxConfigBytes?: number | undefined
 }
 

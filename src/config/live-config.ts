@@ -1,4 +1,6 @@
 import { createHash } from 'node:crypto'
+import { errorReason } from '../error-reason'
+import type { Logger } from '../logger'
 import type { Rule } from '../types'
 import { ConfigError } from './config-error'
 import type { DianaConfig, RemoteDocument } from './config-schema'
@@ -19,10 +21,8 @@ export interface ConfigEvent {
   rules: Rule[]
 }
 
-/** Where `warn` lines go: one line per rejected document or outage, never one per request. */
-export interface ConfigLogger {
-  warn(message: string): void
-}
+/** @deprecated The same type as {@link Logger}; use that. */
+export type ConfigLogger = Logger
 
 /** A remote source as the engine takes it: the source plus where its snapshot lives. */
 export type RemoteConfigSource = ConfigSource<RemoteDocument> & RemoteSourceOptions
@@ -44,7 +44,7 @@ export interface LiveConfigOptions {
   watch: boolean
   /** Remote layers, lowest precedence first. */
   remotes: readonly RemoteConfigSource[]
-  logger: ConfigLogger
+  logger: Logger
 }
 
 const DEFAULT_STARTUP_WAIT_MS = 2000
@@ -130,7 +130,9 @@ export class LiveConfig {
       text = snapshot.readSync()
     } catch (error) {
       this.#report(
-        new Error(`${snapshot.path}: cannot read the snapshot (${describe(error)})`, { cause: error }),
+        new Error(`${snapshot.path}: cannot read the snapshot (${errorReason(error, true)})`, {
+          cause: error,
+        }),
       )
       return false
     }
@@ -231,14 +233,14 @@ export class LiveConfig {
     try {
       return await (source.convertAsync ? source.convertAsync(text) : source.convert(text))
     } catch (error) {
-      this.#report(new Error(`${source.name}: ${describe(error)}`, { cause: error }))
+      this.#report(new Error(`${source.name}: ${errorReason(error, true)}`, { cause: error }))
       return undefined
     }
   }
 
   #onRemoteError(layer: Layer, error: unknown): void {
     if (this.#closed) return
-    const message = `${layer.source.name}: ${describe(error)}; keeping the rules in force`
+    const message = `${layer.source.name}: ${errorReason(error, true)}; keeping the rules in force`
     if (layer.failures.has(message)) return
     // Bounded: a long outage with ever-new messages is reported, not remembered forever.
     if (layer.failures.size >= 100) layer.failures.clear()
@@ -251,7 +253,7 @@ export class LiveConfig {
     if (!snapshot) return
     const write = text === undefined ? snapshot.remove() : snapshot.save(text)
     write.catch((error: unknown) =>
-      this.#report(new Error(`${snapshot.path}: cannot write the snapshot (${describe(error)})`)),
+      this.#report(new Error(`${snapshot.path}: cannot write the snapshot (${errorReason(error, true)})`)),
     )
   }
 
@@ -279,9 +281,4 @@ export class LiveConfig {
     this.#options.logger.warn(`diana: ${headline}${error.message}`)
     this.#target.rejected(error)
   }
-}
-
-function describe(error: unknown): string {
-  if (error instanceof Error) return (error as NodeJS.ErrnoException).code ?? error.message
-  return String(error)
 }

@@ -1,4 +1,5 @@
 import { closeSync, openSync, readSync } from 'node:fs'
+import { errorReason } from '../error-reason'
 import type { DianaConfig } from './config-schema'
 import { type ConfigLimits, DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './parse-config'
 
@@ -49,7 +50,8 @@ export function readConfigText(path: string, maxBytes = DEFAULT_MAX_CONFIG_BYTES
   try {
     return readTextUpTo(path, maxBytes)
   } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code ?? (error as Error).message
-    throw new Error(`${path}: cannot read the configuration file (${reason})`, { cause: error })
+    throw new Error(`${path}: cannot read the configuration file (${errorReason(error, true)})`, {
+      cause: error,
+    })
   }
 }

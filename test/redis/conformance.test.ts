@@ -1,12 +1,13 @@
 /**
  * House rule 2: the one store conformance suite, unchanged, against a single Redis and a
  * 3-master Redis Cluster, both started here. The store reads the suite's fake clock through
- * the test-only `clockForTests`, so every scenario sees the same time as the reference model.
+ * the test-only `withTestClock`, so every scenario sees the same time as the reference model.
  */
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll } from 'vitest'
 import type { Clock } from '../../src/clock'
 import { RedisStore } from '../../src/stores/redis/redis-store'
+import { withTestClock } from '../../src/stores/redis/test-clock'
 import { describeStore } from '../conformance/store'
 import {
   describeRedis,
@@ -25,14 +26,16 @@ async function storeOn(client: Redis | Cluster, clock: Clock): Promise<RedisStor
   const store = new RedisStore(
     // A fresh key prefix per store: the suite expects each store to start empty. A generous
     // timeout: correctness is under test here, not latency on a busy CI machine.
-    {
-      type: 'redis',
-      client,
-      clockForTests: clock,
-      keyPrefix: `conf${Math.random().toString(36).slice(2, 10)}`,
-      commandTimeoutMs: 5000,
-      logger: false,
-    },
+    withTestClock(
+      {
+        type: 'redis',
+        client,
+        keyPrefix: `conf${Math.random().toString(36).slice(2, 10)}`,
+        commandTimeoutMs: 5000,
+        logger: false,
+      },
+      clock,
+    ),
     clock,
   )
   await store.ready()

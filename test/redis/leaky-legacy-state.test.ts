@@ -7,6 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { leakyBucket } from '../../algorithms/leaky-bucket'
 import { createLimiter } from '../../src/limiter'
 import { RedisStore } from '../../src/stores/redis/redis-store'
+import { withTestClock } from '../../src/stores/redis/test-clock'
 import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 
@@ -52,14 +53,10 @@ describeRedis('leaky bucket: an old one-number TAT in Redis (Lua twin)', () => {
         burst,
       }
       const store = new RedisStore(
-        {
-          type: 'redis',
-          url: redis.url,
-          keyPrefix: prefix,
-          logger: false,
-          clockForTests: () => NOW,
-          denialCache: false,
-        },
+        withTestClock(
+          { type: 'redis', url: redis.url, keyPrefix: prefix, logger: false, denialCache: false },
+          () => NOW,
+        ),
         () => NOW,
       )
       const limiter = createLimiter({ rules: [rule], store, clock: () => NOW })

@@ -10,6 +10,7 @@ import { compileRules } from '../../src/rules/compile-rules'
 import type { CompiledRule } from '../../src/rules/compiled-rule'
 import { MemoryStore } from '../../src/stores/memory-store'
 import { RedisStore } from '../../src/stores/redis/redis-store'
+import { withTestClock } from '../../src/stores/redis/test-clock'
 import type { Rule } from '../../src/types'
 import { mulberry32 as random } from '../support/prng'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
@@ -96,15 +97,17 @@ let stores: RedisStore[] = []
 
 function redisStore(extra: Partial<ConstructorParameters<typeof RedisStore>[0]> = {}): RedisStore {
   const store = new RedisStore(
-    {
-      type: 'redis',
-      url: redis.url,
-      clockForTests: clock,
-      keyPrefix: `twins${Math.floor(Math.random() * 1e9)}`,
-      logger: false,
-      commandTimeoutMs: 2000,
-      ...extra,
-    },
+    withTestClock(
+      {
+        type: 'redis',
+        url: redis.url,
+        keyPrefix: `twins${Math.floor(Math.random() * 1e9)}`,
+        logger: false,
+        commandTimeoutMs: 2000,
+        ...extra,
+      },
+      clock,
+    ),
     clock,
   )
   stores.push(store)

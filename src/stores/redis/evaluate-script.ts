@@ -87,7 +87,6 @@ local check_count = tonumber(ARGV[4])
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 `
 
-/** Helpers both scripts use: number formatting, state encoding, rule arguments. */
 /** `now` in epoch ms: Redis's clock, or `now_arg` where a test drives the time. */
 const READ_NOW = `local now
 if now_arg ~= '' then
@@ -97,6 +96,11 @@ else
   now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
 end`
 
+/**
+ * Helpers both scripts use: number formatting, state encoding, rule arguments. `INF`,
+ * `whole_floor` and `whole_ceil` are also promised to registered algorithms' Lua (see
+ * `Algorithm.lua`), so they stay even when no built-in twin uses one.
+ */
 const HELPERS = `
 local INF = math.huge
 local function whole_floor(x) return math.max(0, math.floor(x + 1e-9)) end

@@ -1,15 +1,13 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis } from 'ioredis'
-import type { Clock } from '../../clock'
 import { hint } from '../../did-you-mean'
+import type { Logger } from '../../logger'
 import { KEY_PREFIX_PATTERN } from './keys'
 
 /** What the store does while Redis cannot be reached. */
 export type FailurePolicy = 'fallback' | 'open' | 'closed'
 
-/** Where warnings about Redis going away and coming back are written. */
-export interface StoreLogger {
-  warn(message: string): void
-}
+/** @deprecated The same type as {@link Logger}; use that. */
+export type StoreLogger = Logger
 
 export interface RedisStoreOptions {
   type: 'redis'
@@ -100,13 +98,7 @@ export interface RedisStoreOptions {
    * `false` is silent; the limiter's `degraded` and `recovered` events fire either way.
    * @default console
    */
-  logger?: StoreLogger | false
-  /**
-   * TEST ONLY. Makes the scripts use this clock instead of the Redis server's `TIME`, and keeps
-   * keys for at least a day, so a suite can drive Redis with a fake clock. Never set it in
-   * production: instances with different clocks would disagree.
-   */
-  clockForTests?: Clock
+  logger?: Logger | false
 }
 
 export const DEFAULT_REDIS_STORE_OPTIONS = {
@@ -137,8 +129,7 @@ export interface ResolvedRedisStoreOptions {
   batchMaxChecks: number
   keyPrefix: string
   fallbackMaxKeys: number
-  logger: StoreLogger | undefined
-  clockForTests: Clock | undefined
+  logger: Logger | undefined
 }
 
 const OPTION_NAMES = [
@@ -157,7 +148,6 @@ const OPTION_NAMES = [
   'keyPrefix',
   'fallbackMaxKeys',
   'logger',
-  'clockForTests',
 ]
 const POLICIES: readonly FailurePolicy[] = ['fallback', 'open', 'closed']
 
@@ -194,9 +184,6 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
   if (logger !== undefined && typeof logger.warn !== 'function') {
     throw new TypeError('store.logger must have a warn(message) method, or be false')
   }
-  if (options.clockForTests !== undefined && typeof options.clockForTests !== 'function') {
-    throw new TypeError('store.clockForTests must be a function returning epoch milliseconds')
-  }
   const denialCache = options.denialCache ?? d.denialCache
   const batch = options.batch ?? d.batch
   return {
@@ -213,7 +200,6 @@ export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRe
     keyPrefix,
     fallbackMaxKeys: whole('fallbackMaxKeys', options.fallbackMaxKeys ?? d.fallbackMaxKeys),
     logger,
-    clockForTests: options.clockForTests,
   }
 }
 

@@ -3,6 +3,7 @@ import { EventEmitter } from 'node:events'
 import type { Cluster, Redis } from 'ioredis'
 import { type Algorithm, type RuleVerdict, refundOf } from '../../algorithm'
 import type { Clock } from '../../clock'
+import { errorReason } from '../../error-reason'
 import type { CompiledRule } from '../../rules/compiled-rule'
 import type { Evaluation, EvaluationRequest, Store } from '../store'
 import { CircuitBreaker } from './circuit-breaker'
@@ -25,6 +26,7 @@ import {
   resolveRedisStoreOptions,
 } from './options'
 import { RedisScript, type ScriptClient } from './script'
+import { testClockOf } from './test-clock'
 
 export interface RedisStoreEvents {
   /** Redis stopped answering; checks are decided locally by `policy` until it recovers. */
@@ -152,6 +154,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   readonly #isCluster: boolean
   readonly #options: ResolvedRedisStoreOptions
   readonly #localClock: Clock
+  /** See `withTestClock`; undefined in production, where scripts read Redis's `TIME`. */
+  readonly #testClock: Clock | undefined
   readonly #keys: KeyLayout
   readonly #fallback: LocalFallback
   readonly #denials: DenialCache | undefined
@@ -182,7 +186,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   // The client's listeners, kept so close() can take them off again: a client passed in by
   // the user outlives the store, and every limiter made on it would otherwise leave three.
   readonly #onError = (error: unknown): void => {
-    this.#connectionProblem = describe(error)
+    this.#connectionProblem = errorReason(error)
   }
   readonly #onClose = (): void => {
     this.#connectionProblem ??= 'connection closed'
@@ -206,7 +210,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#client.on('close', this.#onClose)
     this.#client.on('ready', this.#onReady)
     this.#isCluster = (this.#client as Cluster).isCluster === true
-    this.#localClock = this.#options.clockForTests ?? clock
+    this.#testClock = testClockOf(options)
+    this.#localClock = this.#testClock ?? clock
     this.#keys = new KeyLayout(this.#options.keyPrefix)
     this.#fallback = new LocalFallback(clock, this.#options.fallbackMaxKeys)
     this.#denials =
@@ -329,7 +334,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const keys = this.#keysOf(rules, subjectKeys)
     const args = rules.map((rule) => this.#argsOf(rule))
     if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost)
-    const testClock = this.#options.clockForTests
+    const testClock = this.#testClock
     const header = [testClock ? String(testClock()) : '', String(cost)]
     return this.#changeKeys(keys, () => {
       const script = this.#refundScriptNow()
@@ -567,7 +572,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   // --- plumbing -----------------------------------------------------------------------------
 
   #headerArgs(mode: 'decide' | 'reserve' | 'peek', checkCount: number): string[] {
-    const testClock = this.#options.clockForTests
+    const testClock = this.#testClock
     return [
       testClock ? String(testClock()) : '',
       testClock ? String(DAY_MS) : '0',
@@ -680,7 +685,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       if (problem !== undefined) return problem
       return error instanceof ConnectingError ? error.message : `connection ${this.#client.status}`
     }
-    return describe(error)
+    return errorReason(error)
   }
 
   #failed(check: PendingCheck, error: unknown): Evaluation {
@@ -831,8 +836,4 @@ function parseVerdict(fields: readonly string[]): RuleVerdict {
     retryAfterMs: Number(fields[3]),
     delayMs: Number(fields[4]),
   }
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error)
 }
