@@ -55,7 +55,7 @@ describeRedis('Redis store: reset, refund and blockFor', () => {
   })
 
   it('blockFor: the block key sits beside the state key, expires with the block, and a reset deletes both', async () => {
-    const { limiter, store } = watch([rule('blocked', { limit: 1, window: '1s', blockFor: '10m' })], {
+    const { limiter, store } = watch([rule('blocked', { limit: 1, window: '1h', blockFor: '10m' })], {
       url: redis.url,
       commandTimeoutMs: 5000,
     })
