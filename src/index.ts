@@ -43,6 +43,7 @@ export {
   type StoreLogger,
 } from './stores/redis/options'
 export { RedisStore, type RedisStoreEvents } from './stores/redis/redis-store'
+export { RedisScript, type ScriptClient } from './stores/redis/script'
 export type { Evaluation, EvaluationRequest, Store } from './stores/store'
 export type {
   BuiltInAlgorithm,

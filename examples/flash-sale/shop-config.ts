@@ -1,5 +1,5 @@
 import { fileURLToPath } from 'node:url'
-import { parseDuration } from '../../src/duration'
+import { parseDuration } from 'diana-limiter'
 import type { Product } from './http/app'
 
 /** Everything that varies between a demo, a test and a load run. */

@@ -1,19 +1,19 @@
 import type { Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
-import { diana } from '../../adapters/express'
-import { type Clock, systemClock } from '../../src/clock'
-import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Rule } from '../../src/types'
-import { MemorySaleState } from './domain/memory-sale-state'
+import { type Clock, createLimiter, type Limiter, type Rule } from 'diana-limiter'
+import { diana } from 'diana-limiter/express'
 import type { OutboxRelayOptions } from './domain/outbox-relay'
-import { MemoryPointsLedger, type PointsLedger, RedisPointsLedger } from './domain/points-ledger'
-import { RedisSaleState } from './domain/redis-sale-state'
+import type { PointsLedger } from './domain/points-ledger'
 import type { SaleState } from './domain/sale-state'
 import { Shop } from './domain/shop'
 import { createApp, isCacheableRead } from './http/app'
 import { deviceSecretOf } from './http/device-ids'
 import { Sessions } from './http/session'
 import type { ShopConfig } from './shop-config'
+import { MemoryPointsLedger } from './storage/memory/memory-points-ledger'
+import { MemorySaleState } from './storage/memory/memory-sale-state'
+import { RedisPointsLedger } from './storage/redis/redis-points-ledger'
+import { RedisSaleState } from './storage/redis/redis-sale-state'
 
 export interface StartOptions {
   /** @default Date.now */
@@ -44,7 +44,7 @@ export interface RunningShop {
  * starts listening. Everything the demo, the tests and the load driver run goes through here.
  */
 export async function startShop(config: ShopConfig, options: StartOptions = {}): Promise<RunningShop> {
-  const clock = options.clock ?? systemClock
+  const clock = options.clock ?? Date.now
   const redis = config.redisUrl
   const state: SaleState = redis
     ? new RedisSaleState({ url: redis, saleId: config.saleId })

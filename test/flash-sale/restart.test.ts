@@ -10,7 +10,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import type { Order, SaleAudit } from '../../examples/flash-sale/domain/order'
-import { RedisSaleState } from '../../examples/flash-sale/domain/redis-sale-state'
+import { RedisSaleState } from '../../examples/flash-sale/storage/redis/redis-sale-state'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { Buyer } from './shop-harness'
 

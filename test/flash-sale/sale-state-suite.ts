@@ -7,8 +7,8 @@ import { afterEach, expect, it } from 'vitest'
 import { closeDueOrders } from '../../examples/flash-sale/domain/closer'
 import type { Order } from '../../examples/flash-sale/domain/order'
 import { relayOutbox } from '../../examples/flash-sale/domain/outbox-relay'
-import { MemoryPointsLedger } from '../../examples/flash-sale/domain/points-ledger'
 import type { SaleMeta, SaleState } from '../../examples/flash-sale/domain/sale-state'
+import { MemoryPointsLedger } from '../../examples/flash-sale/storage/memory/memory-points-ledger'
 import { createFakeClock } from '../support/fake-clock'
 
 export type MakeState = (saleId: string) => SaleState

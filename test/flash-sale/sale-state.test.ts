@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe } from 'vitest'
-import { MemorySaleState } from '../../examples/flash-sale/domain/memory-sale-state'
-import { RedisSaleState } from '../../examples/flash-sale/domain/redis-sale-state'
+import { MemorySaleState } from '../../examples/flash-sale/storage/memory/memory-sale-state'
+import { RedisSaleState } from '../../examples/flash-sale/storage/redis/redis-sale-state'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { saleStateSuite } from './sale-state-suite'
 

@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import { TimerHeap } from '../../examples/flash-sale/domain/timer-heap'
+import { TimerHeap } from '../../examples/flash-sale/storage/memory/timer-heap'
 
 describe('TimerHeap (the in-memory delay queue)', () => {
   it('hands out exactly the due ids, earliest first, whatever the schedules and cancellations', () => {

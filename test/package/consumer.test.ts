@@ -71,6 +71,8 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     )
     const out = await run('node', ['esm.mjs'], app)
     expect(out).toMatch(/^diana-limiter .*createLimiter/m)
+    // Exported for an application's own Lua (the flash-sale example); it must not need ioredis.
+    expect(out).toMatch(/^diana-limiter .*RedisScript/m)
     expect(out).toMatch(/^diana-limiter\/express .*diana/m)
     expect(out).toMatch(/^diana-limiter\/fastify .*default/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)

@@ -1,4 +1,4 @@
-import type { Clock } from '../../../src/clock'
+import type { Clock } from 'diana-limiter'
 import { closeDueOrders } from './closer'
 import type { Order, PayResult, PurchaseResult, SaleAudit } from './order'
 import {

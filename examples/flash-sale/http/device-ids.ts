@@ -1,5 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto'
-import { signDeviceId } from '../../../src/device-id'
+import { signDeviceId } from 'diana-limiter'
 
 /**
  * The key device ids are signed with, derived from the shop secret: one setting (SHOP_SECRET)

@@ -15,9 +15,22 @@ export interface ScriptClient {
  * replica, `SCRIPT FLUSH`, a fresh Cluster node) the reply is NOSCRIPT and the call is sent
  * again as EVAL, which also loads it for the next EVALSHA. This is the only place that
  * handles NOSCRIPT.
+ *
+ * Public so that an application keeping its own state next to Diana's counters (the
+ * flash-sale example's stock and orders) runs its scripts the way the Redis store does. It
+ * needs no ioredis import of its own: pass any client with `evalsha` and `eval`.
+ *
+ * @example
+ * ```ts
+ * import { RedisScript } from 'diana-limiter'
+ * const incrementTo = new RedisScript("return redis.call('INCRBY', KEYS[1], ARGV[1])")
+ * const total = await incrementTo.run(redis, ['visits:{home}'], ['1'])
+ * ```
  */
 export class RedisScript {
+  /** The Lua source, sent with EVAL when the server lacks the script. */
   readonly source: string
+  /** SHA1 of `source` in hex, the name EVALSHA calls it by. */
   readonly sha: string
 
   constructor(source: string) {
@@ -25,6 +38,10 @@ export class RedisScript {
     this.sha = createHash('sha1').update(source).digest('hex')
   }
 
+  /**
+   * EVALSHA, then EVAL on NOSCRIPT. Other errors (WRONGTYPE, a script error, a timeout) reject
+   * the returned promise unchanged. Resolves with the script's reply as the client decodes it.
+   */
   run(client: ScriptClient, keys: readonly string[], args: readonly string[]): Promise<unknown> {
     return client.evalsha(this.sha, keys.length, ...keys, ...args).catch((error: unknown) => {
       if (!isNoScript(error)) throw error

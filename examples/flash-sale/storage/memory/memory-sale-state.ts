@@ -1,5 +1,18 @@
-import type { ClaimedMessage, CloseResult, Order, OutboxMessage, PayResult, SaleAudit } from './order'
-import type { OutboxRetryPolicy, PurchaseInput, ReserveOutcome, SaleMeta, SaleState } from './sale-state'
+import type {
+  ClaimedMessage,
+  CloseResult,
+  Order,
+  OutboxMessage,
+  PayResult,
+  SaleAudit,
+} from '../../domain/order'
+import type {
+  OutboxRetryPolicy,
+  PurchaseInput,
+  ReserveOutcome,
+  SaleMeta,
+  SaleState,
+} from '../../domain/sale-state'
 import { TimerHeap } from './timer-heap'
 
 type OutboxState = 'pending' | 'delivered' | 'dead'

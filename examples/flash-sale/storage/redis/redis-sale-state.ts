@@ -1,5 +1,5 @@
+import { RedisScript } from 'diana-limiter'
 import { Redis } from 'ioredis'
-import { closeClient, luaScript } from './lua-script'
 import type {
   ClaimedMessage,
   CloseResult,
@@ -8,7 +8,15 @@ import type {
   PayResult,
   PurchaseResult,
   SaleAudit,
-} from './order'
+} from '../../domain/order'
+import type {
+  OutboxRetryPolicy,
+  PurchaseInput,
+  ReserveOutcome,
+  SaleMeta,
+  SaleState,
+} from '../../domain/sale-state'
+import { closeClient } from './close-client'
 import {
   ACK_OUTBOX_LUA,
   CLAIM_OUTBOX_LUA,
@@ -21,16 +29,15 @@ import {
   type SaleKeys,
   saleKeys,
 } from './redis-scripts'
-import type { OutboxRetryPolicy, PurchaseInput, ReserveOutcome, SaleMeta, SaleState } from './sale-state'
 
-const open = luaScript(OPEN_LUA)
-const reserve = luaScript(RESERVE_LUA)
-const purchase = luaScript(PURCHASE_LUA)
-const pay = luaScript(PAY_LUA)
-const close = luaScript(CLOSE_LUA)
-const claimOutbox = luaScript(CLAIM_OUTBOX_LUA)
-const ackOutbox = luaScript(ACK_OUTBOX_LUA)
-const failOutbox = luaScript(FAIL_OUTBOX_LUA)
+const open = new RedisScript(OPEN_LUA)
+const reserve = new RedisScript(RESERVE_LUA)
+const purchase = new RedisScript(PURCHASE_LUA)
+const pay = new RedisScript(PAY_LUA)
+const close = new RedisScript(CLOSE_LUA)
+const claimOutbox = new RedisScript(CLAIM_OUTBOX_LUA)
+const ackOutbox = new RedisScript(ACK_OUTBOX_LUA)
+const failOutbox = new RedisScript(FAIL_OUTBOX_LUA)
 
 export interface RedisSaleStateOptions {
   /** `redis://host:port/db`. */
@@ -67,8 +74,8 @@ export class RedisSaleState implements SaleState {
 
   async open(meta: SaleMeta): Promise<SaleMeta> {
     const k = this.#keys
-    const stored = (await open(
-      this.#redis,
+    const stored = (await this.#run(
+      open,
       [k.meta, k.stock],
       [meta.saleId, meta.stockTotal, meta.startsAt, meta.paymentWindowMs, meta.maxReservations],
     )) as string[]
@@ -82,7 +89,7 @@ export class RedisSaleState implements SaleState {
   }
 
   async reserve(user: string): Promise<ReserveOutcome> {
-    return (await reserve(this.#redis, [this.#keys.meta, this.#keys.eligible], [user])) as ReserveOutcome
+    return (await this.#run(reserve, [this.#keys.meta, this.#keys.eligible], [user])) as ReserveOutcome
   }
 
   async isEligible(user: string): Promise<boolean> {
@@ -91,8 +98,8 @@ export class RedisSaleState implements SaleState {
 
   async purchase({ user, key, now }: PurchaseInput) {
     const k = this.#keys
-    const [outcome, json] = (await purchase(
-      this.#redis,
+    const [outcome, json] = (await this.#run(
+      purchase,
       [k.meta, k.eligible, k.holder, k.last, k.idempotency, k.stock, k.sequence, k.orders, k.closures],
       [user, key, now],
     )) as [string, string | undefined]
@@ -101,8 +108,8 @@ export class RedisSaleState implements SaleState {
 
   async pay({ orderId, user, now }: { orderId: string; user: string; now: number }): Promise<PayResult> {
     const k = this.#keys
-    const [outcome, json] = (await pay(
-      this.#redis,
+    const [outcome, json] = (await this.#run(
+      pay,
       [k.orders, k.closures, k.outbox, k.outboxState, k.outboxDue],
       [orderId, user, now],
     )) as [string, string | undefined]
@@ -111,8 +118,8 @@ export class RedisSaleState implements SaleState {
 
   async closeOrder({ orderId, now }: { orderId: string; now: number }): Promise<CloseResult> {
     const k = this.#keys
-    const [outcome, json] = (await close(
-      this.#redis,
+    const [outcome, json] = (await this.#run(
+      close,
       [k.orders, k.closures, k.stock, k.holder],
       [orderId, now],
     )) as [string, string | undefined]
@@ -144,8 +151,8 @@ export class RedisSaleState implements SaleState {
 
   async claimOutbox(now: number, max: number, leaseMs: number): Promise<ClaimedMessage[]> {
     const k = this.#keys
-    const flat = (await claimOutbox(
-      this.#redis,
+    const flat = (await this.#run(
+      claimOutbox,
       [k.outbox, k.outboxState, k.outboxAttempts, k.outboxDue],
       [now, leaseMs, max],
     )) as (string | number)[]
@@ -160,13 +167,13 @@ export class RedisSaleState implements SaleState {
   }
 
   async ackOutbox(messageId: string): Promise<void> {
-    await ackOutbox(this.#redis, [this.#keys.outboxState, this.#keys.outboxDue], [messageId])
+    await this.#run(ackOutbox, [this.#keys.outboxState, this.#keys.outboxDue], [messageId])
   }
 
   async failOutbox(messageId: string, now: number, policy: OutboxRetryPolicy): Promise<'retry' | 'dead'> {
     const k = this.#keys
-    return (await failOutbox(
-      this.#redis,
+    return (await this.#run(
+      failOutbox,
       [k.outboxState, k.outboxAttempts, k.outboxDue],
       [messageId, now, policy.maxAttempts, policy.backoffMs],
     )) as 'retry' | 'dead'
@@ -206,6 +213,14 @@ export class RedisSaleState implements SaleState {
 
   async dispose(): Promise<void> {
     await closeClient(this.#redis)
+  }
+
+  /**
+   * Diana's script runner (EVALSHA, then EVAL on NOSCRIPT after a restart or a SCRIPT FLUSH);
+   * Redis takes every argument as a string, so numbers are written out here.
+   */
+  #run(script: RedisScript, keys: readonly string[], args: readonly (string | number)[]): Promise<unknown> {
+    return script.run(this.#redis, keys, args.map(String))
   }
 
   async #earliest(key: string): Promise<number | undefined> {
