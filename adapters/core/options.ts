@@ -1,32 +1,21 @@
+import {
+  DEFAULT_RESPONSE_OPTIONS,
+  type HeaderStyle,
+  type ResponseOptions,
+  responseSchema,
+} from '../../src/config/response-schema'
 import { type DeviceSecret, deviceKey } from '../../src/device-id'
 import { hint } from '../../src/did-you-mean'
 import { createLimiter, type Limiter, type LimiterOptions } from '../../src/limiter'
 import type { Logger } from '../../src/logger'
 import { peerHint } from '../../src/peer-options'
+import { readOptions } from '../../src/schema/read-options'
 import type { Decision } from '../../src/types'
 import { DEFAULT_IPV6_SUBNET, MAX_IPV6_SUBNET, MIN_IPV6_SUBNET } from './client-ip'
-import { HEADER_STYLES, type HeaderStyle } from './headers'
 import { ROUTING_FIELDS, type RoutingOptions } from './resource-path'
 
-export type { HeaderStyle } from './headers'
+export type { HeaderStyle, ResponseOptions } from '../../src/config/response-schema'
 export type { Routing, RoutingOptions } from './resource-path'
-
-/** How denied requests are answered. */
-export interface ResponseOptions {
-  /**
-   * Status of a denied response. 503 suits services that prefer to look overloaded rather
-   * than tell clients about quotas.
-   * @default 429
-   */
-  status?: 429 | 503
-  /**
-   * Rate-limit headers on allowed and denied responses: `draft` (IETF `RateLimit-Policy` and
-   * `RateLimit`), `legacy` (`X-RateLimit-Limit/Remaining/Reset`), `both` or `none`.
-   * `Retry-After` is always sent on denied responses.
-   * @default 'draft'
-   */
-  headers?: HeaderStyle
-}
 
 /**
  * The hooks every adapter takes, named alike in Express, Fastify and Koa (after Sentinel's
@@ -162,7 +151,7 @@ export const HOOK_NAMES = [
 ] as const
 
 export const DEFAULT_ADAPTER_OPTIONS = {
-  response: { status: 429, headers: 'draft' },
+  response: DEFAULT_RESPONSE_OPTIONS,
   maxDelayMs: 10_000,
   deviceHeader: 'x-device-id',
   ipv6Subnet: DEFAULT_IPV6_SUBNET,
@@ -227,17 +216,9 @@ export function resolveOptions<Req, Res>(
       throw new TypeError(`${where}: ${name} must be a function (got ${typeof hooks[name]})`)
     }
   }
-  if (hooks.response !== undefined && (hooks.response === null || typeof hooks.response !== 'object')) {
-    throw new TypeError(`${where}: response must be an object such as { status: 429, headers: 'draft' }`)
-  }
   const routing = checkRouting(hooks.routing, where)
-  const ownResponse = (hooks.response ?? {}) as ResponseOptions
-  for (const key of Object.keys(ownResponse)) {
-    if (key !== 'status' && key !== 'headers') {
-      throw new TypeError(`${where}: unknown option "response.${key}"${hint(key, ['status', 'headers'])}`)
-    }
-  }
-  checkResponse(ownResponse, where)
+  const ownResponse =
+    hooks.response === undefined ? {} : readOptions(responseSchema, hooks.response, 'response', where)
   const maxDelayMs = (hooks.maxDelayMs ?? DEFAULT_ADAPTER_OPTIONS.maxDelayMs) as number
   if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0) || !Number.isFinite(maxDelayMs)) {
     throw new TypeError(`${where}: maxDelayMs must be a finite number of ms >= 0 (got ${String(maxDelayMs)})`)
@@ -350,18 +331,6 @@ function checkRouting(routing: unknown, where: string): RoutingOptions | undefin
     given[key] = value
   }
   return Object.keys(given).length === 0 ? undefined : given
-}
-
-function checkResponse(response: ResponseOptions, where: string): void {
-  const { status, headers } = response
-  if (status !== undefined && status !== 429 && status !== 503) {
-    throw new TypeError(`${where}: response.status must be 429 or 503 (got ${JSON.stringify(status)})`)
-  }
-  if (headers !== undefined && !HEADER_STYLES.includes(headers)) {
-    throw new TypeError(
-      `${where}: response.headers must be one of ${HEADER_STYLES.join(', ')} (got ${JSON.stringify(headers)})`,
-    )
-  }
 }
 
 /** What the adapter reads of a config file (`limiter.config`), when the limiter has one. */

@@ -6,7 +6,6 @@ import {
   discriminated,
   literal,
   nonEmptyString,
-  number,
   type Output,
   object,
   oneOf,
@@ -19,6 +18,9 @@ import {
   unknownValue,
 } from '../schema/schema'
 import type { Rule } from '../types'
+import { type ResponseOptions, responseSchema } from './response-schema'
+
+export { RESPONSE_HEADER_STYLES, responseSchema } from './response-schema'
 
 /**
  * The shape of `diana.yaml`: the one source of both runtime validation (`parseConfig`) and the
@@ -34,7 +36,6 @@ const duration = transform(durationSchema, (value) => parseDuration(value) as nu
 const wholeNumber = positiveInteger('must be a whole number, at least 1')
 
 export const ON_FAILURE_VALUES = ['fallback', 'open', 'closed'] as const
-export const RESPONSE_HEADER_STYLES = ['draft', 'legacy', 'both', 'none'] as const
 
 const memoryStoreSchema = describe(
   object(
@@ -182,24 +183,6 @@ export const remoteSchema = describe(
   'Remote configuration centre whose rules override the local ones.',
 )
 
-const STATUS_ERROR = 'must be an HTTP status from 400 to 599'
-export const responseSchema = describe(
-  object(
-    {
-      status: describe(
-        optional(number(STATUS_ERROR, { integer: true, minimum: 400, maximum: 599 })),
-        'Status of a denied request. Default 429.',
-      ),
-      headers: describe(
-        optional(oneOf(RESPONSE_HEADER_STYLES, `must be one of ${RESPONSE_HEADER_STYLES.join(', ')}`)),
-        'Rate-limit headers: draft (RateLimit, RateLimit-Policy; default), legacy (X-RateLimit-*), both, none.',
-      ),
-    },
-    'must be a mapping with status and/or headers',
-  ),
-  'How the HTTP adapters answer.',
-)
-
 const versionSchema = describe(
   literal(1, 'must be 1 (the only format version so far)'),
   'Format version of this file; always 1.',
@@ -246,7 +229,7 @@ export interface DianaConfig extends Omit<ParsedFile, 'rules'> {
 export type StoreConfig = Output<typeof storeSchema>
 export type NacosConfig = Output<typeof nacosSchema>
 /** The `response` section, read by the HTTP adapters. */
-export type ResponseConfig = Output<typeof responseSchema>
+export type ResponseConfig = ResponseOptions
 
 /** A valid remote rules document. */
 export interface RemoteDocument {
