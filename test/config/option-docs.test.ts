@@ -8,6 +8,8 @@ import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import { responseSchema } from '../../src/config/response-schema'
 import type { JsonSchema, Schema } from '../../src/schema/schema'
+import { memoryStoreSchema } from '../../src/stores/memory-store-options'
+import { redisStoreOptionsSchema } from '../../src/stores/redis/options'
 
 /** The doc comment of each member of `name` in `file`, as the JSON Schema should say it. */
 function docsOf(file: string, name: string): Record<string, string> {
@@ -48,10 +50,11 @@ function descriptions(schema: Schema<unknown>): Record<string, string | undefine
 }
 
 describe('option docs and the JSON Schema say the same', () => {
-  it.each([['response', 'src/config/response-schema.ts', 'ResponseOptions', responseSchema]] as const)(
-    '%s',
-    (_group, file, name, schema) => {
-      expect(descriptions(schema)).toEqual(docsOf(file, name))
-    },
-  )
+  it.each([
+    ['response', 'src/config/response-schema.ts', 'ResponseOptions', responseSchema],
+    ['memory store', 'src/stores/memory-store-options.ts', 'MemoryStoreOptions', memoryStoreSchema],
+    ['Redis store', 'src/stores/redis/options.ts', 'RedisStoreOptions', redisStoreOptionsSchema],
+  ] as const)('%s', (_group, file, name, schema) => {
+    expect(descriptions(schema)).toEqual(docsOf(file, name))
+  })
 })
