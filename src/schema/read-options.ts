@@ -6,8 +6,8 @@ import { read, type Schema, type SchemaIssue } from './schema'
  * cannot drift: a bad value is a TypeError naming the option (`store.maxKeys must be ...
  * (got 0)`), an unknown key `PREFIX: unknown option "store.x"; did you mean "y"?`.
  *
- * `prefix` is where the options sit (`store`, `response`); `where` starts an unknown option's
- * message (`createLimiter`, `diana()`).
+ * `prefix` is where the options sit (`store`, `response`; '' for top-level ones); `where` starts
+ * the message when it differs (`createLimiter`, `diana()`).
  */
 export function readOptions<Out>(schema: Schema<Out>, value: unknown, prefix: string, where = prefix): Out {
   const result = read(schema, value)
@@ -17,7 +17,7 @@ export function readOptions<Out>(schema: Schema<Out>, value: unknown, prefix: st
 }
 
 function optionMessage(issue: SchemaIssue, value: unknown, prefix: string, where: string): string {
-  const name = [prefix, ...issue.path].join('.')
+  const name = [prefix, ...issue.path].filter((part) => part !== '').join('.')
   if (issue.code === 'unknown_field') {
     const key = String(issue.path[issue.path.length - 1])
     // The schema's own hint (`; did you mean "y"?`) follows the quoted key.

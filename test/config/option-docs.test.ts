@@ -6,6 +6,7 @@
 import { readFileSync } from 'node:fs'
 import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
+import { adapterHooksSchema } from '../../adapters/core/options'
 import { responseSchema } from '../../src/config/response-schema'
 import type { JsonSchema, Schema } from '../../src/schema/schema'
 import { memoryStoreSchema } from '../../src/stores/memory-store-options'
@@ -54,6 +55,7 @@ describe('option docs and the JSON Schema say the same', () => {
     ['response', 'src/config/response-schema.ts', 'ResponseOptions', responseSchema],
     ['memory store', 'src/stores/memory-store-options.ts', 'MemoryStoreOptions', memoryStoreSchema],
     ['Redis store', 'src/stores/redis/options.ts', 'RedisStoreOptions', redisStoreOptionsSchema],
+    ['adapter options', 'adapters/core/options.ts', 'AdapterHooks', adapterHooksSchema],
   ] as const)('%s', (_group, file, name, schema) => {
     expect(descriptions(schema)).toEqual(docsOf(file, name))
   })
