@@ -1,9 +1,7 @@
+import type { HeaderStyle } from '../../src/config/response-schema'
 import type { Decision } from '../../src/types'
 
-/** Which rate-limit headers responses carry. */
-export type HeaderStyle = 'draft' | 'legacy' | 'both' | 'none'
-
-export const HEADER_STYLES: readonly HeaderStyle[] = ['draft', 'legacy', 'both', 'none']
+export type { HeaderStyle } from '../../src/config/response-schema'
 
 export type SetHeader<T> = (target: T, name: string, value: string) => void
 

@@ -1,32 +1,33 @@
+import {
+  DEFAULT_RESPONSE_OPTIONS,
+  type HeaderStyle,
+  type ResponseOptions,
+  responseSchema,
+} from '../../src/config/response-schema'
 import { type DeviceSecret, deviceKey } from '../../src/device-id'
 import { hint } from '../../src/did-you-mean'
 import { createLimiter, type Limiter, type LimiterOptions } from '../../src/limiter'
 import type { Logger } from '../../src/logger'
 import { peerHint } from '../../src/peer-options'
+import { readOptions } from '../../src/schema/read-options'
+import {
+  boolean,
+  describe,
+  literal,
+  number,
+  object,
+  optional,
+  refine,
+  string,
+  union,
+  unknownValue,
+} from '../../src/schema/schema'
 import type { Decision } from '../../src/types'
 import { DEFAULT_IPV6_SUBNET, MAX_IPV6_SUBNET, MIN_IPV6_SUBNET } from './client-ip'
-import { HEADER_STYLES, type HeaderStyle } from './headers'
 import { ROUTING_FIELDS, type RoutingOptions } from './resource-path'
 
-export type { HeaderStyle } from './headers'
+export type { HeaderStyle, ResponseOptions } from '../../src/config/response-schema'
 export type { Routing, RoutingOptions } from './resource-path'
-
-/** How denied requests are answered. */
-export interface ResponseOptions {
-  /**
-   * Status of a denied response. 503 suits services that prefer to look overloaded rather
-   * than tell clients about quotas.
-   * @default 429
-   */
-  status?: 429 | 503
-  /**
-   * Rate-limit headers on allowed and denied responses: `draft` (IETF `RateLimit-Policy` and
-   * `RateLimit`), `legacy` (`X-RateLimit-Limit/Remaining/Reset`), `both` or `none`.
-   * `Retry-After` is always sent on denied responses.
-   * @default 'draft'
-   */
-  headers?: HeaderStyle
-}
 
 /**
  * The hooks every adapter takes, named alike in Express, Fastify and Koa (after Sentinel's
@@ -94,7 +95,7 @@ export interface AdapterHooks<Req, Res> {
    * @default Express: the loosest of its routers (the app's, from 'case sensitive routing' and
    * 'strict routing', and each mounted `express.Router()`'s `caseSensitive` and `strict`);
    * Fastify: its `caseSensitive`, `ignoreTrailingSlash` and `ignoreDuplicateSlashes` options;
-   * Koa: the enclosing @koa/router's `sensitive` and `strict`, and app-wide @koa/router's
+   * Koa: the enclosing Koa router's `sensitive` and `strict`, and the Koa router's app-wide
    * defaults (case and a trailing slash ignored)
    */
   routing?: RoutingOptions
@@ -108,6 +109,7 @@ export interface AdapterHooks<Req, Res> {
    * rate-limit headers are already set. If it sends nothing, the default answer is sent.
    */
   onLimited?: (req: Req, res: Res, decision: Decision) => unknown
+  /** How the HTTP adapters answer denied requests. */
   response?: ResponseOptions
   /**
    * Longest time a leaky-bucket (shaping) rule may hold a request before passing it on. A
@@ -143,26 +145,107 @@ export type LimiterSource = { limiter: Limiter } | LimiterOptions
 
 export type AdapterOptions<Req, Res> = AdapterHooks<Req, Res> & LimiterSource
 
-export const HOOK_NAMES = [
-  'identify',
-  'identifyDevice',
-  'deviceHeader',
-  'deviceSecret',
-  'ipv6Subnet',
-  'proxyWarnings',
-  'normalizeResource',
-  'routing',
-  'skip',
-  'onLimited',
-  'response',
-  'maxDelayMs',
-  'skipFailedRequests',
-  'skipSuccessfulRequests',
-  'logger',
-] as const
+/** Header names are tokens (RFC 9110): no spaces, colons or control characters. */
+const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/
+const DEVICE_HEADER_ERROR = "must be a header name such as 'x-device-id', or false to read none"
+const trueOrFalse = boolean('must be true or false')
+const hook = refine(unknownValue(), (value) => typeof value === 'function', 'must be a function')
+
+/**
+ * The adapter's own options, read with a schema like the store and response options; what the
+ * adapter does not know goes to `createLimiter`. Descriptions are the doc comments of
+ * {@link AdapterHooks}, kept alike by test/config/option-docs.test.ts.
+ */
+export const adapterHooksSchema = object(
+  {
+    identify: describe(
+      optional(hook),
+      'The account the request belongs to, for account rules; undefined for anonymous requests. Read it from something the server has verified (a session, a checked token). An unverified header lets every client choose its own bucket, and so its own limit. Default: none: no account, so account rules never apply.',
+    ),
+    identifyDevice: describe(
+      optional(hook),
+      'The device the request comes from, for device rules, when the app knows it better than a header can say (a verified cookie, a claim of a checked token). Undefined (or a hook that fails) falls back to deviceHeader, then to the client address. Its values have a key space of their own: no header value can name the same bucket. Default: none: the header, else the address.',
+    ),
+    deviceHeader: describe(
+      optional(
+        union(
+          [literal(false, DEVICE_HEADER_ERROR), string(DEVICE_HEADER_ERROR, { pattern: HEADER_NAME.source })],
+          DEVICE_HEADER_ERROR,
+        ),
+      ),
+      'The request header that names the device, or false to read none (then device is the client address unless identifyDevice names one). Any client can send any value here, so a header alone lets a bot take a fresh bucket per request: see deviceSecret. Default: x-device-id.',
+    ),
+    deviceSecret: describe(
+      optional(unknownValue()),
+      'Counts a header value only when it is ID.SIGNATURE signed with this secret (HMAC-SHA256 over ID, base64url without padding: signDeviceId(id, secret) from diana-limiter makes one); the device is then ID. Anything else (unsigned, forged, longer than 256 characters) falls back to the client address. At least 16 bytes. Default: none: any header value counts as sent.',
+    ),
+    ipv6Subnet: describe(
+      optional(
+        number(`must be a whole number of bits from ${MIN_IPV6_SUBNET} to ${MAX_IPV6_SUBNET}`, {
+          integer: true,
+          minimum: MIN_IPV6_SUBNET,
+          maximum: MAX_IPV6_SUBNET,
+        }),
+      ),
+      'How many leading bits of an IPv6 client address name one client, for ip rules and the address fallback of device; 32 to 128 (128: per address). IPv4 and IPv4-mapped IPv6 addresses are always counted per address. Default: 56.',
+    ),
+    proxyWarnings: describe(
+      optional(trueOrFalse),
+      'Warn (once each, through logger) when X-Forwarded-For arrives but the framework does not trust proxies, and when the first 100 requests all come from one private address with proxy headers: both mean every client is probably counted as the proxy. Default: true.',
+    ),
+    normalizeResource: describe(
+      optional(hook),
+      'The resource name for resource rules and match.path. Use it to fold paths the framework cannot (e.g. /files/* served by one wildcard handler). Undefined (or a hook that fails) means the default. Default: the matched route pattern where the framework knows it, else the path without query, in the spelling routing makes canonical.',
+    ),
+    routing: describe(
+      optional(
+        object(
+          Object.fromEntries(ROUTING_FIELDS.map((field) => [field, optional(trueOrFalse)])),
+          'must be an object such as { caseSensitive: false }',
+        ),
+      ),
+      "How the framework tells paths apart, so that every spelling it routes to one handler is one resource (for match.path and resource keys): percent-encoding is always decoded once; case, trailing and duplicate slashes are folded as set here. Fields you leave out are read from the framework. Default: Express: the loosest of its routers (the app's, from 'case sensitive routing' and 'strict routing', and each mounted express.Router()'s caseSensitive and strict); Fastify: its caseSensitive, ignoreTrailingSlash and ignoreDuplicateSlashes options; Koa: the enclosing Koa router's sensitive and strict, and the Koa router's app-wide defaults (case and a trailing slash ignored).",
+    ),
+    skip: describe(
+      optional(hook),
+      'Returns true for requests that are not limited at all (health checks, internal callers). Skipped requests get no rate-limit headers.',
+    ),
+    onLimited: describe(
+      optional(hook),
+      'Answers a denied request instead of the default problem+json body. Retry-After and the rate-limit headers are already set. If it sends nothing, the default answer is sent.',
+    ),
+    response: optional(responseSchema),
+    maxDelayMs: describe(
+      optional(number('must be a finite number of ms >= 0', { minimum: 0 })),
+      'Longest time a leaky-bucket (shaping) rule may hold a request before passing it on. A longer delayMs is cut to this; size burst so that burst × window / limit fits in it. Default: 10000.',
+    ),
+    skipFailedRequests: describe(
+      optional(trueOrFalse),
+      'Give back the unit of a request once its response is sent with a status of 400 or more: only requests that succeeded count. Refunded through limiter.refund. A request whose client hung up before the answer stays counted (express-rate-limit refunds it; a client could then run the handler without limit by hanging up each time). Default: false.',
+    ),
+    skipSuccessfulRequests: describe(
+      optional(trueOrFalse),
+      'Give back the units of requests whose response status is below 400: only failures count, e.g. failed logins against a password-guessing limit. Default: false.',
+    ),
+    logger: describe(
+      optional(
+        refine(
+          unknownValue(),
+          (logger) => typeof (logger as Logger | null)?.warn === 'function',
+          'must have a warn(message) method',
+        ),
+      ),
+      "Where the adapter reports a failing limiter (once per outage, not per request). When the adapter builds the limiter, it gets this logger too (rejected config files, unreachable config sources). Default: console (Fastify: the instance's logger).",
+    ),
+  },
+  'must be an options object such as { rules: [...] } or { limiter }',
+)
+
+/** The options the adapter reads itself; any other goes to `createLimiter`. */
+export const HOOK_NAMES = Object.keys(adapterHooksSchema.shape) as (keyof AdapterHooks<unknown, unknown>)[]
 
 export const DEFAULT_ADAPTER_OPTIONS = {
-  response: { status: 429, headers: 'draft' },
+  response: DEFAULT_RESPONSE_OPTIONS,
   maxDelayMs: 10_000,
   deviceHeader: 'x-device-id',
   ipv6Subnet: DEFAULT_IPV6_SUBNET,
@@ -222,45 +305,20 @@ export function resolveOptions<Req, Res>(
     // The limiter reports config problems through the same logger.
     if ((!isHook || key === 'logger') && key !== 'limiter') limiterOptions[key] = value
   }
-  for (const name of ['identify', 'identifyDevice', 'normalizeResource', 'skip', 'onLimited'] as const) {
-    if (hooks[name] !== undefined && typeof hooks[name] !== 'function') {
-      throw new TypeError(`${where}: ${name} must be a function (got ${typeof hooks[name]})`)
-    }
-  }
-  if (hooks.response !== undefined && (hooks.response === null || typeof hooks.response !== 'object')) {
-    throw new TypeError(`${where}: response must be an object such as { status: 429, headers: 'draft' }`)
-  }
-  const routing = checkRouting(hooks.routing, where)
-  const ownResponse = (hooks.response ?? {}) as ResponseOptions
-  for (const key of Object.keys(ownResponse)) {
-    if (key !== 'status' && key !== 'headers') {
-      throw new TypeError(`${where}: unknown option "response.${key}"${hint(key, ['status', 'headers'])}`)
-    }
-  }
-  checkResponse(ownResponse, where)
-  const maxDelayMs = (hooks.maxDelayMs ?? DEFAULT_ADAPTER_OPTIONS.maxDelayMs) as number
-  if (typeof maxDelayMs !== 'number' || !(maxDelayMs >= 0) || !Number.isFinite(maxDelayMs)) {
-    throw new TypeError(`${where}: maxDelayMs must be a finite number of ms >= 0 (got ${String(maxDelayMs)})`)
-  }
-  const deviceHeader = checkDeviceHeader(hooks.deviceHeader, where)
-  const ipv6Subnet = (hooks.ipv6Subnet ?? DEFAULT_ADAPTER_OPTIONS.ipv6Subnet) as number
-  if (!Number.isInteger(ipv6Subnet) || ipv6Subnet < MIN_IPV6_SUBNET || ipv6Subnet > MAX_IPV6_SUBNET) {
-    throw new TypeError(
-      `${where}: ipv6Subnet must be a whole number of bits from ${MIN_IPV6_SUBNET} to ${MAX_IPV6_SUBNET} (got ${String(ipv6Subnet)})`,
-    )
-  }
-  const proxyWarnings = hooks.proxyWarnings ?? DEFAULT_ADAPTER_OPTIONS.proxyWarnings
-  if (typeof proxyWarnings !== 'boolean') {
-    throw new TypeError(
-      `${where}: proxyWarnings must be true or false (got ${JSON.stringify(proxyWarnings)})`,
-    )
-  }
-  const skipFailedRequests = flag(hooks, 'skipFailedRequests', where)
-  const skipSuccessfulRequests = flag(hooks, 'skipSuccessfulRequests', where)
+  const read = readOptions(adapterHooksSchema, hooks, '', where)
+  const routing =
+    read.routing !== undefined && Object.keys(read.routing).length > 0 ? read.routing : undefined
+  const ownResponse: ResponseOptions = read.response ?? {}
+  const d = DEFAULT_ADAPTER_OPTIONS
+  const maxDelayMs = read.maxDelayMs ?? d.maxDelayMs
+  const deviceHeader =
+    read.deviceHeader === false ? undefined : (read.deviceHeader ?? d.deviceHeader).toLowerCase()
+  const ipv6Subnet = read.ipv6Subnet ?? d.ipv6Subnet
+  const proxyWarnings = read.proxyWarnings ?? d.proxyWarnings
+  const skipFailedRequests = read.skipFailedRequests ?? d.skipFailedRequests
+  const skipSuccessfulRequests = read.skipSuccessfulRequests ?? d.skipSuccessfulRequests
   const secret = hooks.deviceSecret === undefined ? undefined : deviceKey(hooks.deviceSecret, where)
   const logger = (hooks.logger ?? defaultLogger) as Logger
-  if (typeof logger?.warn !== 'function')
-    throw new TypeError(`${where}: logger must have a warn(message) method`)
 
   const given = (options as { limiter?: unknown }).limiter
   let limiter: Limiter
@@ -303,64 +361,6 @@ export function resolveOptions<Req, Res>(
     skipSuccessfulRequests,
     logger,
     failClosed: failsClosed(limiterOptions.store, limiter),
-  }
-}
-
-/** A boolean option, false when left out. */
-function flag(
-  hooks: Record<string, unknown>,
-  name: 'skipFailedRequests' | 'skipSuccessfulRequests',
-  where: string,
-): boolean {
-  const value = hooks[name] ?? DEFAULT_ADAPTER_OPTIONS[name]
-  if (typeof value !== 'boolean') {
-    throw new TypeError(`${where}: ${name} must be true or false (got ${JSON.stringify(value)})`)
-  }
-  return value
-}
-
-/** Header names are tokens (RFC 9110): no spaces, colons or control characters. */
-const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,64}$/
-
-function checkDeviceHeader(header: unknown, where: string): string | undefined {
-  if (header === false) return undefined
-  if (header === undefined) return DEFAULT_ADAPTER_OPTIONS.deviceHeader
-  if (typeof header !== 'string' || !HEADER_NAME.test(header)) {
-    throw new TypeError(
-      `${where}: deviceHeader must be a header name such as 'x-device-id', or false to read none (got ${JSON.stringify(header)})`,
-    )
-  }
-  return header.toLowerCase()
-}
-
-function checkRouting(routing: unknown, where: string): RoutingOptions | undefined {
-  if (routing === undefined) return undefined
-  if (routing === null || typeof routing !== 'object') {
-    throw new TypeError(`${where}: routing must be an object such as { caseSensitive: false }`)
-  }
-  const given: Record<string, boolean> = {}
-  for (const [key, value] of Object.entries(routing)) {
-    if (!(ROUTING_FIELDS as readonly string[]).includes(key)) {
-      throw new TypeError(`${where}: unknown option "routing.${key}"${hint(key, ROUTING_FIELDS)}`)
-    }
-    if (value === undefined) continue
-    if (typeof value !== 'boolean') {
-      throw new TypeError(`${where}: routing.${key} must be true or false (got ${JSON.stringify(value)})`)
-    }
-    given[key] = value
-  }
-  return Object.keys(given).length === 0 ? undefined : given
-}
-
-function checkResponse(response: ResponseOptions, where: string): void {
-  const { status, headers } = response
-  if (status !== undefined && status !== 429 && status !== 503) {
-    throw new TypeError(`${where}: response.status must be 429 or 503 (got ${JSON.stringify(status)})`)
-  }
-  if (headers !== undefined && !HEADER_STYLES.includes(headers)) {
-    throw new TypeError(
-      `${where}: response.headers must be one of ${HEADER_STYLES.join(', ')} (got ${JSON.stringify(headers)})`,
-    )
   }
 }
 

@@ -6,19 +6,19 @@ import {
   discriminated,
   literal,
   nonEmptyString,
-  number,
   type Output,
   object,
-  oneOf,
   optional,
-  positiveInteger,
-  record,
   string,
   transform,
-  union,
   unknownValue,
 } from '../schema/schema'
+import { memoryStoreSchema } from '../stores/memory-store-options'
+import { redisStoreSchema } from '../stores/redis/options'
 import type { Rule } from '../types'
+import { type ResponseOptions, responseSchema } from './response-schema'
+
+export { RESPONSE_HEADER_STYLES, responseSchema } from './response-schema'
 
 /**
  * The shape of `diana.yaml`: the one source of both runtime validation (`parseConfig`) and the
@@ -30,113 +30,6 @@ import type { Rule } from '../types'
 
 /** A duration as written (`'2s'` or ms), read as milliseconds. */
 const duration = transform(durationSchema, (value) => parseDuration(value) as number)
-
-const wholeNumber = positiveInteger('must be a whole number, at least 1')
-
-export const ON_FAILURE_VALUES = ['fallback', 'open', 'closed'] as const
-export const RESPONSE_HEADER_STYLES = ['draft', 'legacy', 'both', 'none'] as const
-
-const memoryStoreSchema = describe(
-  object(
-    {
-      type: describe(literal('memory', 'must be memory'), 'Counters live in this process (the default).'),
-      maxKeys: describe(
-        optional(positiveInteger('must be a whole number of keys, at least 1')),
-        'Most keys (rule x subject) kept; least recently used evicted beyond. Default 100000.',
-      ),
-    },
-    'must be { type: memory }',
-  ),
-  'In-process counters.',
-)
-
-const clusterNode = union(
-  [
-    nonEmptyString('a node URL'),
-    object({ host: nonEmptyString('a host name'), port: wholeNumber }, 'must be { host, port }', {
-      otherFields: 'keep', // further ioredis node options pass through
-    }),
-  ],
-  'must be a node URL such as redis://10.0.0.1:7000 or { host, port }',
-)
-
-const redisStoreSchema = describe(
-  object(
-    {
-      type: describe(literal('redis', 'must be redis'), 'Counters shared by every instance through Redis.'),
-      url: describe(
-        optional(nonEmptyString('a Redis URL such as redis://127.0.0.1:6379')),
-        'Redis URL. Default redis://127.0.0.1:6379.',
-      ),
-      cluster: describe(
-        optional(
-          object(
-            {
-              nodes: array(clusterNode, 'must list at least one seed node', {
-                minItems: 1,
-                maxItems: 1000,
-                tooMany: 'must list at most 1000 seed nodes',
-              }),
-              options: optional(record('must be a mapping of ioredis Cluster options')),
-            },
-            'must be { nodes, options }',
-          ),
-        ),
-        'Redis Cluster seed nodes, instead of url; options are ioredis Cluster options.',
-      ),
-      onFailure: describe(
-        optional(oneOf(ON_FAILURE_VALUES, `must be one of ${ON_FAILURE_VALUES.join(', ')}`)),
-        'When Redis fails: fallback (decide locally, the default), open (allow), closed (deny).',
-      ),
-      commandTimeoutMs: describe(
-        optional(wholeNumber),
-        'Longest a check waits for Redis, in ms. Default 50.',
-      ),
-      failureThreshold: describe(
-        optional(wholeNumber),
-        'Consecutive failures that open the circuit breaker. Default 3.',
-      ),
-      probeBackoff: describe(
-        optional(
-          object({ minMs: optional(wholeNumber), maxMs: optional(wholeNumber) }, 'must be { minMs, maxMs }'),
-        ),
-        'Probe backoff while the breaker is open, in ms. Default { minMs: 50, maxMs: 1000 }.',
-      ),
-      heartbeatMs: describe(
-        optional(wholeNumber),
-        'How often this instance announces itself, in ms. Default 1000.',
-      ),
-      denialCache: describe(
-        optional(
-          union(
-            [
-              literal(false, 'must be false'),
-              object({ maxKeys: optional(wholeNumber) }, 'must be { maxKeys }'),
-            ],
-            'must be false or { maxKeys }',
-          ),
-        ),
-        'Local cache of keys Redis said are over their limit; false switches it off.',
-      ),
-      batch: describe(
-        optional(
-          union(
-            [
-              literal(false, 'must be false'),
-              object({ maxChecks: optional(wholeNumber) }, 'must be { maxChecks }'),
-            ],
-            'must be false or { maxChecks }',
-          ),
-        ),
-        'Checks of the same tick share one script call; false sends one per check.',
-      ),
-      keyPrefix: describe(optional(nonEmptyString('a key prefix')), 'Key namespace. Default diana.'),
-      fallbackMaxKeys: describe(optional(wholeNumber), 'Most keys the local fallback keeps. Default 100000.'),
-    },
-    'must be { type: redis, url, onFailure, ... }',
-  ),
-  'Counters in Redis, shared by every instance.',
-)
 
 export const storeSchema = describe(
   discriminated(
@@ -180,24 +73,6 @@ export const nacosSchema = describe(
 export const remoteSchema = describe(
   object({ nacos: optional(nacosSchema) }, 'must be a mapping such as { nacos: { ... } }'),
   'Remote configuration centre whose rules override the local ones.',
-)
-
-const STATUS_ERROR = 'must be an HTTP status from 400 to 599'
-export const responseSchema = describe(
-  object(
-    {
-      status: describe(
-        optional(number(STATUS_ERROR, { integer: true, minimum: 400, maximum: 599 })),
-        'Status of a denied request. Default 429.',
-      ),
-      headers: describe(
-        optional(oneOf(RESPONSE_HEADER_STYLES, `must be one of ${RESPONSE_HEADER_STYLES.join(', ')}`)),
-        'Rate-limit headers: draft (RateLimit, RateLimit-Policy; default), legacy (X-RateLimit-*), both, none.',
-      ),
-    },
-    'must be a mapping with status and/or headers',
-  ),
-  'How the HTTP adapters answer.',
 )
 
 const versionSchema = describe(
@@ -246,7 +121,7 @@ export interface DianaConfig extends Omit<ParsedFile, 'rules'> {
 export type StoreConfig = Output<typeof storeSchema>
 export type NacosConfig = Output<typeof nacosSchema>
 /** The `response` section, read by the HTTP adapters. */
-export type ResponseConfig = Output<typeof responseSchema>
+export type ResponseConfig = ResponseOptions
 
 /** A valid remote rules document. */
 export interface RemoteDocument {

@@ -11,7 +11,7 @@ import { type ConfigLimits, DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './pars
  * @example
  * const config = loadConfig('diana.yaml')
  * config.rules // Rule[], as written
- * config.response?.status // 429 | 503 | ...
+ * config.response?.status // 429 | 503 | undefined
  */
 export function loadConfig(path: string, limits: ConfigLimits = {}): DianaConfig {
   if (typeof path !== 'string' || path === '') {

@@ -1,28 +1,20 @@
 import { type AlgorithmState, blankVerdict, type RuleVerdict, refundOf } from '../algorithm'
 import type { Clock } from '../clock'
-import { hint } from '../did-you-mean'
 import type { CompiledRule } from '../rules/compiled-rule'
+import { readOptions } from '../schema/read-options'
+import {
+  DEFAULT_MEMORY_STORE_OPTIONS,
+  type MemoryStoreOptions,
+  memoryStoreSchema,
+} from './memory-store-options'
 import { StateTable } from './state-table'
 import type { Evaluation, EvaluationRequest, Store } from './store'
 
-export interface MemoryStoreOptions {
-  type: 'memory'
-  /**
-   * Most keys (subjects) kept per rule; beyond it the least recently used is evicted. Each key
-   * costs roughly 50 bytes of index, 8 bytes per number of its state (2 for the buckets, 4 for
-   * fixed window, 6 for sliding window) and its key string, so the default bounds a rule near
-   * 10 to 15 MB.
-   * @default 100_000
-   */
-  maxKeys?: number
-}
-
-const MEMORY_STORE_OPTION_NAMES = ['type', 'maxKeys']
-
-export const DEFAULT_MEMORY_STORE_OPTIONS = {
-  type: 'memory',
-  maxKeys: 100_000,
-} as const satisfies MemoryStoreOptions
+export {
+  DEFAULT_MEMORY_STORE_OPTIONS,
+  type MemoryStoreOptions,
+  memoryStoreSchema,
+} from './memory-store-options'
 
 type Table = StateTable
 
@@ -63,17 +55,8 @@ export class MemoryStore implements Store {
   readonly #clock: Clock
 
   constructor(options: Partial<MemoryStoreOptions>, clock: Clock) {
-    for (const key of Object.keys(options)) {
-      if (!MEMORY_STORE_OPTION_NAMES.includes(key)) {
-        throw new TypeError(
-          `store: unknown option "${key}" for the memory store${hint(key, MEMORY_STORE_OPTION_NAMES)}`,
-        )
-      }
-    }
-    const maxKeys = options.maxKeys ?? DEFAULT_MEMORY_STORE_OPTIONS.maxKeys
-    if (!Number.isInteger(maxKeys) || maxKeys < 1) {
-      throw new TypeError(`store.maxKeys must be a whole number of keys, at least 1 (got ${String(maxKeys)})`)
-    }
+    const read = readOptions(memoryStoreSchema, { type: 'memory', ...options }, 'store')
+    const maxKeys = read.maxKeys ?? DEFAULT_MEMORY_STORE_OPTIONS.maxKeys
     this.#maxKeys = maxKeys
     this.#clock = clock
   }

@@ -329,6 +329,8 @@ describe('the shared gate', () => {
 describe('adapter options', () => {
   it.each([
     [{ rules, response: { status: 500 } }, /response\.status must be 429 or 503/],
+    // The same refusal as a config file's `response: { status: 418 }` (test/config/load-config).
+    [{ rules, response: { status: 418 } }, /response\.status must be 429 or 503 \(got 418\)/],
     [{ rules, response: { headers: 'ietf' } }, /response\.headers must be one of draft, legacy, both, none/],
     [{ rules, response: { statsu: 503 } }, /unknown option "response\.statsu"; did you mean "status"/],
     [{ rules, identify: 'x-user' }, /identify must be a function/],

@@ -45,7 +45,7 @@ describe('diana validate', () => {
     const result = await run(fixture('several-errors.yaml'))
     expect(result.status).toBe(1)
     expect(result.out.trimEnd().split('\n')).toEqual([
-      'test/config/fixtures/several-errors.yaml:2:21: response.status: must be an HTTP status from 400 to 599',
+      'test/config/fixtures/several-errors.yaml:2:21: response.status: must be 429 or 503',
       'test/config/fixtures/several-errors.yaml:2:35: response.headers: must be one of draft, legacy, both, none',
       'test/config/fixtures/several-errors.yaml:4:67: rules[0].limit: must be a whole number of requests, at least 1',
       'test/config/fixtures/several-errors.yaml:5:89: rules[1].mode: must be one of shape, police; did you mean "police"?',

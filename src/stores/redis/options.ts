@@ -1,18 +1,37 @@
 import type { Cluster, ClusterNode, ClusterOptions, Redis } from 'ioredis'
-import { hint } from '../../did-you-mean'
 import type { Logger } from '../../logger'
+import { readOptions } from '../../schema/read-options'
+import {
+  array,
+  describe,
+  literal,
+  nonEmptyString,
+  number,
+  object,
+  oneOf,
+  optional,
+  positiveInteger,
+  record,
+  refine,
+  string,
+  union,
+  unknownValue,
+} from '../../schema/schema'
 import { KEY_PREFIX_PATTERN } from './keys'
 
+export const FAILURE_POLICIES = ['fallback', 'open', 'closed'] as const
+
 /** What the store does while Redis cannot be reached. */
-export type FailurePolicy = 'fallback' | 'open' | 'closed'
+export type FailurePolicy = (typeof FAILURE_POLICIES)[number]
 
 /** @deprecated The same type as {@link Logger}; use that. */
 export type StoreLogger = Logger
 
 export interface RedisStoreOptions {
+  /** Counters shared by every instance through Redis. */
   type: 'redis'
   /**
-   * Connection URL for a single Redis, e.g. `redis://127.0.0.1:6379/0` or `rediss://...`.
+   * Connection URL for a single Redis, e.g. `redis://127.0.0.1:6379/0`, or a `rediss://` URL.
    * Ignored when `client` or `cluster` is given.
    * @default 'redis://127.0.0.1:6379'
    */
@@ -24,7 +43,7 @@ export interface RedisStoreOptions {
    */
   client?: Redis | Cluster
   /**
-   * Redis Cluster seed nodes (`'redis://10.0.0.1:7000'`, `{ host, port }`), with optional
+   * Redis Cluster seed nodes (`redis://10.0.0.1:7000`, `{ host, port }`), with optional
    * ioredis Cluster options merged over Diana's defaults.
    * @example { nodes: ['redis://10.0.0.1:7000', 'redis://10.0.0.2:7000'] }
    */
@@ -59,8 +78,8 @@ export interface RedisStoreOptions {
    */
   failureThreshold?: number
   /**
-   * Probe backoff while the breaker is open: the first probe after `min` ms, doubling up
-   * to `max` ms. `max` bounds how long after Redis answers again checks stay degraded.
+   * Probe backoff while the breaker is open: the first probe after `minMs`, doubling up to
+   * `maxMs`. `maxMs` bounds how long after Redis answers again checks stay degraded.
    * @default { minMs: 50, maxMs: 1000 }
    */
   probeBackoff?: { minMs?: number; maxMs?: number }
@@ -132,87 +151,161 @@ export interface ResolvedRedisStoreOptions {
   logger: Logger | undefined
 }
 
-const OPTION_NAMES = [
-  'type',
-  'url',
-  'client',
-  'cluster',
-  'onFailure',
-  'commandTimeoutMs',
-  'connectWaitMs',
-  'failureThreshold',
-  'probeBackoff',
-  'heartbeatMs',
-  'denialCache',
-  'batch',
-  'keyPrefix',
-  'fallbackMaxKeys',
-  'logger',
-]
-const POLICIES: readonly FailurePolicy[] = ['fallback', 'open', 'closed']
+const ms = number('must be a number of milliseconds above 0', { exclusiveMinimum: 0 })
+const wholeNumber = positiveInteger('must be a whole number, at least 1')
+
+const clusterNode = union(
+  [
+    nonEmptyString('a node URL'),
+    positiveInteger('must be a port number'),
+    // Further ioredis node options pass through.
+    object({ host: optional(nonEmptyString('a host name')), port: wholeNumber }, 'must be { host, port }', {
+      otherFields: 'keep',
+    }),
+  ],
+  'must be a node URL such as redis://10.0.0.1:7000 or { host, port }',
+)
+
+/**
+ * The options a file can hold; {@link redisStoreOptionsSchema} adds the two that only code can
+ * give (`client`, `logger`). Descriptions are the doc comments of {@link RedisStoreOptions}.
+ */
+const fileFields = {
+  type: describe(literal('redis', 'must be redis'), 'Counters shared by every instance through Redis.'),
+  url: describe(
+    optional(string('must be a Redis URL such as redis://127.0.0.1:6379', { minLength: 1 })),
+    'Connection URL for a single Redis, e.g. redis://127.0.0.1:6379/0, or a rediss:// URL. Ignored when client or cluster is given. Default: redis://127.0.0.1:6379.',
+  ),
+  cluster: describe(
+    optional(
+      object(
+        {
+          nodes: array(
+            clusterNode,
+            'must list at least one seed node, e.g. { nodes: ["redis://10.0.0.1:7000"] }',
+            {
+              minItems: 1,
+              maxItems: 1000,
+              tooMany: 'must list at most 1000 seed nodes',
+            },
+          ),
+          options: optional(record('must be a mapping of ioredis Cluster options')),
+        },
+        'must be { nodes: [...] }, e.g. { nodes: ["redis://10.0.0.1:7000"] }',
+      ),
+    ),
+    "Redis Cluster seed nodes (redis://10.0.0.1:7000, { host, port }), with optional ioredis Cluster options merged over Diana's defaults.",
+  ),
+  onFailure: describe(
+    optional(oneOf(FAILURE_POLICIES, `must be one of ${FAILURE_POLICIES.join(', ')}`)),
+    "While Redis cannot be reached: fallback limits locally (each rule's limit divided by the live Diana instances last seen, or its fallbackLimit), open allows everything, closed denies everything. Such decisions have degraded: true. Default: fallback.",
+  ),
+  commandTimeoutMs: describe(
+    optional(ms),
+    "The longest a check waits for Redis, in ms, before it is decided locally and counted as a failure. Covers the whole check (EVALSHA, a NOSCRIPT reload, Cluster redirects). Time during which this process's own event loop was blocked is not counted against Redis (up to three such stalls per check). Default: 50.",
+  ),
+  connectWaitMs: describe(
+    optional(ms),
+    'Checks started before the store first connects wait for the connection at most this long, in ms, and then get their own commandTimeoutMs; an error while connecting (refused, WRONGPASS) decides them at once. Only at start: later, a lost connection fails checks at once. Default: 1000.',
+  ),
+  failureThreshold: describe(
+    optional(wholeNumber),
+    'Consecutive failures (timeouts, refused or reset connections) that open the circuit breaker; while open no check is sent to Redis and a probe is sent with backoff instead. Default: 3.',
+  ),
+  probeBackoff: describe(
+    optional(object({ minMs: optional(ms), maxMs: optional(ms) }, 'must be { minMs, maxMs }')),
+    'Probe backoff while the breaker is open: the first probe after minMs, doubling up to maxMs. maxMs bounds how long after Redis answers again checks stay degraded. Default: { minMs: 50, maxMs: 1000 }.',
+  ),
+  heartbeatMs: describe(
+    optional(ms),
+    "How often this instance announces itself to Redis, in ms. An instance not heard of for three intervals no longer counts for the fallback's division of limits. While checks flow the count is refreshed at least every tenth of this, so newcomers are counted quickly. Default: 1000.",
+  ),
+  denialCache: describe(
+    optional(
+      union(
+        [literal(false, 'must be false'), object({ maxKeys: optional(wholeNumber) }, 'must be { maxKeys }')],
+        'must be false or { maxKeys }',
+      ),
+    ),
+    'Local denial cache: a key Redis said is over its limit until a time is answered in memory until then, without a round trip. false switches it off. Default: { maxKeys: 10000 }.',
+  ),
+  batch: describe(
+    optional(
+      union(
+        [
+          literal(false, 'must be false'),
+          object({ maxChecks: optional(wholeNumber) }, 'must be { maxChecks }'),
+        ],
+        'must be false or { maxChecks }',
+      ),
+    ),
+    'Checks started in the same tick share one script call (single Redis only), at most maxChecks per call. false sends one call per check. Default: { maxChecks: 64 }.',
+  ),
+  keyPrefix: describe(
+    optional(
+      string('must be 1-64 letters, digits, "_", ".", ":" or "-"', { pattern: KEY_PREFIX_PATTERN.source }),
+    ),
+    'Key namespace; plain characters only. Default: diana.',
+  ),
+  fallbackMaxKeys: describe(
+    optional(wholeNumber),
+    'Most keys (rule × subject) the local fallback keeps. Default: 100000.',
+  ),
+}
+
+/** The `store:` section of `diana.yaml` when `type: redis`, and its part of `diana.schema.json`. */
+export const redisStoreSchema = describe(
+  object(fileFields, 'must be { type: redis, url, onFailure, ... }'),
+  'Counters in Redis, shared by every instance.',
+)
+
+/** `createLimiter({ store: { type: 'redis', ... } })`: the file's options and two only code can give. */
+export const redisStoreOptionsSchema = object(
+  {
+    ...fileFields,
+    client: describe(
+      optional(
+        refine(
+          unknownValue(),
+          (client) => typeof (client as Redis | null)?.evalsha === 'function',
+          'must be an ioredis Redis or Cluster instance',
+        ),
+      ),
+      'A ready ioredis Redis or Cluster. The store does not close it; its own timeouts and offline queue stay as you set them, while every call of the store is still bounded by commandTimeoutMs.',
+    ),
+    logger: describe(
+      optional(
+        refine(
+          unknownValue(),
+          (logger) => logger === false || typeof (logger as Logger | null)?.warn === 'function',
+          'must have a warn(message) method, or be false',
+        ),
+      ),
+      "Where the store reports going degraded and recovering (once per transition). false is silent; the limiter's degraded and recovered events fire either way. Default: console.",
+    ),
+  },
+  'must be { type: redis, url, onFailure, ... }',
+)
 
 /** Applies defaults and checks every option; a bad one is a TypeError naming it. */
-export function resolveRedisStoreOptions(options: RedisStoreOptions): ResolvedRedisStoreOptions {
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key)) {
-      throw new TypeError(`store: unknown option "${key}"${hint(key, OPTION_NAMES)}`)
-    }
-  }
+export function resolveRedisStoreOptions(given: RedisStoreOptions): ResolvedRedisStoreOptions {
+  const options = readOptions(redisStoreOptionsSchema, given, 'store') as RedisStoreOptions
   const d = DEFAULT_REDIS_STORE_OPTIONS
-  const onFailure = options.onFailure ?? d.onFailure
-  if (!POLICIES.includes(onFailure)) {
-    throw new TypeError(
-      `store.onFailure must be one of ${POLICIES.join(', ')}${hint(String(onFailure), POLICIES)} (got ${JSON.stringify(onFailure)})`,
-    )
-  }
-  if (options.url !== undefined && typeof options.url !== 'string') {
-    throw new TypeError('store.url must be a string such as redis://127.0.0.1:6379')
-  }
-  if (options.client !== undefined && typeof (options.client as Redis).evalsha !== 'function') {
-    throw new TypeError('store.client must be an ioredis Redis or Cluster instance')
-  }
-  if (options.cluster !== undefined && !Array.isArray(options.cluster?.nodes)) {
-    throw new TypeError('store.cluster must be { nodes: [...] }, e.g. { nodes: ["redis://10.0.0.1:7000"] }')
-  }
-  const keyPrefix = options.keyPrefix ?? d.keyPrefix
-  if (typeof keyPrefix !== 'string' || !KEY_PREFIX_PATTERN.test(keyPrefix)) {
-    throw new TypeError(
-      `store.keyPrefix must be 1-64 letters, digits, "_", ".", ":" or "-" (got ${JSON.stringify(keyPrefix)})`,
-    )
-  }
   const logger = options.logger === false ? undefined : (options.logger ?? console)
-  if (logger !== undefined && typeof logger.warn !== 'function') {
-    throw new TypeError('store.logger must have a warn(message) method, or be false')
-  }
   const denialCache = options.denialCache ?? d.denialCache
   const batch = options.batch ?? d.batch
   return {
-    onFailure,
-    commandTimeoutMs: positive('commandTimeoutMs', options.commandTimeoutMs ?? d.commandTimeoutMs),
-    connectWaitMs: positive('connectWaitMs', options.connectWaitMs ?? d.connectWaitMs),
-    failureThreshold: whole('failureThreshold', options.failureThreshold ?? d.failureThreshold),
-    probeMinMs: positive('probeBackoff.minMs', options.probeBackoff?.minMs ?? d.probeBackoff.minMs),
-    probeMaxMs: positive('probeBackoff.maxMs', options.probeBackoff?.maxMs ?? d.probeBackoff.maxMs),
-    heartbeatMs: positive('heartbeatMs', options.heartbeatMs ?? d.heartbeatMs),
-    denialCacheMaxKeys:
-      denialCache === false ? 0 : whole('denialCache.maxKeys', denialCache.maxKeys ?? d.denialCache.maxKeys),
-    batchMaxChecks: batch === false ? 1 : whole('batch.maxChecks', batch.maxChecks ?? d.batch.maxChecks),
-    keyPrefix,
-    fallbackMaxKeys: whole('fallbackMaxKeys', options.fallbackMaxKeys ?? d.fallbackMaxKeys),
+    onFailure: options.onFailure ?? d.onFailure,
+    commandTimeoutMs: options.commandTimeoutMs ?? d.commandTimeoutMs,
+    connectWaitMs: options.connectWaitMs ?? d.connectWaitMs,
+    failureThreshold: options.failureThreshold ?? d.failureThreshold,
+    probeMinMs: options.probeBackoff?.minMs ?? d.probeBackoff.minMs,
+    probeMaxMs: options.probeBackoff?.maxMs ?? d.probeBackoff.maxMs,
+    heartbeatMs: options.heartbeatMs ?? d.heartbeatMs,
+    denialCacheMaxKeys: denialCache === false ? 0 : (denialCache.maxKeys ?? d.denialCache.maxKeys),
+    batchMaxChecks: batch === false ? 1 : (batch.maxChecks ?? d.batch.maxChecks),
+    keyPrefix: options.keyPrefix ?? d.keyPrefix,
+    fallbackMaxKeys: options.fallbackMaxKeys ?? d.fallbackMaxKeys,
     logger,
   }
-}
-
-function positive(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !(value > 0) || !Number.isFinite(value)) {
-    throw new TypeError(`store.${name} must be a number of milliseconds above 0 (got ${String(value)})`)
-  }
-  return value
-}
-
-function whole(name: string, value: unknown): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 1) {
-    throw new TypeError(`store.${name} must be a whole number, at least 1 (got ${String(value)})`)
-  }
-  return value
 }
