@@ -9,6 +9,7 @@ import { decide, unlimited } from './decision'
 import { hint, quoted, shortened } from './did-you-mean'
 import { checkLimiterName } from './limiter-name'
 import type { Logger } from './logger'
+import { isPromiseLike, type MaybePromise, whenReady } from './maybe-async'
 import { peerHint } from './peer-options'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
@@ -93,12 +94,6 @@ export interface LimiterEvents {
    */
   configError: [error: ConfigError | Error]
 }
-
-/**
- * Key of {@link Limiter}'s synchronous check, for the HTTP adapters. A registered symbol, so an
- * adapter from the ESM build finds it on a limiter from the CJS build, and the other way round.
- */
-export const checkNow: unique symbol = Symbol.for('diana-limiter.checkNow')
 
 const OPTION_NAMES = [
   'rules',
@@ -210,8 +205,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   check(subject: Subject, options?: CheckOptions): Promise<Decision> {
     try {
-      const decision = this.#decideNow(subject, costIn(options))
-      return decision instanceof Promise ? decision : Promise.resolve(decision)
+      // A Promise passes through as it is; a Decision is wrapped.
+      return Promise.resolve(this.#decideNow(subject, costIn(options)))
     } catch (error) {
       return Promise.reject(error)
     }
@@ -221,19 +216,28 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    * {@link check} without the promise when the store answers synchronously (the memory store),
    * and throwing instead of rejecting: the HTTP adapters then pass a request on in the same
    * tick, sparing the promises and microtasks of a request path that has nothing to wait for.
+   * `cost` is checked as `check` checks it.
+   *
+   * A plain name rather than a private or `Symbol()` key because the package ships two builds
+   * (ESM and CommonJS) with a class each: an adapter loaded from one must find this method on
+   * a limiter made by the other. Adapters fall back to {@link check} where it is missing.
+   *
+   * @internal For Diana's adapters; not part of the public API, and it may change in any release.
    */
-  [checkNow](subject: Subject, cost: number): Decision | Promise<Decision> {
+  checkNow(subject: Subject, cost: number): MaybePromise<Decision> {
     return this.#decideNow(subject, cost)
   }
 
-  #decideNow(subject: Subject, cost: number): Decision | Promise<Decision> {
+  #decideNow(subject: Subject, cost: number): MaybePromise<Decision> {
     // Timing costs a clock read, so it is done only for someone listening (e.g. metrics).
     const started = this.#reporting && this.listenerCount('decision') > 0 ? performance.now() : -1
     const request = this.#request('check', subject, cost, undefined)
     if (request === undefined) return this.#report(unlimited(), subject, started)
     const evaluation = this.#store.evaluate(request)
-    if (evaluation instanceof Promise) {
-      return evaluation.then((done) => this.#finish(request.rules, done, subject, started))
+    // Branched here rather than through whenReady: the synchronous path (the memory store) then
+    // builds no closure per check.
+    if (isPromiseLike(evaluation)) {
+      return Promise.resolve(evaluation).then((done) => this.#finish(request.rules, done, subject, started))
     }
     return this.#finish(request.rules, evaluation, subject, started)
   }
@@ -251,11 +255,10 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       if (peekable === undefined) throw new TypeError('peek: the store does not implement peek')
       const request = this.#request('peek', subject, costIn(options), undefined)
       if (request === undefined) return Promise.resolve(unlimited())
-      const evaluation = peekable(request)
       const rules = request.rules
-      return evaluation instanceof Promise
-        ? evaluation.then((done) => decide(rules, done.verdicts, done.degraded))
-        : Promise.resolve(decide(rules, evaluation.verdicts, evaluation.degraded))
+      return Promise.resolve(
+        whenReady(peekable(request), (done) => decide(rules, done.verdicts, done.degraded)),
+      )
     } catch (error) {
       return Promise.reject(error)
     }

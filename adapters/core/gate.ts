@@ -1,7 +1,8 @@
 import type { ServerResponse } from 'node:http'
 import { verifiedDeviceId } from '../../src/device-id'
-import { checkNow, type Limiter } from '../../src/limiter'
+import type { Limiter } from '../../src/limiter'
 import type { Logger } from '../../src/logger'
+import { isPromiseLike, type MaybePromise } from '../../src/maybe-async'
 import type { Decision, Subject } from '../../src/types'
 import { clientKey } from './client-ip'
 import { PolicyCache, wholeSeconds, writeRateLimitHeaders } from './headers'
@@ -78,10 +79,6 @@ function peerGone(res: ServerResponse): boolean {
   return res.destroyed || !socket || socket.destroyed || socket.localAddress !== undefined
 }
 
-function isThenable(value: unknown): value is PromiseLike<unknown> {
-  return typeof (value as PromiseLike<unknown> | null | undefined)?.then === 'function'
-}
-
 /** A value's kind for a message, never its content (it may be a secret). */
 function describe(value: unknown): string {
   if (value === null) return 'null'
@@ -99,8 +96,8 @@ export class Gate<Req, Res> {
   readonly #binding: Binding<Req, Res>
   readonly #where: string
   readonly #outage: OutageWatch
-  /** The limiter's synchronous check when it has one (see `checkNow`), else its `check`. */
-  readonly #checkNow: (subject: Subject) => Decision | Promise<Decision>
+  /** The limiter's synchronous check when it has one (see `Limiter.checkNow`), else its `check`. */
+  readonly #checkNow: (subject: Subject) => MaybePromise<Decision>
   readonly #policies = new PolicyCache()
   readonly #failedHooks = new Set<HookName>()
   /** Undefined when `proxyWarnings` is off or both warnings are done with. */
@@ -118,9 +115,10 @@ export class Gate<Req, Res> {
       ? new ProxyWatch(binding, binding.proxySetting, (message) => this.warn(message))
       : undefined
     const limiter = this.limiter
+    // A limiter of an older release, or another implementation, may lack it.
     this.#checkNow =
-      typeof limiter[checkNow] === 'function'
-        ? (subject) => limiter[checkNow](subject, 1)
+      typeof limiter.checkNow === 'function'
+        ? (subject) => limiter.checkNow(subject, 1)
         : (subject) => limiter.check(subject)
   }
 
@@ -128,11 +126,11 @@ export class Gate<Req, Res> {
    * The subject this request is counted as (see the contract's "Subject from the request").
    * Hooks that fail are logged once and left out: only what depends on them stops applying.
    */
-  subject(req: Req): Subject | Promise<Subject> {
+  subject(req: Req): MaybePromise<Subject> {
     return this.#subjectOf(req, clientKey(this.#binding.clientIp(req), this.#options.ipv6Subnet))
   }
 
-  #subjectOf(req: Req, address: string | undefined): Subject | Promise<Subject> {
+  #subjectOf(req: Req, address: string | undefined): MaybePromise<Subject> {
     const binding = this.#binding
     // No address: the socket is gone (a client that reset its connection) or never had one
     // (a Unix socket without a trusted proxy). All such clients share one address bucket
@@ -145,7 +143,7 @@ export class Gate<Req, Res> {
     }
     const device = this.#device(req, ip)
     const account = this.#identity(req)
-    if (!isThenable(device) && !isThenable(account)) {
+    if (!isPromiseLike(device) && !isPromiseLike(account)) {
       subject.device = device
       subject.account = account
       return subject
@@ -158,7 +156,7 @@ export class Gate<Req, Res> {
   }
 
   /** The account `identify` names; a hook that throws or rejects means none. Never rejects. */
-  #identity(req: Req): string | undefined | Promise<string | undefined> {
+  #identity(req: Req): MaybePromise<string | undefined> {
     const identify = this.#options.identify
     if (identify === undefined) return undefined
     let account: ReturnType<typeof identify>
@@ -168,7 +166,7 @@ export class Gate<Req, Res> {
       this.#hookFailed('identify', error)
       return undefined
     }
-    if (!isThenable(account)) return this.#account(account)
+    if (!isPromiseLike(account)) return this.#account(account)
     return Promise.resolve(account).then(
       (value) => this.#account(value),
       (error: unknown) => {
@@ -182,7 +180,7 @@ export class Gate<Req, Res> {
    * The device key: what `identifyDevice` names, else the device header's value (only a
    * validly signed one with `deviceSecret`), else the client address. Never rejects.
    */
-  #device(req: Req, ip: string): string | Promise<string> {
+  #device(req: Req, ip: string): MaybePromise<string> {
     const identifyDevice = this.#options.identifyDevice
     if (identifyDevice === undefined) return this.#headerDevice(req, ip)
     let named: ReturnType<typeof identifyDevice>
@@ -192,7 +190,7 @@ export class Gate<Req, Res> {
       this.#hookFailed('identifyDevice', error)
       return this.#headerDevice(req, ip)
     }
-    if (!isThenable(named)) return this.#namedDevice(named) ?? this.#headerDevice(req, ip)
+    if (!isPromiseLike(named)) return this.#namedDevice(named) ?? this.#headerDevice(req, ip)
     return Promise.resolve(named).then(
       (value) => this.#namedDevice(value) ?? this.#headerDevice(req, ip),
       (error: unknown) => {
@@ -273,7 +271,7 @@ export class Gate<Req, Res> {
    * waited for (no async hook, a memory store, no delay), so the request goes on in the same
    * tick; otherwise a promise of it. Hooks that throw or reject are logged, never rethrown.
    */
-  handle(req: Req, res: Res): boolean | Promise<boolean> {
+  handle(req: Req, res: Res): MaybePromise<boolean> {
     const skip = this.#options.skip
     if (skip !== undefined) {
       let skipped: ReturnType<typeof skip>
@@ -283,7 +281,7 @@ export class Gate<Req, Res> {
         this.#hookFailed('skip', error)
         return this.#decide(req, res)
       }
-      if (isThenable(skipped)) {
+      if (isPromiseLike(skipped)) {
         return Promise.resolve(skipped).then(
           (yes) => (this.#skips(yes) ? true : this.#decide(req, res)),
           (error: unknown) => {
@@ -318,7 +316,7 @@ export class Gate<Req, Res> {
     stopped: (res: Res) => void,
     failed: (error: Error) => void,
   ): void {
-    let pass: boolean | Promise<boolean>
+    let pass: MaybePromise<boolean>
     try {
       pass = this.handle(req, res)
     } catch (error) {
@@ -330,14 +328,14 @@ export class Gate<Req, Res> {
     else pass.then((yes) => (yes ? proceed() : stopped(res)), failed)
   }
 
-  #decide(req: Req, res: Res): boolean | Promise<boolean> {
+  #decide(req: Req, res: Res): MaybePromise<boolean> {
     const binding = this.#binding
     const reported = binding.clientIp(req)
     if (this.#proxies !== undefined && reported) this.#watchProxies(req, res, reported)
     const address = clientKey(reported, this.#options.ipv6Subnet)
     if (address === undefined && peerGone(binding.raw(res))) return false
     const subject = this.#subjectOf(req, address)
-    if (subject instanceof Promise) return subject.then((known) => this.#check(known, req, res))
+    if (isPromiseLike(subject)) return subject.then((known) => this.#check(known, req, res))
     return this.#check(subject, req, res)
   }
 
@@ -369,14 +367,14 @@ export class Gate<Req, Res> {
     }
   }
 
-  #check(subject: Subject, req: Req, res: Res): boolean | Promise<boolean> {
-    let decision: Decision | Promise<Decision>
+  #check(subject: Subject, req: Req, res: Res): MaybePromise<boolean> {
+    let decision: MaybePromise<Decision>
     try {
       decision = this.#checkNow(subject)
     } catch (error) {
       return this.#storeFailed(error, res)
     }
-    if (decision instanceof Promise) {
+    if (isPromiseLike(decision)) {
       return decision.then(
         (known) => this.#answer(known, subject, req, res),
         (error: unknown) => this.#storeFailed(error, res),
@@ -385,7 +383,7 @@ export class Gate<Req, Res> {
     return this.#answer(decision, subject, req, res)
   }
 
-  #answer(decision: Decision, subject: Subject, req: Req, res: Res): boolean | Promise<boolean> {
+  #answer(decision: Decision, subject: Subject, req: Req, res: Res): MaybePromise<boolean> {
     const options = this.#options
     if (this.#failing) {
       this.#failing = false

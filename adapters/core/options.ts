@@ -34,13 +34,15 @@ export type { Routing, RoutingOptions } from './resource-path'
  * `RequestOriginParser`, `UrlCleaner` and `BlockExceptionHandler`).
  */
 export interface AdapterHooks<Req, Res> {
+  // Every hook may answer at once or through a promise; whatever has a callable `then` (a
+  // `Promise` or another library's thenable) is waited for, as `await` would.
   /**
    * The account the request belongs to, for `account` rules; undefined for anonymous requests.
    * Read it from something the server has verified (a session, a checked token). An unverified
    * header lets every client choose its own bucket, and so its own limit.
    * @default none: no account, so `account` rules never apply
    */
-  identify?: (req: Req) => string | undefined | Promise<string | undefined>
+  identify?: (req: Req) => string | undefined | PromiseLike<string | undefined>
   /**
    * The device the request comes from, for `device` rules, when the app knows it better than a
    * header can say (a verified cookie, a claim of a checked token). Undefined (or a hook that
@@ -48,7 +50,7 @@ export interface AdapterHooks<Req, Res> {
    * key space of their own: no header value can name the same bucket.
    * @default none: the header, else the address
    */
-  identifyDevice?: (req: Req) => string | undefined | Promise<string | undefined>
+  identifyDevice?: (req: Req) => string | undefined | PromiseLike<string | undefined>
   /**
    * The request header that names the device, or `false` to read none (then `device` is the
    * client address unless {@link identifyDevice} names one). Any client can send any value
@@ -103,7 +105,7 @@ export interface AdapterHooks<Req, Res> {
    * Returns true for requests that are not limited at all (health checks, internal callers).
    * Skipped requests get no rate-limit headers.
    */
-  skip?: (req: Req) => boolean | Promise<boolean>
+  skip?: (req: Req) => boolean | PromiseLike<boolean>
   /**
    * Answers a denied request instead of the default problem+json body. `Retry-After` and the
    * rate-limit headers are already set. If it sends nothing, the default answer is sent.

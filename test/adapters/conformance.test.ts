@@ -4,8 +4,10 @@ import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
 import { ONE_ADDRESS_REQUESTS } from '../../adapters/core/proxy-warnings'
 import { createLimiter } from '../../src/limiter'
+import { MemoryStore } from '../../src/stores/memory-store'
 import type { Evaluation, Store } from '../../src/stores/store'
 import type { Rule } from '../../src/types'
+import { thenable } from '../support/thenable'
 import { frameworks, startsApps } from './support/apps'
 import { fakeClock, limitHeaders, send } from './support/http'
 
@@ -396,6 +398,34 @@ describe.each(frameworks)('$name adapter', (framework) => {
       rule: 'per-device',
     })
     expect(denied.headers.get('retry-after')).toBe('60')
+  })
+
+  it('waits for a skip hook that answers through a bare thenable, and limits what it does not skip', async () => {
+    const rules: Rule[] = [{ ...perDevice, limit: 1 }]
+    const { url, hits } = await start({
+      options: { rules, clock: fakeClock().now },
+      skipByHeader: 'thenable',
+    })
+    expect((await send(`${url}/health`, { headers: { 'x-skip': '1' } })).status).toBe(200)
+    expect((await send(`${url}/health`)).status).toBe(200)
+    const limited = await send(`${url}/health`)
+    expect(limited.status).toBe(429)
+    expect(limitHeaders(limited)).toMatchObject({ 'retry-after': '60' })
+    expect(hits.get('/health')).toBe(2)
+  })
+
+  it('limits through a store that answers with a bare thenable rather than a Promise', async () => {
+    const memory = new MemoryStore({ type: 'memory' }, fakeClock().now)
+    const store: Store = {
+      evaluate: (request) => thenable(memory.evaluate(request) as Evaluation),
+      close: () => memory.close(),
+    }
+    const { url, hits } = await start({ options: { rules: [{ ...perDevice, limit: 1 }], store } })
+    const allowed = await send(`${url}/health`)
+    expect(allowed.status).toBe(200)
+    expect(limitHeaders(allowed)).toMatchObject({ ratelimit: '"per-device";r=0;t=60' })
+    expect((await send(`${url}/health`)).status).toBe(429)
+    expect(hits.get('/health')).toBe(1)
   })
 
   it('lets skipped requests through without counting them or adding headers', async () => {

@@ -4,6 +4,7 @@ import type { Cluster, Redis } from 'ioredis'
 import { type Algorithm, type RuleVerdict, refundOf } from '../../algorithm'
 import type { Clock } from '../../clock'
 import { errorReason } from '../../error-reason'
+import type { MaybePromise } from '../../maybe-async'
 import type { CompiledRule } from '../../rules/compiled-rule'
 import type { Evaluation, EvaluationRequest, Store } from '../store'
 import { CircuitBreaker } from './circuit-breaker'
@@ -267,7 +268,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     }
   }
 
-  evaluate(request: EvaluationRequest): Evaluation | Promise<Evaluation> {
+  evaluate(request: EvaluationRequest): MaybePromise<Evaluation> {
     return this.#evaluate(request, false)
   }
 
@@ -276,11 +277,11 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
    * own (on a Cluster, one per rule, with nothing to release), never batched with checks. A
    * denial the local denial cache holds is answered from it, as a check would be.
    */
-  peek(request: EvaluationRequest): Evaluation | Promise<Evaluation> {
+  peek(request: EvaluationRequest): MaybePromise<Evaluation> {
     return this.#evaluate(request, true)
   }
 
-  #evaluate(request: EvaluationRequest, peek: boolean): Evaluation | Promise<Evaluation> {
+  #evaluate(request: EvaluationRequest, peek: boolean): MaybePromise<Evaluation> {
     const { rules, subjectKeys, cost } = request
     const keys = this.#keysOf(rules, subjectKeys)
     if (this.#denials) {

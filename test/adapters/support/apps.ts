@@ -13,6 +13,7 @@ import dianaFastify from '../../../adapters/fastify'
 import { diana as dianaKoa } from '../../../adapters/koa'
 import type { Limiter } from '../../../src/limiter'
 import type { Decision, Rule } from '../../../src/types'
+import { thenable } from '../../support/thenable'
 
 /**
  * One test app, built alike in every framework: the same routes, the same limiter options and
@@ -32,8 +33,11 @@ export interface AppSpec {
    * `async` answers through a promise. A value `throw` makes the hook throw.
    */
   identifyDeviceByHeader?: { header: string; async?: boolean }
-  /** skip(req) = the request has an `x-skip` header. */
-  skipByHeader?: boolean
+  /**
+   * skip(req) = the request has an `x-skip` header; `thenable` answers through a bare thenable
+   * (an object with a `then` method, as some promise libraries return), not a `Promise`.
+   */
+  skipByHeader?: boolean | 'thenable'
   /**
    * onLimited answers 418 with the text `slow down <rule>`, followed by ` (on the request)`
    * when the decision it is given is the one on the request.
@@ -74,6 +78,15 @@ type Hit = (route: string) => void
 
 function deviceName(spec: AppSpec): string {
   return spec.identifyDeviceByHeader?.header ?? ''
+}
+
+/** The skip hook of {@link AppSpec.skipByHeader}, over a test for the header. */
+function skipHook<Req>(
+  how: AppSpec['skipByHeader'],
+  present: (req: Req) => boolean,
+): (req: Req) => boolean | PromiseLike<boolean> {
+  if (how !== 'thenable') return present
+  return (req) => thenable(present(req))
 }
 
 /** The identifyDevice hook of {@link AppSpec.identifyDeviceByHeader}, over a header reader. */
@@ -132,7 +145,9 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
               ),
             }
           : {}),
-        ...(spec.skipByHeader ? { skip: (req) => req.get('x-skip') !== undefined } : {}),
+        ...(spec.skipByHeader
+          ? { skip: skipHook(spec.skipByHeader, (req: express.Request) => req.get('x-skip') !== undefined) }
+          : {}),
         ...(spec.customLimited
           ? {
               onLimited: (req, res, d: Decision) =>
@@ -214,7 +229,14 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
               ),
             }
           : {}),
-        ...(spec.skipByHeader ? { skip: (request) => request.headers['x-skip'] !== undefined } : {}),
+        ...(spec.skipByHeader
+          ? {
+              skip: skipHook(
+                spec.skipByHeader,
+                (request: FastifyRequest) => request.headers['x-skip'] !== undefined,
+              ),
+            }
+          : {}),
         ...(spec.customLimited
           ? {
               onLimited: (request, reply, d: Decision) =>
@@ -302,7 +324,9 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
               ),
             }
           : {}),
-        ...(spec.skipByHeader ? { skip: (ctx) => ctx.get('x-skip') !== '' } : {}),
+        ...(spec.skipByHeader
+          ? { skip: skipHook(spec.skipByHeader, (ctx: Koa.Context) => ctx.get('x-skip') !== '') }
+          : {}),
         ...(spec.customLimited
           ? {
               onLimited: (ctx, d: Decision) => {
