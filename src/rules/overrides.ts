@@ -1,9 +1,9 @@
 import type { Algorithm, RuleParams } from '../algorithm'
 import { type Dimension, globalDimension } from '../dimension'
 import { parseDuration } from '../duration'
-import { compileGlobs, type Glob } from '../glob'
 import type { Decision, Rule, Subject } from '../types'
 import { type CompiledRule, fingerprintOf } from './compiled-rule'
+import { compileGlobs, type Glob } from './glob'
 import type { RuleIssue } from './rule-issue'
 import {
   MAX_OVERRIDE_VALUE_LENGTH,

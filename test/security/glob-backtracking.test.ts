@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks'
 import { describe, expect, it } from 'vitest'
-import { compileGlob, MAX_GLOB_LENGTH } from '../../src/glob'
 import { createLimiter } from '../../src/limiter'
+import { compileGlob, MAX_GLOB_LENGTH } from '../../src/rules/glob'
 import type { Rule } from '../../src/types'
 import { createFakeClock } from '../support/fake-clock'
 
