@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
 import { MAX_GLOB_UNITS_PER_RULE_SET } from '../../src/rules/glob'
 import { keyPart } from '../../src/rules/key-part'
+import type { Rule } from '../../src/rules/rule'
 import { MemoryStore } from '../../src/stores/memory-store'
-import type { Rule } from '../../src/types'
 import { createFakeClock } from '../support/fake-clock'
 
 const longVip = `vip-${'x'.repeat(200)}` // long enough for its key to be a digest
