@@ -1,6 +1,6 @@
 import type { Application, Request, RequestHandler, Response } from 'express'
+import type { Decision } from '../src/decision'
 import type { Limiter } from '../src/limiter'
-import type { Decision } from '../src/types'
 import { type Binding, Gate } from './core/gate'
 import type { AdapterOptions } from './core/options'
 import { PROBLEM_JSON } from './core/problem'

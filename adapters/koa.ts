@@ -1,6 +1,6 @@
 import type { Context, Middleware } from 'koa'
+import type { Decision } from '../src/decision'
 import type { Limiter } from '../src/limiter'
-import type { Decision } from '../src/types'
 import { type Binding, Gate } from './core/gate'
 import type { AdapterHooks, AdapterOptions, LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'

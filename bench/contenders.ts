@@ -1,5 +1,5 @@
 import { createLimiter, type LimiterOptions } from '../src/limiter'
-import type { Rule } from '../src/types'
+import type { Rule } from '../src/rules/rule'
 import { importOptional, interop } from './optional-module'
 import type { StoreName } from './options'
 

@@ -21,7 +21,7 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Context, Middleware } from 'koa'
-import type { Rule } from '../src/types'
+import type { Rule } from '../src/rules/rule'
 import { BENCH_LIMIT } from './contenders'
 import { medianInterval, spread } from './sampling'
 

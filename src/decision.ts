@@ -1,6 +1,26 @@
 import type { RuleVerdict } from './algorithm'
 import type { CompiledRule } from './rules/compiled-rule'
-import type { Decision } from './types'
+
+/** The answer to one `check`. Fields describe the binding rule (see the contract). */
+export interface Decision {
+  allowed: boolean
+  /** Name of the binding rule: the one that denied, else the one with least remaining. */
+  rule?: string
+  /** The binding rule's limit (Infinity when no rule applied). */
+  limit: number
+  /** The binding rule's remaining quota after this request; a whole number, never negative. */
+  remaining: number
+  /** Milliseconds until the binding rule's quota is whole again. */
+  resetMs: number
+  /** 0 when allowed; when denied, milliseconds until the same request could pass. */
+  retryAfterMs: number
+  /** Leaky-bucket shaping: how long the caller must wait before proceeding (0 otherwise). */
+  delayMs: number
+  /** True when the decision was taken locally because the shared store failed. */
+  degraded: boolean
+  /** Names of shadow rules that would have denied this request (absent when none). */
+  shadowDenied?: string[]
+}
 
 /** The answer when no rule applies: nothing limits this request. A fresh object each time, so callers may annotate it. */
 export function unlimited(): Decision {

@@ -27,12 +27,14 @@ export {
   parseRemoteDocument,
   parseRemoteDocumentAsync,
 } from './config/parse-config'
+export type { Decision } from './decision'
 export { type DeviceSecret, signDeviceId } from './device-id'
 export type { Dimension } from './dimension'
 export { parseDuration } from './duration'
 export { createLimiter, Limiter, type LimiterEvents, type LimiterOptions } from './limiter'
 export type { Logger } from './logger'
 export { registerAlgorithm, registerDimension } from './registry'
+export type { Rule, RuleOverride } from './rules/rule'
 export { RuleError, type RuleIssue } from './rules/rule-issue'
 export type { StoreOptions } from './stores/create-store'
 export { DEFAULT_MEMORY_STORE_OPTIONS, MemoryStore, type MemoryStoreOptions } from './stores/memory-store'
@@ -49,11 +51,8 @@ export type {
   BuiltInAlgorithm,
   BuiltInDimension,
   CheckOptions,
-  Decision,
   PeekOptions,
   RefundOptions,
   ResetOptions,
-  Rule,
-  RuleOverride,
   Subject,
 } from './types'

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../src/limiter'
 import { compileRules } from '../src/rules/compile-rules'
+import type { Rule } from '../src/rules/rule'
 import { MemoryStore } from '../src/stores/memory-store'
-import type { Rule } from '../src/types'
 import { fakeClock } from './config/config-helpers'
 import { describeStore } from './conformance/store'
 

@@ -1,5 +1,5 @@
 import type { HeaderStyle } from '../../src/config/response-schema'
-import type { Decision } from '../../src/types'
+import type { Decision } from '../../src/decision'
 
 export type { HeaderStyle } from '../../src/config/response-schema'
 

@@ -4,6 +4,7 @@ import {
   type ResponseOptions,
   responseSchema,
 } from '../../src/config/response-schema'
+import type { Decision } from '../../src/decision'
 import { type DeviceSecret, deviceKey } from '../../src/device-id'
 import { hint } from '../../src/did-you-mean'
 import { createLimiter, type Limiter, type LimiterOptions } from '../../src/limiter'
@@ -22,7 +23,6 @@ import {
   union,
   unknownValue,
 } from '../../src/schema/schema'
-import type { Decision } from '../../src/types'
 import { DEFAULT_IPV6_SUBNET, MAX_IPV6_SUBNET, MIN_IPV6_SUBNET } from './client-ip'
 import { ROUTING_FIELDS, type RoutingOptions } from './resource-path'
 

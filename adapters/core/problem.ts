@@ -1,4 +1,4 @@
-import type { Decision } from '../../src/types'
+import type { Decision } from '../../src/decision'
 import { wholeSeconds } from './headers'
 
 /** The media type of RFC 9457 problem details. */

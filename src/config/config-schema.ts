@@ -1,4 +1,5 @@
 import { durationSchema, parseDuration } from '../duration'
+import type { Rule } from '../rules/rule'
 import { ruleSchema } from '../rules/rule-schema'
 import {
   array,
@@ -15,7 +16,6 @@ import {
 } from '../schema/schema'
 import { memoryStoreSchema } from '../stores/memory-store-options'
 import { redisStoreSchema } from '../stores/redis/options'
-import type { Rule } from '../types'
 import { type ResponseOptions, responseSchema } from './response-schema'
 
 export { RESPONSE_HEADER_STYLES, responseSchema } from './response-schema'

@@ -1,6 +1,6 @@
 import { dirname, resolve } from 'node:path'
 import type { Logger } from '../logger'
-import type { Rule } from '../types'
+import type { Rule } from '../rules/rule'
 import type { DianaConfig } from './config-schema'
 import { FileSource } from './file-source'
 import { LiveConfig, type LiveConfigTarget, type RemoteConfigSource } from './live-config'

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto'
 import { errorReason } from '../error-reason'
 import type { Logger } from '../logger'
-import type { Rule } from '../types'
+import type { Rule } from '../rules/rule'
 import { ConfigError } from './config-error'
 import type { DianaConfig, RemoteDocument } from './config-schema'
 import type { ConfigSource, RemoteSourceOptions } from './config-source'

@@ -1,4 +1,4 @@
-import type { Rule } from '../types'
+import type { Rule } from '../rules/rule'
 
 /**
  * Precedence, per rule name: each remote layer, in order, replaces the rules it names in place

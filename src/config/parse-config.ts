@@ -1,6 +1,6 @@
 import { compileRules } from '../rules/compile-rules'
+import type { Rule } from '../rules/rule'
 import { type ObjectSchema, read, type Schema, type SchemaIssue } from '../schema/schema'
-import type { Rule } from '../types'
 import { ConfigError, type ConfigIssue } from './config-error'
 import {
   configFileSchema,

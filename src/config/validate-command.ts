@@ -1,6 +1,6 @@
 import type { Writable } from 'node:stream'
 import { hint, quoted } from '../did-you-mean'
-import type { Rule } from '../types'
+import type { Rule } from '../rules/rule'
 import { readConfigText } from './load-config'
 import { DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './parse-config'
 import { loadRegistrations } from './require-modules'

@@ -1,9 +1,9 @@
 import type { EventEmitter } from 'node:events'
 import type { Counter, Gauge, Histogram, Registry } from 'prom-client'
+import type { Decision } from '../decision'
 import { hint } from '../did-you-mean'
 import type { Limiter } from '../limiter'
 import { checkLimiterName, DEFAULT_LIMITER_NAME } from '../limiter-name'
-import type { Decision } from '../types'
 import { loadPromClient } from './load-prom-client'
 import { type SharedMetrics, shareMetrics } from './shared-metrics'
 

@@ -1,6 +1,7 @@
 import type { Algorithm, RuleParams } from '../algorithm'
-import type { Rule, Subject } from '../types'
+import type { Subject } from '../types'
 import type { RuleOverrides } from './overrides'
+import type { Rule } from './rule'
 
 /** A validated rule, ready for the request path: no parsing or lookups left to do per check. */
 export interface CompiledRule {

@@ -1,9 +1,11 @@
 import type { Algorithm, RuleParams } from '../algorithm'
+import type { Decision } from '../decision'
 import { type Dimension, globalDimension } from '../dimension'
 import { parseDuration } from '../duration'
-import { compileGlobs, type Glob } from '../glob'
-import type { Decision, Rule, Subject } from '../types'
+import type { Subject } from '../types'
 import { type CompiledRule, fingerprintOf } from './compiled-rule'
+import { compileGlobs, type Glob } from './glob'
+import type { Rule } from './rule'
 import type { RuleIssue } from './rule-issue'
 import {
   MAX_OVERRIDE_VALUE_LENGTH,

@@ -1,5 +1,4 @@
 import { durationSchema, parseDuration } from '../duration'
-import { MAX_GLOB_LENGTH, MAX_GLOBS_PER_RULE } from '../glob'
 import {
   array,
   boolean,
@@ -14,6 +13,7 @@ import {
   string,
   union,
 } from '../schema/schema'
+import { MAX_GLOB_LENGTH, MAX_GLOBS_PER_RULE } from './glob'
 
 /**
  * The longest `blockFor`: a year. A longer penalty is a ban, which belongs in an access list
@@ -44,7 +44,7 @@ export const MAX_OVERRIDE_VALUES_PER_RULE = 1000
 export const MAX_OVERRIDE_VALUE_LENGTH = 256
 
 const LIMIT_ERROR = 'must be a whole number of requests, at least 1'
-// Bounded because matching a path costs work in proportion to the globs' length (src/glob.ts).
+// Bounded because matching a path costs work in proportion to the globs' length (src/rules/glob.ts).
 const pathGlob = string(`must be a path glob of at most ${MAX_GLOB_LENGTH} characters`, {
   minLength: 1,
   maxLength: MAX_GLOB_LENGTH,

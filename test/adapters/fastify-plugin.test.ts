@@ -1,7 +1,7 @@
 import Fastify, { type FastifyInstance } from 'fastify'
 import { afterEach, describe, expect, it } from 'vitest'
 import diana from '../../adapters/fastify'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { fakeClock, send } from './support/http'
 
 const rules: Rule[] = [

@@ -7,9 +7,11 @@ import { type Binding, Gate } from '../../adapters/core/gate'
 import { canonicalResource, FOLDING_ROUTING, targetPath } from '../../adapters/core/resource-path'
 import { diana as dianaExpress } from '../../adapters/express'
 import { diana as dianaKoa } from '../../adapters/koa'
+import type { Decision } from '../../src/decision'
 import { signDeviceId } from '../../src/device-id'
 import { createLimiter } from '../../src/limiter'
-import type { Decision, Rule, Subject } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
+import type { Subject } from '../../src/types'
 
 interface FakeRequest {
   ip?: string

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { afterEach, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { frameworks, type RunningApp } from './support/apps'
 import { limitHeaders, send } from './support/http'

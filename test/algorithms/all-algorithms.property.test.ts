@@ -1,6 +1,6 @@
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { expectSameDecision } from '../conformance/twin'
 import { type ModelRule, ReferenceLimiter } from '../support/reference-models'
 import { type Arrival, arrivals, limiterFor, RUNS, run, startMs, windowMs } from './harness'

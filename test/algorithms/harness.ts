@@ -1,6 +1,7 @@
 import fc from 'fast-check'
+import type { Decision } from '../../src/decision'
 import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Decision, Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { createFakeClock, DEFAULT_START_MS, type FakeClock } from '../support/fake-clock'
 
 /** One request of a generated sequence: wait `gap` ms, then ask for `cost` units. */

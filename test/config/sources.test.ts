@@ -4,7 +4,7 @@ import type { RemoteDocument } from '../../src/config/config-schema'
 import type { ConfigSource } from '../../src/config/config-source'
 import { parseRemoteDocument } from '../../src/config/parse-config'
 import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { fakeClock, nextEvent, recordingLogger } from './config-helpers'
 
 /**

@@ -1,6 +1,7 @@
 import { expect } from 'vitest'
+import type { Decision } from '../../src/decision'
 import type { Limiter } from '../../src/limiter'
-import type { Decision, Subject } from '../../src/types'
+import type { Subject } from '../../src/types'
 import type { FakeClock } from '../support/fake-clock'
 import type { ModelDecision, ReferenceLimiter } from '../support/reference-models'
 

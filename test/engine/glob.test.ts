@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { compileGlob, compileGlobs } from '../../src/glob'
 import { compilePathGlobs } from '../../src/rules/compile-rules'
+import { compileGlob, compileGlobs } from '../../src/rules/glob'
 import { legacyGlobToRegExp } from '../support/legacy-glob'
 import { seededRandom } from '../support/prng'
 

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
 import { compileRules } from '../../src/rules/compile-rules'
+import type { Rule } from '../../src/rules/rule'
 import { MemoryStore } from '../../src/stores/memory-store'
-import type { Rule, Subject } from '../../src/types'
+import type { Subject } from '../../src/types'
 import { createFakeClock } from '../support/fake-clock'
 import { measureHeap } from '../support/heap'
 

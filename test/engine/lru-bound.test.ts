@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
 import { MemoryStore } from '../../src/stores/memory-store'
-import type { Rule } from '../../src/types'
 import { createFakeClock } from '../support/fake-clock'
 import { canMeasureHeap, measureHeap } from '../support/heap'
 import { mulberry32 } from '../support/prng'

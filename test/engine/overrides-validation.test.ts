@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
 import { RuleError } from '../../src/rules/rule-issue'
-import type { Rule } from '../../src/types'
 
 const good: Rule = { name: 'api', dimension: 'account', algorithm: 'fixed-window', limit: 10, window: '1s' }
 

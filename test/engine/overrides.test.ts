@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Rule, Subject } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
+import type { Subject } from '../../src/types'
 import { createFakeClock } from '../support/fake-clock'
 
 const HOUR = 3_600_000

@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest'
 import { createLimiter, type LimiterOptions } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
 import { RuleError } from '../../src/rules/rule-issue'
-import type { Rule, Subject } from '../../src/types'
+import type { Subject } from '../../src/types'
 import { createFakeClock } from '../support/fake-clock'
 
 const good: Rule = { name: 'api', dimension: 'account', algorithm: 'fixed-window', limit: 10, window: '1s' }

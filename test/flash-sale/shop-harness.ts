@@ -3,7 +3,7 @@ import type { Order } from '../../examples/flash-sale/domain/order'
 import { deviceSecretOf } from '../../examples/flash-sale/http/device-ids'
 import { DEFAULT_PRODUCT, DIANA_CONFIG_PATH, type ShopConfig } from '../../examples/flash-sale/shop-config'
 import { signDeviceId } from '../../src/device-id'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 
 let sequence = 0
 const TEST_SECRET = 'test-secret-0123456789'

@@ -2,7 +2,7 @@ import Fastify, { type FastifyInstance } from 'fastify'
 import { Registry } from 'prom-client'
 import { afterEach, describe, expect, it } from 'vitest'
 import diana from '../../adapters/fastify'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { fakeClock, send } from '../adapters/support/http'
 
 const device: Rule = {

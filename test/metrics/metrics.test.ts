@@ -5,8 +5,8 @@ import { Counter, Registry } from 'prom-client'
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
 import { dianaMetrics } from '../../src/metrics/index'
+import type { Rule } from '../../src/rules/rule'
 import type { Evaluation, Store } from '../../src/stores/store'
-import type { Rule } from '../../src/types'
 
 const rules: Rule[] = [
   { name: 'device', dimension: 'device', algorithm: 'fixed-window', limit: 2, window: '1m' },

@@ -4,7 +4,7 @@
  * The Lua steps return the state table itself when a denial leaves it as it was.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 

@@ -4,8 +4,9 @@
  * 2 s of Redis answering again. Real redis-server processes, stopped and killed for real.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
+import type { Decision } from '../../src/decision'
+import type { Rule } from '../../src/rules/rule'
 import type { RedisStoreOptions } from '../../src/stores/redis/options'
-import type { Decision, Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 

@@ -6,9 +6,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { leakyBucket } from '../../algorithms/leaky-bucket'
 import { createLimiter } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
 import { RedisStore } from '../../src/stores/redis/redis-store'
 import { withTestClock } from '../../src/stores/redis/test-clock'
-import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 
 const NOW = 1_700_000_000_000

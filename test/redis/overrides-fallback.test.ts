@@ -6,8 +6,8 @@ import { describe, expect, it } from 'vitest'
 import { compileRules } from '../../src/rules/compile-rules'
 import type { CompiledRule } from '../../src/rules/compiled-rule'
 import { ruleFor, withVariants } from '../../src/rules/overrides'
+import type { Rule } from '../../src/rules/rule'
 import { LocalFallback } from '../../src/stores/redis/local-fallback'
-import type { Rule } from '../../src/types'
 import { createFakeClock } from '../support/fake-clock'
 
 function compiled(rule: Rule): CompiledRule {

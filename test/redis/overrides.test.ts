@@ -6,8 +6,8 @@
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
 import { RedisStore } from '../../src/stores/redis/redis-store'
-import type { Rule } from '../../src/types'
 import {
   describeRedis,
   type RedisCluster,

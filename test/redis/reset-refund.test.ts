@@ -5,7 +5,7 @@
  * resolve within the command timeout instead of rejecting or hanging.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, rawStatus } from '../adapters/support/http'
 

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
 import { signDeviceId } from '../../src/device-id'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, send } from '../adapters/support/http'
 

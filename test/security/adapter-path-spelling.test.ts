@@ -8,7 +8,7 @@ import koa2 from 'koa2'
 import { afterEach, describe, expect, it } from 'vitest'
 import { diana as dianaExpress } from '../../adapters/express'
 import { diana as dianaKoa } from '../../adapters/koa'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, rawStatus } from '../adapters/support/http'
 

@@ -2,7 +2,7 @@ import { request } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { describe, expect, it } from 'vitest'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { frameworks, startsApps } from '../adapters/support/apps'
 import { fakeClock, send, sendThenReset } from '../adapters/support/http'
 

@@ -5,8 +5,9 @@
  */
 import fc from 'fast-check'
 import { describe, expect, it } from 'vitest'
+import type { Decision } from '../../src/decision'
 import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Decision, Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { createFakeClock, DEFAULT_START_MS, type FakeClock } from '../support/fake-clock'
 
 const HOUR = 3_600_000

@@ -1,8 +1,8 @@
 import { performance } from 'node:perf_hooks'
 import { describe, expect, it } from 'vitest'
-import { compileGlob, MAX_GLOB_LENGTH } from '../../src/glob'
 import { createLimiter } from '../../src/limiter'
-import type { Rule } from '../../src/types'
+import { compileGlob, MAX_GLOB_LENGTH } from '../../src/rules/glob'
+import type { Rule } from '../../src/rules/rule'
 import { createFakeClock } from '../support/fake-clock'
 
 // A pattern that looks harmless, and a path that makes a backtracking matcher try every way

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest'
 import { parseConfig } from '../../src/config/parse-config'
-import { MAX_GLOB_UNITS_PER_RULE_SET } from '../../src/glob'
 import { createLimiter } from '../../src/limiter'
 import { compilePathGlobs } from '../../src/rules/compile-rules'
-import type { Rule } from '../../src/types'
+import { MAX_GLOB_UNITS_PER_RULE_SET } from '../../src/rules/glob'
+import type { Rule } from '../../src/rules/rule'
 
 // The costliest glob the schema takes: every `a` read opens one more way to match, so a run of
 // `a`s keeps hundreds of automaton states alive, and runs of different lengths meet more sets

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { createFakeClock, DEFAULT_START_MS } from '../support/fake-clock'
 import { type ModelRule, ReferenceLimiter } from '../support/reference-models'
 

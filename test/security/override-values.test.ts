@@ -5,11 +5,11 @@
  * override or its bucket, and no choice of values makes the limiter hold more than it may.
  */
 import { describe, expect, it } from 'vitest'
-import { MAX_GLOB_UNITS_PER_RULE_SET } from '../../src/glob'
-import { keyPart } from '../../src/key-part'
 import { createLimiter } from '../../src/limiter'
+import { MAX_GLOB_UNITS_PER_RULE_SET } from '../../src/rules/glob'
+import { keyPart } from '../../src/rules/key-part'
+import type { Rule } from '../../src/rules/rule'
 import { MemoryStore } from '../../src/stores/memory-store'
-import type { Rule } from '../../src/types'
 import { createFakeClock } from '../support/fake-clock'
 
 const longVip = `vip-${'x'.repeat(200)}` // long enough for its key to be a digest

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 

@@ -6,8 +6,8 @@
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
 import type { Limiter } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
 import type { RedisStoreOptions } from '../../src/stores/redis/options'
-import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { watchedRedisLimiters } from '../support/watched-redis-limiter'
 

@@ -8,8 +8,8 @@
 import { Redis } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
 import { RedisStore } from '../../src/stores/redis/redis-store'
-import type { Rule } from '../../src/types'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 
 let redis: RedisProcess

@@ -7,7 +7,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { createFakeClock } from '../support/fake-clock'
 
 const rules: Rule[] = [

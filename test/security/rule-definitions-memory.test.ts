@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
 import { createLimiter } from '../../src/limiter'
-import type { Rule } from '../../src/types'
+import type { Rule } from '../../src/rules/rule'
 import { createFakeClock } from '../support/fake-clock'
 import { canMeasureHeap, measureHeap } from '../support/heap'
 

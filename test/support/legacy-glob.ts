@@ -1,5 +1,5 @@
 /**
- * The regular-expression glob matcher Diana used before `src/glob.ts` (kept as the reference
+ * The regular-expression glob matcher Diana used before `src/rules/glob.ts` (kept as the reference
  * meaning of a glob, for equivalence tests; it backtracks, so never for hostile paths).
  *
  * Compiles a path glob to a RegExp: `*` matches within one segment, `**` across segments,

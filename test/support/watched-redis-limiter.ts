@@ -1,8 +1,8 @@
 import { afterEach } from 'vitest'
 import { createLimiter, type Limiter } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
 import type { RedisStoreOptions } from '../../src/stores/redis/options'
 import { RedisStore } from '../../src/stores/redis/redis-store'
-import type { Rule } from '../../src/types'
 
 export interface WatchedLimiter {
   limiter: Limiter

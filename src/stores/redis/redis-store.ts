@@ -10,14 +10,6 @@ import type { Evaluation, EvaluationRequest, Store } from '../store'
 import { CircuitBreaker } from './circuit-breaker'
 import { buildClient } from './client'
 import { DenialCache } from './denial-cache'
-import {
-  BLOCK_KEY_SUFFIX,
-  buildEvaluateScript,
-  buildRefundScript,
-  HEARTBEAT_SCRIPT,
-  RELEASE_SCRIPT,
-  VERDICT_SEPARATOR,
-} from './evaluate-script'
 import { KeyLayout } from './keys'
 import { LocalFallback } from './local-fallback'
 import {
@@ -27,6 +19,14 @@ import {
   resolveRedisStoreOptions,
 } from './options'
 import { RedisScript, type ScriptClient } from './script'
+import {
+  BLOCK_KEY_SUFFIX,
+  buildEvaluateScript,
+  buildRefundScript,
+  HEARTBEAT_SCRIPT,
+  RELEASE_SCRIPT,
+  VERDICT_SEPARATOR,
+} from './scripts'
 import { testClockOf } from './test-clock'
 
 export interface RedisStoreEvents {

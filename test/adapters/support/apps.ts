@@ -11,8 +11,9 @@ import { afterEach } from 'vitest'
 import { diana as dianaExpress } from '../../../adapters/express'
 import dianaFastify from '../../../adapters/fastify'
 import { diana as dianaKoa } from '../../../adapters/koa'
+import type { Decision } from '../../../src/decision'
 import type { Limiter } from '../../../src/limiter'
-import type { Decision, Rule } from '../../../src/types'
+import type { Rule } from '../../../src/rules/rule'
 import { thenable } from '../../support/thenable'
 
 /**

@@ -1,0 +1,63 @@
+import type { BuiltInAlgorithm, BuiltInDimension } from '../types'
+
+/** A rule as written by users, in code or in a config file. */
+export interface Rule {
+  /** Unique name; it is also the policy name in the RateLimit headers. */
+  name: string
+  /** What the quota is counted per. A list is a composite key (e.g. `['account', 'resource']`). */
+  dimension: BuiltInDimension | (string & {}) | string[]
+  algorithm: BuiltInAlgorithm | (string & {})
+  /** L: requests (cost units) per window. */
+  limit: number
+  /** W: milliseconds, or a duration such as `'500ms'`, `'1s'`, `'1m'`, `'1h'`, `'1d'`. */
+  window: number | string
+  /** B: bucket capacity (token bucket, default L) or queue length (leaky bucket, default 0). */
+  burst?: number
+  /** Leaky bucket only: `shape` (default) delays requests, `police` passes them at once. */
+  mode?: 'shape' | 'police'
+  /** Narrows the rule to some resources and methods. */
+  match?: { path?: string | string[]; methods?: string[] }
+  /** Count and report, never deny. */
+  shadow?: boolean
+  /**
+   * This instance's limit (per window) while the shared store (Redis) is unreachable, instead of
+   * `limit` divided by the live instances; `burst` is scaled alike. Shared counters ignore it.
+   */
+  fallbackLimit?: number
+  /**
+   * A penalty: once this rule denies a key, the key is denied for this long (ms, or a duration
+   * such as `'10m'`, at most `'365d'`), whatever its quota says; `retryAfterMs` is then the
+   * block's remaining time (or longer, if the rule itself would still deny when it ends).
+   * `limiter.reset` lifts it. Ignored on shadow rules.
+   */
+  blockFor?: number | string
+  /**
+   * Other parameters, or no limit, for some values of the rule's dimension: VIP accounts, an
+   * internal service's address. Single-dimension rules only (not `global`). The first override
+   * whose `values` match the subject's value applies; other values get the rule as written.
+   * Each value keeps its own state, as under the rule itself.
+   *
+   * At most 64 overrides and 1,000 values per rule, each value 1 to 256 characters. A value
+   * with `*` or `?` is a glob (as in `match.path`, `*` does not cross `/`); glob values count
+   * toward the rule set's glob budget. A subject value longer than 256 characters matches none.
+   * @example [{ values: ['acct-vip-1', 'partner-*'], limit: 1000 }, { values: ['10.0.0.7'], unlimited: true }]
+   */
+  overrides?: RuleOverride[]
+}
+
+/** Parameters of a {@link Rule} for some values of its dimension (see {@link Rule.overrides}). */
+export interface RuleOverride {
+  /** Values of the rule's dimension: exact, or globs with `*` and `?`. */
+  values: string[]
+  /** L for these values. @default the rule's `limit` */
+  limit?: number
+  /** W for these values. @default the rule's `window` */
+  window?: number | string
+  /** B for these values, where the algorithm takes one. @default the rule's `burst` */
+  burst?: number
+  /**
+   * The rule does not limit these values at all (other rules still do). Goes with no `limit`,
+   * `window` or `burst`.
+   */
+  unlimited?: boolean
+}
