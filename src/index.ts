@@ -45,7 +45,7 @@ export {
   type StoreLogger,
 } from './stores/redis/options'
 export { RedisStore, type RedisStoreEvents } from './stores/redis/redis-store'
-export { RedisScript, type ScriptClient } from './stores/redis/script'
+export { RedisScript, type ScriptClient } from './stores/redis/script-runner'
 export type { Evaluation, EvaluationRequest, Store } from './stores/store'
 export type {
   BuiltInAlgorithm,

@@ -18,7 +18,7 @@ import {
   type ResolvedRedisStoreOptions,
   resolveRedisStoreOptions,
 } from './options'
-import { RedisScript, type ScriptClient } from './script'
+import { RedisScript, type ScriptClient } from './script-runner'
 import {
   BLOCK_KEY_SUFFIX,
   buildEvaluateScript,
