@@ -13,6 +13,8 @@ export const MAX_IPV6_SUBNET = 128
 /** Longest IPv6 text without a zone: eight full groups, or six and a dotted IPv4 tail. */
 const MAX_ADDRESS_LENGTH = 45
 const HEX_GROUP = /^[0-9a-f]{1,4}$/i
+/** How dual-stack sockets spell an IPv4 peer. */
+const MAPPED_PREFIX = '::ffff:'
 
 /**
  * The key for a client address: IPv4 as it is; IPv4-mapped IPv6 (`::ffff:1.2.3.4`, in any
@@ -25,6 +27,11 @@ const HEX_GROUP = /^[0-9a-f]{1,4}$/i
 export function clientKey(ip: string | undefined, subnet = DEFAULT_IPV6_SUBNET): string | undefined {
   if (!ip) return undefined
   if (!ip.includes(':')) return ip
+  // A dual-stack server reports every IPv4 peer in this spelling: spared the full parse and
+  // its allocations on each request. `isIPv4` takes no leading zeros, so this is the canonical
+  // dotted form the parse would give.
+  if (ip.startsWith(MAPPED_PREFIX) && isIPv4(ip.slice(MAPPED_PREFIX.length)))
+    return ip.slice(MAPPED_PREFIX.length)
   const bytes = parseIPv6(ip)
   if (bytes === undefined) return ip
   if (isMapped(bytes)) return `${bytes[12]}.${bytes[13]}.${bytes[14]}.${bytes[15]}`
