@@ -202,11 +202,8 @@ export class Gate<Req, Res> {
   }
 
   #namedDevice(value: unknown): string | undefined {
-    if (typeof value === 'string') return value === '' ? undefined : HOOK_DEVICE + value
-    if (value === undefined || value === null) return undefined
-    if (typeof value === 'number' && Number.isFinite(value)) return HOOK_DEVICE + String(value)
-    this.#hookFailed('identifyDevice', `returned ${describe(value)}, expected a string or undefined`)
-    return undefined
+    const id = this.#hookId('identifyDevice', value)
+    return id === undefined ? undefined : HOOK_DEVICE + id
   }
 
   #headerDevice(req: Req, ip: string): string {
@@ -223,10 +220,19 @@ export class Gate<Req, Res> {
   }
 
   #account(value: unknown): string | undefined {
+    return this.#hookId('identify', value)
+  }
+
+  /**
+   * What an `identify` or `identifyDevice` hook returned, as an id: a non-empty string, or a
+   * finite number as text; anything else means none, and a value of the wrong kind is that
+   * hook's bug, reported once.
+   */
+  #hookId(hook: 'identify' | 'identifyDevice', value: unknown): string | undefined {
     if (typeof value === 'string') return value === '' ? undefined : value
     if (value === undefined || value === null) return undefined
     if (typeof value === 'number' && Number.isFinite(value)) return String(value)
-    this.#hookFailed('identify', `returned ${describe(value)}, expected a string or undefined`)
+    this.#hookFailed(hook, `returned ${describe(value)}, expected a string or undefined`)
     return undefined
   }
 
