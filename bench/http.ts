@@ -1,14 +1,15 @@
 import { type ChildProcess, fork } from 'node:child_process'
-import type { Announce, WriteMarkdown } from './cli'
 import { describeEnvironment } from './environment'
 import { collectGarbage } from './gc'
 import { Histogram } from './histogram'
-import { type FromServer, HTTP_PEERS, type HttpVariant, type ToServer } from './http-server'
+import { HTTP_PEERS, type HttpVariant, httpContenderName } from './http-contenders'
 import { importOptional, interop, isNotFound } from './optional-module'
-import type { BenchOptions, Framework } from './options'
+import { type BenchOptions, type Framework, HTTP_SERVER_COMMAND } from './options'
 import { formatRate, Progress } from './progress'
 import { renderText, type Table } from './report'
+import { announce, writeMarkdown } from './run-report'
 import { interleave, type Spread, spread } from './sampling'
+import type { FromServer, ToServer } from './server-usage'
 
 /** The adapters (or the build that exports them) are not there: the benchmark says so and stops. */
 export class HttpUnavailableError extends Error {
@@ -50,10 +51,7 @@ type Autocannon = (options: Record<string, unknown>) => AutocannonInstance
  * `--compare`) with the framework's usual limiter, each in its own process, driven in turn by
  * autocannon from this process.
  */
-export async function runHttpBench(
-  options: BenchOptions,
-  io: { announce: Announce; writeMarkdown: WriteMarkdown },
-): Promise<number> {
+export async function runHttpBench(options: BenchOptions): Promise<number> {
   for (const framework of options.frameworks) await checkAdapter(framework)
   const autocannon = interop(
     await importOptional<Autocannon | { default: Autocannon }>('autocannon', 'diana bench http'),
@@ -61,7 +59,7 @@ export async function runHttpBench(
   const packages = ['autocannon', ...options.frameworks]
   if (options.compare) packages.push(...options.frameworks.map((f) => HTTP_PEERS[f]))
   const env = describeEnvironment(packages)
-  io.announce(options, env)
+  announce(options, env)
   const progress = new Progress(process.stderr)
   const results: HttpResult[] = []
   for (const framework of options.frameworks) {
@@ -80,7 +78,7 @@ export async function runHttpBench(
       ? "ratio = diana req/s / the framework limiter's req/s, measured interleaved in this run.\n"
       : '')
   if (!options.json) process.stdout.write(`\n${renderText(table)}${note}`)
-  if (options.out) await io.writeMarkdown(options, env, table, note)
+  if (options.out) await writeMarkdown(options, env, table, note)
   return 0
 }
 
@@ -119,7 +117,7 @@ async function runFramework(
       { warmups: 1, samples: options.samples },
       async (variant, round) => {
         const server = servers.get(variant) as Server
-        const label = `${framework} / ${limiterName(framework, variant)}${round === 0 ? ' (warm-up)' : ''}`
+        const label = `${framework} / ${httpContenderName(framework, variant)}${round === 0 ? ' (warm-up)' : ''}`
         progress.begin(label)
         const histogram = round === 0 ? new Histogram() : (histograms.get(variant) as Histogram)
         await server.ask({ type: 'start' })
@@ -142,7 +140,7 @@ async function runFramework(
       const total = cpu.get(variant) as { us: number; requests: number; non2xx: number }
       return {
         framework,
-        limiter: limiterName(framework, variant),
+        limiter: httpContenderName(framework, variant),
         algorithm: variant === 'diana' ? algorithm : undefined,
         keys: options.keys,
         connections: options.concurrency,
@@ -158,10 +156,6 @@ async function runFramework(
     progress.end()
     for (const server of servers.values()) server.stop()
   }
-}
-
-function limiterName(framework: Framework, variant: HttpVariant): string {
-  return variant === 'peer' ? HTTP_PEERS[framework] : variant
 }
 
 async function load(
@@ -212,7 +206,7 @@ interface Server {
 function startServer(framework: Framework, variant: HttpVariant, algorithm: string): Promise<Server> {
   const entry = process.argv[1]
   if (!entry) throw new Error('cannot tell which script to start the server process with')
-  const child: ChildProcess = fork(entry, ['bench', '__http-server', framework, variant, algorithm], {
+  const child: ChildProcess = fork(entry, ['bench', HTTP_SERVER_COMMAND, framework, variant, algorithm], {
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
   })
   let waiting: ((message: FromServer) => void) | undefined

@@ -2,7 +2,7 @@
  * Server CPU per request that a limiter adds to an HTTP app: Diana with four applicable rules
  * against each framework's usual limiter with one rule, in the same run.
  *
- *   npx tsx bench/http-overhead.ts [--rounds 15] [--requests 30000] [--connections 16]
+ *   npx tsx scripts/bench/http-overhead.ts [--rounds 15] [--requests 30000] [--connections 16]
  *                                  [--frameworks express,fastify,koa] [--json]
  *
  * The three servers of a framework (bare, Diana, peer) run side by side, each in its own process
@@ -21,24 +21,18 @@ import type { AddressInfo } from 'node:net'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Context, Middleware } from 'koa'
-import type { Rule } from '../src/rules/rule'
-import { BENCH_LIMIT } from './contenders'
-import { medianInterval, spread } from './sampling'
+import { HTTP_PEERS, type HttpVariant } from '../../bench/http-contenders'
+import type { Framework } from '../../bench/options'
+import { BENCH_LIMIT } from '../../bench/quota'
+import { medianInterval, spread } from '../../bench/sampling'
+import { type FromServer, reportUsage } from '../../bench/server-usage'
+import type { Rule } from '../../src/rules/rule'
 
 // Packages without type declarations; a variable name keeps the compiler from looking for them.
 const importUntyped = (name: string): Promise<{ default: unknown }> => import(name)
 type Autocannon = (
   options: Record<string, unknown>,
 ) => Promise<{ requests: { average: number }; non2xx: number }>
-
-type Framework = 'express' | 'fastify' | 'koa'
-type Variant = 'none' | 'diana' | 'peer'
-
-const PEERS: Record<Framework, string> = {
-  express: 'express-rate-limit',
-  fastify: '@fastify/rate-limit',
-  koa: 'koa-ratelimit',
-}
 
 export const FOUR_RULES: Rule[] = [
   { name: 'global', dimension: 'global', algorithm: 'token-bucket', limit: BENCH_LIMIT, window: '1s' },
@@ -54,40 +48,25 @@ export const FOUR_RULES: Rule[] = [
 ]
 const DEVICES = 1000
 
-type Message = { type: 'ready'; port: number } | { type: 'usage'; cpuUs: number; requests: number }
-
 // ---------------------------------------------------------------- server process
 
-async function serve(framework: Framework, variant: Variant): Promise<void> {
+async function serve(framework: Framework, variant: HttpVariant): Promise<void> {
   const server = await app(framework, variant)
-  let requests = 0
-  server.on('request', () => {
-    requests++
-  })
-  let cpu = process.cpuUsage()
-  process.on('message', (message: { type: string }) => {
-    if (message.type === 'start') {
-      requests = 0
-      cpu = process.cpuUsage()
-    } else if (message.type === 'stop') {
-      const used = process.cpuUsage(cpu)
-      process.send?.({ type: 'usage', cpuUs: used.user + used.system, requests } satisfies Message)
-    }
-  })
-  process.on('disconnect', () => process.exit(0))
-  process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port } satisfies Message)
+  const send = (message: FromServer) => process.send?.(message)
+  reportUsage(server, send)
+  send({ type: 'ready', port: (server.address() as AddressInfo).port })
 }
 
 const deviceOf = (headers: Record<string, string | string[] | undefined>, ip: string | undefined) =>
   (headers['x-device-id'] as string | undefined) ?? ip ?? ''
 
-async function app(framework: Framework, variant: Variant): Promise<Server> {
+async function app(framework: Framework, variant: HttpVariant): Promise<Server> {
   const body = { hello: 'world' }
   if (framework === 'express') {
     const express = (await import('express')).default
     const application = express()
     if (variant === 'diana') {
-      const { diana } = await import('../adapters/express')
+      const { diana } = await import('../../adapters/express')
       application.use(diana({ rules: FOUR_RULES, identify: (req) => req.get('x-account') }))
     } else if (variant === 'peer') {
       const { rateLimit } = await import('express-rate-limit')
@@ -111,7 +90,7 @@ async function app(framework: Framework, variant: Variant): Promise<Server> {
     const fastify = (await import('fastify')).default
     const application = fastify({ logger: false })
     if (variant === 'diana') {
-      const diana = (await import('../adapters/fastify')).default
+      const diana = (await import('../../adapters/fastify')).default
       await application.register(diana, {
         rules: FOUR_RULES,
         identify: (request) => request.headers['x-account'] as string | undefined,
@@ -133,7 +112,7 @@ async function app(framework: Framework, variant: Variant): Promise<Server> {
   const application = new Koa()
   const router = new Router()
   if (variant === 'diana') {
-    const { diana } = await import('../adapters/koa')
+    const { diana } = await import('../../adapters/koa')
     router.use(diana({ rules: FOUR_RULES, identify: (ctx) => ctx.get('x-account') || undefined }))
   } else if (variant === 'peer') {
     const ratelimit = (await importUntyped('koa-ratelimit')).default as (o: unknown) => Middleware
@@ -166,16 +145,16 @@ interface Sample {
   non2xx: number
 }
 
-function waitFor<T extends Message['type']>(
+function waitFor<T extends FromServer['type']>(
   child: ChildProcess,
   type: T,
-): Promise<Extract<Message, { type: T }>> {
+): Promise<Extract<FromServer, { type: T }>> {
   return new Promise((resolve, reject) => {
-    const onMessage = (message: Message) => {
+    const onMessage = (message: FromServer) => {
       if (message.type !== type) return
       child.off('message', onMessage)
       child.off('exit', onExit)
-      resolve(message as Extract<Message, { type: T }>)
+      resolve(message as Extract<FromServer, { type: T }>)
     }
     const onExit = (code: number | null) => reject(new Error(`server process exited early (${code})`))
     child.on('message', onMessage)
@@ -214,7 +193,7 @@ interface Contestant {
   port: number
 }
 
-async function startServer(framework: Framework, variant: Variant): Promise<Contestant> {
+async function startServer(framework: Framework, variant: HttpVariant): Promise<Contestant> {
   const child = fork(fileURLToPath(import.meta.url), ['serve', framework, variant], {
     execArgv: ['--import', 'tsx'],
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -250,17 +229,17 @@ async function main(): Promise<void> {
   const requests = Number(values.requests)
   const connections = Number(values.connections)
   const frameworks = values.frameworks.split(',') as Framework[]
-  const variants: Variant[] = ['none', 'diana', 'peer']
+  const variants: HttpVariant[] = ['none', 'diana', 'peer']
   const results: Record<string, Sample[]> = {}
   for (const framework of frameworks) {
-    const servers = new Map<Variant, Contestant>()
+    const servers = new Map<HttpVariant, Contestant>()
     try {
       for (const variant of variants) servers.set(variant, await startServer(framework, variant))
       // Warm-up: JIT and caches, not measured.
       for (const variant of variants) await turn(servers.get(variant) as Contestant, requests, connections)
       for (let round = 1; round <= rounds; round++) {
         // The order rotates each round, so no scenario always runs first (or right after another).
-        const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant)
+        const order = variants.map((_, i) => variants[(i + round) % variants.length] as HttpVariant)
         for (const variant of order) {
           const s = await turn(servers.get(variant) as Contestant, requests, connections)
           const key = `${framework}/${variant}`
@@ -276,7 +255,7 @@ async function main(): Promise<void> {
   }
   const report = frameworks.map((framework) => {
     const base = results[`${framework}/none`] as Sample[]
-    const added = (variant: Variant) => {
+    const added = (variant: HttpVariant) => {
       const diffs = (results[`${framework}/${variant}`] as Sample[]).map(
         (s, i) => s.cpuUsPerRequest - (base[i] as Sample).cpuUsPerRequest,
       )
@@ -296,7 +275,7 @@ async function main(): Promise<void> {
     const [low, high] = medianInterval(paired)
     return {
       framework,
-      peer: PEERS[framework],
+      peer: HTTP_PEERS[framework],
       baseCpuUsPerRequest: round1(spread(base.map((s) => s.cpuUsPerRequest)).median),
       dianaAddedUs: diana,
       peerAddedUs: peer,
@@ -322,6 +301,6 @@ async function main(): Promise<void> {
 
 // Run only as a script (not when imported, e.g. for FOUR_RULES).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv[2] === 'serve') await serve(process.argv[3] as Framework, process.argv[4] as Variant)
+  if (process.argv[2] === 'serve') await serve(process.argv[3] as Framework, process.argv[4] as HttpVariant)
   else await main()
 }
