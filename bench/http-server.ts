@@ -3,7 +3,7 @@ import { HTTP_PEERS, type HttpVariant } from './http-contenders'
 import { importOptional, interop } from './optional-module'
 import type { Framework } from './options'
 import { BENCH_LIMIT, benchRules } from './quota'
-import { type FromServer, reportUsage } from './server-usage'
+import { type FromServer, reportUsage } from './server-process'
 
 const WINDOW_MS = 60_000
 

@@ -1,4 +1,3 @@
-import { type ChildProcess, fork } from 'node:child_process'
 import { describeEnvironment } from './environment'
 import { collectGarbage } from './gc'
 import { Histogram } from './histogram'
@@ -9,7 +8,7 @@ import { formatRate, Progress } from './progress'
 import { renderText, type Table } from './report'
 import { announce, writeMarkdown } from './run-report'
 import { interleave, type Spread, spread } from './sampling'
-import type { FromServer, ToServer } from './server-usage'
+import { type ServerProcess, startServerProcess } from './server-process'
 
 /** The adapters (or the build that exports them) are not there: the benchmark says so and stops. */
 export class HttpUnavailableError extends Error {
@@ -105,7 +104,7 @@ async function runFramework(
   progress: Progress,
 ): Promise<HttpResult[]> {
   const algorithm = options.algorithms[0] as string
-  const servers = new Map<HttpVariant, Server>()
+  const servers = new Map<HttpVariant, ServerProcess>()
   try {
     for (const variant of variants) servers.set(variant, await startServer(framework, variant, algorithm))
     const sampleS = Math.max(MIN_SAMPLE_S, options.durationS / options.samples)
@@ -116,17 +115,17 @@ async function runFramework(
       variants,
       { warmups: 1, samples: options.samples },
       async (variant, round) => {
-        const server = servers.get(variant) as Server
+        const server = servers.get(variant) as ServerProcess
         const label = `${framework} / ${httpContenderName(framework, variant)}${round === 0 ? ' (warm-up)' : ''}`
         progress.begin(label)
         const histogram = round === 0 ? new Histogram() : (histograms.get(variant) as Histogram)
-        await server.ask({ type: 'start' })
+        server.start()
         const result = await load(autocannon, server.port, options, keys, sampleS, histogram, (s, n) =>
           progress.tick(label, s * 1000, n / s, 'req/s'),
         )
-        const usage = await server.ask({ type: 'stop' })
+        const usage = await server.stop()
         progress.end()
-        if (round > 0 && usage.type === 'usage') {
+        if (round > 0) {
           const total = cpu.get(variant) as { us: number; requests: number; non2xx: number }
           total.us += usage.cpuUs
           total.requests += usage.requests
@@ -154,7 +153,7 @@ async function runFramework(
     })
   } finally {
     progress.end()
-    for (const server of servers.values()) server.stop()
+    for (const server of servers.values()) server.kill()
   }
 }
 
@@ -196,63 +195,17 @@ async function load(
   return await instance
 }
 
-interface Server {
-  port: number
-  ask(message: ToServer): Promise<FromServer>
-  stop(): void
-}
-
 /** Forks this same CLI in server mode and waits until it listens. */
-function startServer(framework: Framework, variant: HttpVariant, algorithm: string): Promise<Server> {
+function startServer(framework: Framework, variant: HttpVariant, algorithm: string): Promise<ServerProcess> {
   const entry = process.argv[1]
   if (!entry) throw new Error('cannot tell which script to start the server process with')
-  const child: ChildProcess = fork(entry, ['bench', HTTP_SERVER_COMMAND, framework, variant, algorithm], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
-  let waiting: ((message: FromServer) => void) | undefined
-  const pending: FromServer[] = []
-  child.on('message', (message: FromServer) => {
-    if (waiting) {
-      const resolve = waiting
-      waiting = undefined
-      resolve(message)
-    } else pending.push(message)
-  })
-  const nextMessage = () =>
-    new Promise<FromServer>((resolve, reject) => {
-      const queued = pending.shift()
-      if (queued) return resolve(queued)
-      const onExit = (code: number | null) =>
-        reject(new Error(`the ${framework} server (${variant}) exited with code ${code} before answering`))
-      child.once('exit', onExit)
-      waiting = (message) => {
-        child.off('exit', onExit)
-        resolve(message)
-      }
-    })
-  return nextMessage().then((first) => {
-    if (first.type !== 'ready') {
-      child.kill()
-      throw new Error(
-        `the ${framework} server (${variant}) did not start: ${first.type === 'error' ? first.message : first.type}`,
-      )
-    }
-    return {
-      port: first.port,
-      ask: (message) => {
-        const answer =
-          message.type === 'stop'
-            ? nextMessage()
-            : Promise.resolve<FromServer>({ type: 'ready', port: first.port })
-        child.send(message)
-        return answer
-      },
-      stop: () => {
-        child.disconnect()
-        child.kill()
-      },
-    }
-  })
+  return startServerProcess(`the ${framework} server (${variant})`, entry, [
+    'bench',
+    HTTP_SERVER_COMMAND,
+    framework,
+    variant,
+    algorithm,
+  ])
 }
 
 function httpTable(results: readonly HttpResult[]): Table {

@@ -15,7 +15,6 @@
  * round; the median over rounds is reported with its min-max, and so is Diana's cost minus the
  * peer's, paired by round, with a 95% confidence interval of its median.
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath, pathToFileURL } from 'node:url'
@@ -25,7 +24,12 @@ import { HTTP_PEERS, type HttpVariant } from '../../bench/http-contenders'
 import type { Framework } from '../../bench/options'
 import { BENCH_LIMIT } from '../../bench/quota'
 import { medianInterval, spread } from '../../bench/sampling'
-import { type FromServer, reportUsage } from '../../bench/server-usage'
+import {
+  type FromServer,
+  reportUsage,
+  type ServerProcess,
+  startServerProcess,
+} from '../../bench/server-process'
 import type { Rule } from '../../src/rules/rule'
 
 // Packages without type declarations; a variable name keeps the compiler from looking for them.
@@ -145,23 +149,6 @@ interface Sample {
   non2xx: number
 }
 
-function waitFor<T extends FromServer['type']>(
-  child: ChildProcess,
-  type: T,
-): Promise<Extract<FromServer, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: FromServer) => {
-      if (message.type !== type) return
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-      resolve(message as Extract<FromServer, { type: T }>)
-    }
-    const onExit = (code: number | null) => reject(new Error(`server process exited early (${code})`))
-    child.on('message', onMessage)
-    child.once('exit', onExit)
-  })
-}
-
 async function load(port: number, requests: number, connections: number): Promise<{ non2xx: number }> {
   const autocannon = (await importUntyped('autocannon')).default as Autocannon
   let n = 0
@@ -187,29 +174,22 @@ async function load(port: number, requests: number, connections: number): Promis
   return { non2xx: result.non2xx }
 }
 
-/** The server process of one scenario, loaded on demand. */
-interface Contestant {
-  child: ChildProcess
-  port: number
-}
-
-async function startServer(framework: Framework, variant: HttpVariant): Promise<Contestant> {
-  const child = fork(fileURLToPath(import.meta.url), ['serve', framework, variant], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const { port } = await waitFor(child, 'ready')
-  return { child, port }
+function startServer(framework: Framework, variant: HttpVariant): Promise<ServerProcess> {
+  return startServerProcess(
+    `the ${framework} server (${variant})`,
+    fileURLToPath(import.meta.url),
+    ['serve', framework, variant],
+    { execArgv: ['--import', 'tsx'], stdout: 'inherit' },
+  )
 }
 
 /** One turn: `requests` requests to this server, with its own CPU time measured meanwhile. */
-async function turn(server: Contestant, requests: number, connections: number): Promise<Sample> {
-  server.child.send({ type: 'start' })
+async function turn(server: ServerProcess, requests: number, connections: number): Promise<Sample> {
+  server.start()
   const started = performance.now()
   const { non2xx } = await load(server.port, requests, connections)
   const seconds = (performance.now() - started) / 1000
-  server.child.send({ type: 'stop' })
-  const usage = await waitFor(server.child, 'usage')
+  const usage = await server.stop()
   return { cpuUsPerRequest: usage.cpuUs / usage.requests, requestsPerSecond: requests / seconds, non2xx }
 }
 
@@ -232,16 +212,16 @@ async function main(): Promise<void> {
   const variants: HttpVariant[] = ['none', 'diana', 'peer']
   const results: Record<string, Sample[]> = {}
   for (const framework of frameworks) {
-    const servers = new Map<HttpVariant, Contestant>()
+    const servers = new Map<HttpVariant, ServerProcess>()
     try {
       for (const variant of variants) servers.set(variant, await startServer(framework, variant))
       // Warm-up: JIT and caches, not measured.
-      for (const variant of variants) await turn(servers.get(variant) as Contestant, requests, connections)
+      for (const variant of variants) await turn(servers.get(variant) as ServerProcess, requests, connections)
       for (let round = 1; round <= rounds; round++) {
         // The order rotates each round, so no scenario always runs first (or right after another).
         const order = variants.map((_, i) => variants[(i + round) % variants.length] as HttpVariant)
         for (const variant of order) {
-          const s = await turn(servers.get(variant) as Contestant, requests, connections)
+          const s = await turn(servers.get(variant) as ServerProcess, requests, connections)
           const key = `${framework}/${variant}`
           results[key] = [...(results[key] ?? []), s]
           process.stderr.write(
@@ -250,7 +230,7 @@ async function main(): Promise<void> {
         }
       }
     } finally {
-      for (const server of servers.values()) server.child.kill()
+      for (const server of servers.values()) server.kill()
     }
   }
   const report = frameworks.map((framework) => {
