@@ -1,11 +1,11 @@
-import { writeFile } from 'node:fs/promises'
 import { StoreUnavailableError } from './contenders'
 import { type DecisionResult, runDecisions } from './decisions'
-import { describeEnvironment, type Environment, formatEnvironment } from './environment'
+import { describeEnvironment } from './environment'
 import { MissingModuleError } from './optional-module'
-import { type BenchOptions, parseBenchArgs, USAGE, UsageError } from './options'
+import { type BenchOptions, HTTP_SERVER_COMMAND, parseBenchArgs, USAGE, UsageError } from './options'
 import { Progress } from './progress'
-import { decisionJson, decisionTable, renderMarkdown, renderText, type Table } from './report'
+import { decisionJson, decisionTable, renderText } from './report'
+import { announce, writeMarkdown } from './run-report'
 
 /**
  * `diana bench`: decisions per second and latency percentiles of Diana's limiter, optionally
@@ -42,9 +42,6 @@ async function run(args: string[]): Promise<number> {
   }
 }
 
-/** The hidden subcommand the HTTP benchmark starts its server processes with. */
-export const HTTP_SERVER_COMMAND = '__http-server'
-
 async function runDecisionBench(options: BenchOptions): Promise<number> {
   const packages = options.compare ? ['rate-limiter-flexible'] : []
   if (options.store === 'redis') packages.push('ioredis')
@@ -62,25 +59,7 @@ async function runDecisionBench(options: BenchOptions): Promise<number> {
 
 async function runHttp(options: BenchOptions): Promise<number> {
   const { runHttpBench } = await import('./http')
-  return runHttpBench(options, { announce, writeMarkdown })
-}
-
-export type Announce = (options: BenchOptions, env: Environment) => void
-export type WriteMarkdown = (
-  options: BenchOptions,
-  env: Environment,
-  table: Table,
-  note: string,
-) => Promise<void>
-
-/** The environment goes first: to stdout for people, to stderr when stdout is JSON lines. */
-function announce(options: BenchOptions, env: Environment): void {
-  const stream = options.json ? process.stderr : process.stdout
-  const what = options.mode === 'http' ? 'HTTP servers' : 'decisions'
-  stream.write(
-    `diana bench (${what}): ${options.durationS} s measured per contender and scenario in ${options.samples} samples ` +
-      `after a warm-up sample; medians with min–max\n${formatEnvironment(env)}\n`,
-  )
+  return runHttpBench(options)
 }
 
 function footnote(options: BenchOptions, results: readonly DecisionResult[]): string {
@@ -97,22 +76,6 @@ function footnote(options: BenchOptions, results: readonly DecisionResult[]): st
     '\nratio = diana median ops/s / rate-limiter-flexible median ops/s, measured interleaved in this run.\n' +
     'rate-limiter-flexible has one strategy (a counter expiring after its duration) for every row.\n'
   )
-}
-
-async function writeMarkdown(
-  options: BenchOptions,
-  env: Environment,
-  table: Table,
-  note: string,
-): Promise<void> {
-  const text =
-    `# diana bench\n\n` +
-    `\`\`\`sh\ndiana bench ${options.argv.join(' ')}\n\`\`\`\n\n` +
-    `${formatEnvironment(env)}\n\n` +
-    `${options.durationS} s measured per contender and scenario in ${options.samples} samples after a warm-up sample; ` +
-    `medians with min–max.\n\n${renderMarkdown(table)}${note ? `\n${note.trim()}\n` : ''}`
-  await writeFile(options.out as string, text)
-  process.stderr.write(`wrote ${options.out}\n`)
 }
 
 /** Known failures become one clear message; anything else still gets its message, not a stack. */

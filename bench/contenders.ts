@@ -1,25 +1,8 @@
 import { createLimiter, type LimiterOptions } from '../src/limiter'
-import type { Rule } from '../src/rules/rule'
+import type { Contender } from './contender'
 import { importOptional, interop } from './optional-module'
 import type { StoreName } from './options'
-
-/** Something that decides requests for a key; the benchmark drives every contender alike. */
-export interface Contender {
-  readonly name: string
-  check(key: string): Promise<unknown>
-  /** Whether a check's answer came from a local fallback instead of the store under test. */
-  degraded?(answer: unknown): boolean
-  /** Drops the keys' state where it would otherwise linger (timers) into the next scenario. */
-  forget?(keys: readonly string[]): Promise<void>
-  close(): Promise<void>
-}
-
-/**
- * Far above any request count in a run, so nearly every check is allowed and the figure is
- * the cost of a decision (a denied check costs rate-limiter-flexible a thrown rejection).
- */
-export const BENCH_LIMIT = 1_000_000_000
-export const BENCH_WINDOW_S = 60
+import { BENCH_LIMIT, BENCH_WINDOW_S, benchRules } from './quota'
 
 /** The thrown-away failure when the Redis store is not part of this build yet. */
 export class StoreUnavailableError extends Error {
@@ -32,20 +15,6 @@ export interface ScenarioSetup {
   redisUrl: string
   keys: number
   rules: number
-}
-
-/** `count` rules on one dimension (`account` by default), so every one applies to every check. */
-export function benchRules(algorithm: string, count: number, dimension = 'account'): Rule[] {
-  return Array.from({ length: count }, (_, i) => ({
-    name: `bench-${i + 1}`,
-    dimension,
-    algorithm,
-    limit: BENCH_LIMIT,
-    window: BENCH_WINDOW_S * 1000,
-    // A shaper with no queue denies a second request in the same millisecond; give it room,
-    // so that leaky bucket too measures allowed decisions.
-    ...(algorithm === 'leaky-bucket' ? { burst: BENCH_LIMIT / 100 } : {}),
-  }))
 }
 
 export async function dianaContender(setup: ScenarioSetup): Promise<Contender> {
@@ -80,7 +49,7 @@ export async function dianaContender(setup: ScenarioSetup): Promise<Contender> {
     name: 'diana',
     check: (key) => limiter.check({ account: key }),
     degraded: (answer) => (answer as { degraded?: boolean } | undefined)?.degraded === true,
-    close: () => limiter.close(),
+    dispose: () => limiter.close(),
   }
 }
 
@@ -147,15 +116,13 @@ export async function peerContender(setup: ScenarioSetup, runId: string): Promis
   return {
     name: PEER_NAME,
     check: (key) => limiter.consume(key),
-    // In memory every key holds a timer for the whole duration; left alone, one scenario's
-    // records would weigh on the next scenario's garbage collections.
-    forget: client
-      ? undefined
-      : async (keys) => {
-          for (const one of limiters) for (const key of keys) await one.delete?.(key)
-        },
-    close: async () => {
-      await client?.quit()
+    dispose: async (keys) => {
+      if (client) {
+        await client.quit()
+        return
+      }
+      // In memory every key holds a timer for the whole duration.
+      for (const one of limiters) for (const key of keys) await one.delete?.(key)
     },
   }
 }

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto'
-import { type Contender, dianaContender, PEER_NAME, peerContender, type ScenarioSetup } from './contenders'
+import type { Contender } from './contender'
+import { dianaContender, PEER_NAME, peerContender, type ScenarioSetup } from './contenders'
 import { collectGarbage } from './gc'
 import { Histogram } from './histogram'
 import type { BenchOptions } from './options'
@@ -56,10 +57,7 @@ export async function runDecisions(
       onResult(result)
     } finally {
       progress.end()
-      for (const contender of contenders) {
-        await contender.forget?.(keys)
-        await contender.close()
-      }
+      for (const contender of contenders) await contender.dispose(keys)
       collectGarbage()
     }
   }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { arch, cpus, platform, totalmem } from 'node:os'
 import { dirname, join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 
 /** What a reader needs to reproduce a figure: the machine, Node, and the packages measured. */
 export interface Environment {
@@ -35,23 +36,21 @@ export function formatEnvironment(env: Environment): string {
 }
 
 /**
- * The installed version of a package, or "not installed". Resolved from the running script
- * (the `diana` bin inside the package) and then from the working directory, since the bundled
- * CLI has no module-relative path it can rely on in both its ESM and CJS builds.
+ * The version of a package as this benchmark loads it, or "not installed". Diana is the copy
+ * running this code, found from this module's own file: a `diana` run from an application's
+ * `node_modules/.bin` has neither that path nor the working directory inside the package.
+ * The others resolve as `import()` here resolves them, from this module, then from the
+ * running script and the working directory.
  */
 function packageVersion(name: string): string {
-  const bases = [process.argv[1], join(process.cwd(), 'package.json')].filter(
+  const here = fileURLToPath(import.meta.url)
+  if (name === 'diana-limiter') return findOwnPackage(dirname(here)) ?? 'not installed'
+  const bases = [here, process.argv[1], join(process.cwd(), 'package.json')].filter(
     (base): base is string => typeof base === 'string' && base.length > 0,
   )
   for (const base of bases) {
     try {
-      const require = createRequire(base)
-      if (name === 'diana-limiter') {
-        const own = findOwnPackage(dirname(base))
-        if (own) return own
-        continue
-      }
-      const manifest = findManifest(require, name)
+      const manifest = findManifest(createRequire(base), name)
       if (manifest) return manifest
     } catch {
       // Try the next base.

@@ -1,24 +1,9 @@
 import type { Server } from 'node:http'
-import { BENCH_LIMIT, benchRules } from './contenders'
+import { HTTP_PEERS, type HttpVariant } from './http-contenders'
 import { importOptional, interop } from './optional-module'
 import type { Framework } from './options'
-
-/** What the server process runs: the bare app, Diana in front of it, or the framework's usual limiter. */
-export type HttpVariant = 'none' | 'diana' | 'peer'
-
-/** The framework's usual limiter, compared with Diana under `--compare`. */
-export const HTTP_PEERS: Record<Framework, string> = {
-  express: 'express-rate-limit',
-  fastify: '@fastify/rate-limit',
-  koa: 'koa-ratelimit',
-}
-
-/** Messages between the benchmark and its server process. */
-export type ToServer = { type: 'start' } | { type: 'stop' }
-export type FromServer =
-  | { type: 'ready'; port: number }
-  | { type: 'usage'; cpuUs: number; requests: number }
-  | { type: 'error'; message: string }
+import { BENCH_LIMIT, benchRules } from './quota'
+import { type FromServer, reportUsage } from './server-process'
 
 const WINDOW_MS = 60_000
 
@@ -46,22 +31,7 @@ export async function serve(args: string[]): Promise<number> {
     send({ type: 'error', message: (error as Error).message })
     return 1
   }
-  let requests = 0
-  server.on('request', () => {
-    requests++
-  })
-  let cpu = process.cpuUsage()
-  process.on('message', (message: ToServer) => {
-    if (message.type === 'start') {
-      requests = 0
-      cpu = process.cpuUsage()
-    } else if (message.type === 'stop') {
-      const used = process.cpuUsage(cpu)
-      send({ type: 'usage', cpuUs: used.user + used.system, requests })
-    }
-  })
-  // The benchmark going away (or killing us) ends the server.
-  process.on('disconnect', () => process.exit(0))
+  reportUsage(server, send)
   const address = server.address()
   send({ type: 'ready', port: typeof address === 'object' && address ? address.port : 0 })
   return new Promise<number>(() => {})

@@ -1,14 +1,14 @@
-import { type ChildProcess, fork } from 'node:child_process'
-import type { Announce, WriteMarkdown } from './cli'
 import { describeEnvironment } from './environment'
 import { collectGarbage } from './gc'
 import { Histogram } from './histogram'
-import { type FromServer, HTTP_PEERS, type HttpVariant, type ToServer } from './http-server'
+import { HTTP_PEERS, type HttpVariant, httpContenderName } from './http-contenders'
 import { importOptional, interop, isNotFound } from './optional-module'
-import type { BenchOptions, Framework } from './options'
+import { type BenchOptions, type Framework, HTTP_SERVER_COMMAND } from './options'
 import { formatRate, Progress } from './progress'
 import { renderText, type Table } from './report'
+import { announce, writeMarkdown } from './run-report'
 import { interleave, type Spread, spread } from './sampling'
+import { type ServerProcess, startServerProcess } from './server-process'
 
 /** The adapters (or the build that exports them) are not there: the benchmark says so and stops. */
 export class HttpUnavailableError extends Error {
@@ -50,10 +50,7 @@ type Autocannon = (options: Record<string, unknown>) => AutocannonInstance
  * `--compare`) with the framework's usual limiter, each in its own process, driven in turn by
  * autocannon from this process.
  */
-export async function runHttpBench(
-  options: BenchOptions,
-  io: { announce: Announce; writeMarkdown: WriteMarkdown },
-): Promise<number> {
+export async function runHttpBench(options: BenchOptions): Promise<number> {
   for (const framework of options.frameworks) await checkAdapter(framework)
   const autocannon = interop(
     await importOptional<Autocannon | { default: Autocannon }>('autocannon', 'diana bench http'),
@@ -61,7 +58,7 @@ export async function runHttpBench(
   const packages = ['autocannon', ...options.frameworks]
   if (options.compare) packages.push(...options.frameworks.map((f) => HTTP_PEERS[f]))
   const env = describeEnvironment(packages)
-  io.announce(options, env)
+  announce(options, env)
   const progress = new Progress(process.stderr)
   const results: HttpResult[] = []
   for (const framework of options.frameworks) {
@@ -80,7 +77,7 @@ export async function runHttpBench(
       ? "ratio = diana req/s / the framework limiter's req/s, measured interleaved in this run.\n"
       : '')
   if (!options.json) process.stdout.write(`\n${renderText(table)}${note}`)
-  if (options.out) await io.writeMarkdown(options, env, table, note)
+  if (options.out) await writeMarkdown(options, env, table, note)
   return 0
 }
 
@@ -107,7 +104,7 @@ async function runFramework(
   progress: Progress,
 ): Promise<HttpResult[]> {
   const algorithm = options.algorithms[0] as string
-  const servers = new Map<HttpVariant, Server>()
+  const servers = new Map<HttpVariant, ServerProcess>()
   try {
     for (const variant of variants) servers.set(variant, await startServer(framework, variant, algorithm))
     const sampleS = Math.max(MIN_SAMPLE_S, options.durationS / options.samples)
@@ -118,17 +115,17 @@ async function runFramework(
       variants,
       { warmups: 1, samples: options.samples },
       async (variant, round) => {
-        const server = servers.get(variant) as Server
-        const label = `${framework} / ${limiterName(framework, variant)}${round === 0 ? ' (warm-up)' : ''}`
+        const server = servers.get(variant) as ServerProcess
+        const label = `${framework} / ${httpContenderName(framework, variant)}${round === 0 ? ' (warm-up)' : ''}`
         progress.begin(label)
         const histogram = round === 0 ? new Histogram() : (histograms.get(variant) as Histogram)
-        await server.ask({ type: 'start' })
+        server.start()
         const result = await load(autocannon, server.port, options, keys, sampleS, histogram, (s, n) =>
           progress.tick(label, s * 1000, n / s, 'req/s'),
         )
-        const usage = await server.ask({ type: 'stop' })
+        const usage = await server.stop()
         progress.end()
-        if (round > 0 && usage.type === 'usage') {
+        if (round > 0) {
           const total = cpu.get(variant) as { us: number; requests: number; non2xx: number }
           total.us += usage.cpuUs
           total.requests += usage.requests
@@ -142,7 +139,7 @@ async function runFramework(
       const total = cpu.get(variant) as { us: number; requests: number; non2xx: number }
       return {
         framework,
-        limiter: limiterName(framework, variant),
+        limiter: httpContenderName(framework, variant),
         algorithm: variant === 'diana' ? algorithm : undefined,
         keys: options.keys,
         connections: options.concurrency,
@@ -156,12 +153,8 @@ async function runFramework(
     })
   } finally {
     progress.end()
-    for (const server of servers.values()) server.stop()
+    for (const server of servers.values()) server.kill()
   }
-}
-
-function limiterName(framework: Framework, variant: HttpVariant): string {
-  return variant === 'peer' ? HTTP_PEERS[framework] : variant
 }
 
 async function load(
@@ -202,63 +195,17 @@ async function load(
   return await instance
 }
 
-interface Server {
-  port: number
-  ask(message: ToServer): Promise<FromServer>
-  stop(): void
-}
-
 /** Forks this same CLI in server mode and waits until it listens. */
-function startServer(framework: Framework, variant: HttpVariant, algorithm: string): Promise<Server> {
+function startServer(framework: Framework, variant: HttpVariant, algorithm: string): Promise<ServerProcess> {
   const entry = process.argv[1]
   if (!entry) throw new Error('cannot tell which script to start the server process with')
-  const child: ChildProcess = fork(entry, ['bench', '__http-server', framework, variant, algorithm], {
-    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
-  })
-  let waiting: ((message: FromServer) => void) | undefined
-  const pending: FromServer[] = []
-  child.on('message', (message: FromServer) => {
-    if (waiting) {
-      const resolve = waiting
-      waiting = undefined
-      resolve(message)
-    } else pending.push(message)
-  })
-  const nextMessage = () =>
-    new Promise<FromServer>((resolve, reject) => {
-      const queued = pending.shift()
-      if (queued) return resolve(queued)
-      const onExit = (code: number | null) =>
-        reject(new Error(`the ${framework} server (${variant}) exited with code ${code} before answering`))
-      child.once('exit', onExit)
-      waiting = (message) => {
-        child.off('exit', onExit)
-        resolve(message)
-      }
-    })
-  return nextMessage().then((first) => {
-    if (first.type !== 'ready') {
-      child.kill()
-      throw new Error(
-        `the ${framework} server (${variant}) did not start: ${first.type === 'error' ? first.message : first.type}`,
-      )
-    }
-    return {
-      port: first.port,
-      ask: (message) => {
-        const answer =
-          message.type === 'stop'
-            ? nextMessage()
-            : Promise.resolve<FromServer>({ type: 'ready', port: first.port })
-        child.send(message)
-        return answer
-      },
-      stop: () => {
-        child.disconnect()
-        child.kill()
-      },
-    }
-  })
+  return startServerProcess(`the ${framework} server (${variant})`, entry, [
+    'bench',
+    HTTP_SERVER_COMMAND,
+    framework,
+    variant,
+    algorithm,
+  ])
 }
 
 function httpTable(results: readonly HttpResult[]): Table {

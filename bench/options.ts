@@ -23,6 +23,9 @@ export const USAGE = `usage:
   --out FILE.md     also write the table as Markdown
   --framework F     HTTP benchmark: express | fastify | koa (default: all three)`
 
+/** The hidden subcommand the HTTP benchmark starts its server processes with. */
+export const HTTP_SERVER_COMMAND = '__http-server'
+
 /** A mistake in the command line: exit 2 with the usage. */
 export class UsageError extends Error {
   override name = 'UsageError'

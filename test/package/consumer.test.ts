@@ -228,6 +228,18 @@ console.log(first.allowed, second.allowed)`,
     }
   })
 
+  it('runs `diana bench` from the application and names the diana-limiter it measures', async () => {
+    const { version } = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as { version: string }
+    const out = await run(
+      join(app, 'node_modules', '.bin', 'diana'),
+      ['bench', '--duration', '0.1', '--samples', '1', '--algorithm', 'fixed-window', '--keys', '10'],
+      app,
+    )
+    const environment = out.split('\n').find((line) => line.startsWith('Node v'))
+    expect(environment).toContain(`diana-limiter ${version}`)
+    expect(out).toMatch(/^fixed-window\s+memory\s+10\b/m)
+  })
+
   it('ships every file its README and docs link to', async () => {
     const files = new Set(
       (await run('tar', ['tzf', tarball], work)).split('\n').map((path) => path.replace(/^package\//, '')),

@@ -8,10 +8,10 @@
  */
 import { parseArgs } from 'node:util'
 import { RateLimiterMemory } from 'rate-limiter-flexible'
-import { createLimiter } from '../src/limiter'
-import { BENCH_LIMIT } from './contenders'
-import { collectGarbage } from './gc'
-import { interleave, type Spread, spread } from './sampling'
+import { collectGarbage } from '../../bench/gc'
+import { BENCH_LIMIT } from '../../bench/quota'
+import { interleave, type Spread, spread } from '../../bench/sampling'
+import { createLimiter } from '../../src/limiter'
 
 const KEYS = 100_000
 const WINDOW_S = 60

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest'
-import { importOptional, MissingModuleError } from '../bench/optional-module'
-import { main } from '../src/cli/main'
+import { importOptional, MissingModuleError } from '../../bench/optional-module'
+import { main } from '../../src/cli/main'
 
-const root = fileURLToPath(new URL('..', import.meta.url))
+const root = fileURLToPath(new URL('../..', import.meta.url))
 
 // The CLI straight from source (no build needed), in its own process: exit codes, stdout and
 // stderr are exactly what a user of `diana bench` sees.

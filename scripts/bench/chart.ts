@@ -4,7 +4,7 @@
  * `diana bench http` lines give one group per framework (server CPU µs per request).
  *
  *   node bin/diana.js bench --compare --json > results.jsonl
- *   npx tsx bench/chart.ts results.jsonl [more.jsonl ...] --title "..." > docs/benchmarks.svg
+ *   npx tsx scripts/bench/chart.ts results.jsonl [more.jsonl ...] --title "..." > docs/benchmarks.svg
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'

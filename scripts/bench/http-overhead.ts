@@ -2,7 +2,7 @@
  * Server CPU per request that a limiter adds to an HTTP app: Diana with four applicable rules
  * against each framework's usual limiter with one rule, in the same run.
  *
- *   npx tsx bench/http-overhead.ts [--rounds 15] [--requests 30000] [--connections 16]
+ *   npx tsx scripts/bench/http-overhead.ts [--rounds 15] [--requests 30000] [--connections 16]
  *                                  [--frameworks express,fastify,koa] [--json]
  *
  * The three servers of a framework (bare, Diana, peer) run side by side, each in its own process
@@ -15,30 +15,28 @@
  * round; the median over rounds is reported with its min-max, and so is Diana's cost minus the
  * peer's, paired by round, with a 95% confidence interval of its median.
  */
-import { type ChildProcess, fork } from 'node:child_process'
 import { createServer, type Server } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Context, Middleware } from 'koa'
-import type { Rule } from '../src/rules/rule'
-import { BENCH_LIMIT } from './contenders'
-import { medianInterval, spread } from './sampling'
+import { HTTP_PEERS, type HttpVariant } from '../../bench/http-contenders'
+import type { Framework } from '../../bench/options'
+import { BENCH_LIMIT } from '../../bench/quota'
+import { medianInterval, spread } from '../../bench/sampling'
+import {
+  type FromServer,
+  reportUsage,
+  type ServerProcess,
+  startServerProcess,
+} from '../../bench/server-process'
+import type { Rule } from '../../src/rules/rule'
 
 // Packages without type declarations; a variable name keeps the compiler from looking for them.
 const importUntyped = (name: string): Promise<{ default: unknown }> => import(name)
 type Autocannon = (
   options: Record<string, unknown>,
 ) => Promise<{ requests: { average: number }; non2xx: number }>
-
-type Framework = 'express' | 'fastify' | 'koa'
-type Variant = 'none' | 'diana' | 'peer'
-
-const PEERS: Record<Framework, string> = {
-  express: 'express-rate-limit',
-  fastify: '@fastify/rate-limit',
-  koa: 'koa-ratelimit',
-}
 
 export const FOUR_RULES: Rule[] = [
   { name: 'global', dimension: 'global', algorithm: 'token-bucket', limit: BENCH_LIMIT, window: '1s' },
@@ -54,40 +52,25 @@ export const FOUR_RULES: Rule[] = [
 ]
 const DEVICES = 1000
 
-type Message = { type: 'ready'; port: number } | { type: 'usage'; cpuUs: number; requests: number }
-
 // ---------------------------------------------------------------- server process
 
-async function serve(framework: Framework, variant: Variant): Promise<void> {
+async function serve(framework: Framework, variant: HttpVariant): Promise<void> {
   const server = await app(framework, variant)
-  let requests = 0
-  server.on('request', () => {
-    requests++
-  })
-  let cpu = process.cpuUsage()
-  process.on('message', (message: { type: string }) => {
-    if (message.type === 'start') {
-      requests = 0
-      cpu = process.cpuUsage()
-    } else if (message.type === 'stop') {
-      const used = process.cpuUsage(cpu)
-      process.send?.({ type: 'usage', cpuUs: used.user + used.system, requests } satisfies Message)
-    }
-  })
-  process.on('disconnect', () => process.exit(0))
-  process.send?.({ type: 'ready', port: (server.address() as AddressInfo).port } satisfies Message)
+  const send = (message: FromServer) => process.send?.(message)
+  reportUsage(server, send)
+  send({ type: 'ready', port: (server.address() as AddressInfo).port })
 }
 
 const deviceOf = (headers: Record<string, string | string[] | undefined>, ip: string | undefined) =>
   (headers['x-device-id'] as string | undefined) ?? ip ?? ''
 
-async function app(framework: Framework, variant: Variant): Promise<Server> {
+async function app(framework: Framework, variant: HttpVariant): Promise<Server> {
   const body = { hello: 'world' }
   if (framework === 'express') {
     const express = (await import('express')).default
     const application = express()
     if (variant === 'diana') {
-      const { diana } = await import('../adapters/express')
+      const { diana } = await import('../../adapters/express')
       application.use(diana({ rules: FOUR_RULES, identify: (req) => req.get('x-account') }))
     } else if (variant === 'peer') {
       const { rateLimit } = await import('express-rate-limit')
@@ -111,7 +94,7 @@ async function app(framework: Framework, variant: Variant): Promise<Server> {
     const fastify = (await import('fastify')).default
     const application = fastify({ logger: false })
     if (variant === 'diana') {
-      const diana = (await import('../adapters/fastify')).default
+      const diana = (await import('../../adapters/fastify')).default
       await application.register(diana, {
         rules: FOUR_RULES,
         identify: (request) => request.headers['x-account'] as string | undefined,
@@ -133,7 +116,7 @@ async function app(framework: Framework, variant: Variant): Promise<Server> {
   const application = new Koa()
   const router = new Router()
   if (variant === 'diana') {
-    const { diana } = await import('../adapters/koa')
+    const { diana } = await import('../../adapters/koa')
     router.use(diana({ rules: FOUR_RULES, identify: (ctx) => ctx.get('x-account') || undefined }))
   } else if (variant === 'peer') {
     const ratelimit = (await importUntyped('koa-ratelimit')).default as (o: unknown) => Middleware
@@ -166,23 +149,6 @@ interface Sample {
   non2xx: number
 }
 
-function waitFor<T extends Message['type']>(
-  child: ChildProcess,
-  type: T,
-): Promise<Extract<Message, { type: T }>> {
-  return new Promise((resolve, reject) => {
-    const onMessage = (message: Message) => {
-      if (message.type !== type) return
-      child.off('message', onMessage)
-      child.off('exit', onExit)
-      resolve(message as Extract<Message, { type: T }>)
-    }
-    const onExit = (code: number | null) => reject(new Error(`server process exited early (${code})`))
-    child.on('message', onMessage)
-    child.once('exit', onExit)
-  })
-}
-
 async function load(port: number, requests: number, connections: number): Promise<{ non2xx: number }> {
   const autocannon = (await importUntyped('autocannon')).default as Autocannon
   let n = 0
@@ -208,29 +174,22 @@ async function load(port: number, requests: number, connections: number): Promis
   return { non2xx: result.non2xx }
 }
 
-/** The server process of one scenario, loaded on demand. */
-interface Contestant {
-  child: ChildProcess
-  port: number
-}
-
-async function startServer(framework: Framework, variant: Variant): Promise<Contestant> {
-  const child = fork(fileURLToPath(import.meta.url), ['serve', framework, variant], {
-    execArgv: ['--import', 'tsx'],
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  })
-  const { port } = await waitFor(child, 'ready')
-  return { child, port }
+function startServer(framework: Framework, variant: HttpVariant): Promise<ServerProcess> {
+  return startServerProcess(
+    `the ${framework} server (${variant})`,
+    fileURLToPath(import.meta.url),
+    ['serve', framework, variant],
+    { execArgv: ['--import', 'tsx'], stdout: 'inherit' },
+  )
 }
 
 /** One turn: `requests` requests to this server, with its own CPU time measured meanwhile. */
-async function turn(server: Contestant, requests: number, connections: number): Promise<Sample> {
-  server.child.send({ type: 'start' })
+async function turn(server: ServerProcess, requests: number, connections: number): Promise<Sample> {
+  server.start()
   const started = performance.now()
   const { non2xx } = await load(server.port, requests, connections)
   const seconds = (performance.now() - started) / 1000
-  server.child.send({ type: 'stop' })
-  const usage = await waitFor(server.child, 'usage')
+  const usage = await server.stop()
   return { cpuUsPerRequest: usage.cpuUs / usage.requests, requestsPerSecond: requests / seconds, non2xx }
 }
 
@@ -250,19 +209,19 @@ async function main(): Promise<void> {
   const requests = Number(values.requests)
   const connections = Number(values.connections)
   const frameworks = values.frameworks.split(',') as Framework[]
-  const variants: Variant[] = ['none', 'diana', 'peer']
+  const variants: HttpVariant[] = ['none', 'diana', 'peer']
   const results: Record<string, Sample[]> = {}
   for (const framework of frameworks) {
-    const servers = new Map<Variant, Contestant>()
+    const servers = new Map<HttpVariant, ServerProcess>()
     try {
       for (const variant of variants) servers.set(variant, await startServer(framework, variant))
       // Warm-up: JIT and caches, not measured.
-      for (const variant of variants) await turn(servers.get(variant) as Contestant, requests, connections)
+      for (const variant of variants) await turn(servers.get(variant) as ServerProcess, requests, connections)
       for (let round = 1; round <= rounds; round++) {
         // The order rotates each round, so no scenario always runs first (or right after another).
-        const order = variants.map((_, i) => variants[(i + round) % variants.length] as Variant)
+        const order = variants.map((_, i) => variants[(i + round) % variants.length] as HttpVariant)
         for (const variant of order) {
-          const s = await turn(servers.get(variant) as Contestant, requests, connections)
+          const s = await turn(servers.get(variant) as ServerProcess, requests, connections)
           const key = `${framework}/${variant}`
           results[key] = [...(results[key] ?? []), s]
           process.stderr.write(
@@ -271,12 +230,12 @@ async function main(): Promise<void> {
         }
       }
     } finally {
-      for (const server of servers.values()) server.child.kill()
+      for (const server of servers.values()) server.kill()
     }
   }
   const report = frameworks.map((framework) => {
     const base = results[`${framework}/none`] as Sample[]
-    const added = (variant: Variant) => {
+    const added = (variant: HttpVariant) => {
       const diffs = (results[`${framework}/${variant}`] as Sample[]).map(
         (s, i) => s.cpuUsPerRequest - (base[i] as Sample).cpuUsPerRequest,
       )
@@ -296,7 +255,7 @@ async function main(): Promise<void> {
     const [low, high] = medianInterval(paired)
     return {
       framework,
-      peer: PEERS[framework],
+      peer: HTTP_PEERS[framework],
       baseCpuUsPerRequest: round1(spread(base.map((s) => s.cpuUsPerRequest)).median),
       dianaAddedUs: diana,
       peerAddedUs: peer,
@@ -322,6 +281,6 @@ async function main(): Promise<void> {
 
 // Run only as a script (not when imported, e.g. for FOUR_RULES).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv[2] === 'serve') await serve(process.argv[3] as Framework, process.argv[4] as Variant)
+  if (process.argv[2] === 'serve') await serve(process.argv[3] as Framework, process.argv[4] as HttpVariant)
   else await main()
 }

@@ -3,7 +3,7 @@
  * packages and bytes installed next to `express`, the cold import cost of the Express entry,
  * and what Diana adds to an esbuild bundle of a memory-only Express app (which must still limit).
  *
- *   npx tsx bench/adoption.ts [--rounds 15] [--tarball diana-limiter-x.y.z.tgz] [--json]
+ *   npx tsx scripts/bench/adoption.ts [--rounds 15] [--tarball diana-limiter-x.y.z.tgz] [--json]
  *
  * Import costs are whole processes, the contenders alternated round by round so that a noisy
  * neighbour hurts both alike; each figure is a median minus the median of `node -e 0`.
@@ -23,7 +23,7 @@ const { values: args } = parseArgs({
   },
 })
 const rounds = Number(args.rounds)
-const root = resolve(import.meta.dirname, '..')
+const root = resolve(import.meta.dirname, '../..')
 const work = mkdtempSync(join(tmpdir(), 'diana-adoption-'))
 
 function run(command: string, argv: string[], cwd: string): string {

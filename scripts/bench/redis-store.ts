@@ -4,16 +4,17 @@
  * Also: 4 rules per check against 1, batching on and off, and check latency while Redis
  * is stopped with SIGSTOP.
  *
- *   node --import tsx bench/redis-store.ts [--seconds 1] [--samples 5]
+ *   node --import tsx scripts/bench/redis-store.ts [--seconds 1] [--samples 5]
  */
 import { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
-import { createLimiter, type Limiter } from '../src/limiter'
-import type { Rule } from '../src/rules/rule'
-import { RedisStore } from '../src/stores/redis/redis-store'
-import { startRedis } from '../test/support/redis-server'
-import { BENCH_LIMIT } from './contenders'
-import { interleave, spread } from './sampling'
+import type { Contender } from '../../bench/contender'
+import { BENCH_LIMIT, BENCH_WINDOW_S } from '../../bench/quota'
+import { interleave, spread } from '../../bench/sampling'
+import { createLimiter, type Limiter } from '../../src/limiter'
+import type { Rule } from '../../src/rules/rule'
+import { RedisStore } from '../../src/stores/redis/redis-store'
+import { startRedis } from './redis-server'
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number) => {
@@ -36,15 +37,15 @@ const rule = (name: string, dimension: string): Rule => ({
 /** Decisions taken locally during the throughput runs: those would flatter the figures. */
 let degradedDuringRuns = 0
 
-/** Decisions per second with IN_FLIGHT checks always outstanding, for SECONDS. */
-async function throughput(check: (i: number) => Promise<unknown>): Promise<number> {
+/** Decisions per second with IN_FLIGHT checks always outstanding over KEYS keys, for SECONDS. */
+async function throughput(contender: Contender): Promise<number> {
   const end = performance.now() + SECONDS * 1000
   let done = 0
   let n = 0
   const lane = async () => {
     while (performance.now() < end) {
-      const decision = await check(n++)
-      if ((decision as { degraded?: boolean }).degraded === true) degradedDuringRuns++
+      const answer = await contender.check(String(n++ % KEYS))
+      if (contender.degraded?.(answer)) degradedDuringRuns++
       done++
     }
   }
@@ -53,12 +54,36 @@ async function throughput(check: (i: number) => Promise<unknown>): Promise<numbe
   return done / ((performance.now() - started) / 1000)
 }
 
+const subject = (key: string) => ({
+  account: `a${key}`,
+  device: `d${Number(key) % 997}`,
+  resource: `/r${Number(key) % 13}`,
+})
+
+function dianaContender(name: string, limiter: Limiter): Contender {
+  return {
+    name,
+    check: (key) => limiter.check(subject(key)),
+    degraded: (answer) => (answer as { degraded?: boolean }).degraded === true,
+    dispose: () => limiter.close(),
+  }
+}
+
 const redis = await startRedis()
 try {
-  const ioredis = () => new Redis(redis.url)
-  const flexibleClient = ioredis()
-  const flexible = new RateLimiterRedis({ storeClient: flexibleClient, points: BENCH_LIMIT, duration: 60 })
-  const limiters: Record<string, Limiter> = {}
+  const flexibleClient = new Redis(redis.url)
+  const flexibleLimiter = new RateLimiterRedis({
+    storeClient: flexibleClient,
+    points: BENCH_LIMIT,
+    duration: BENCH_WINDOW_S,
+  })
+  const flexible: Contender = {
+    name: 'rate-limiter-flexible',
+    check: (key) => flexibleLimiter.consume(`a${key}`),
+    dispose: async () => {
+      flexibleClient.disconnect()
+    },
+  }
   const stores: RedisStore[] = []
   const diana = (rules: Rule[], batch: boolean, commandTimeoutMs = 1000) => {
     // A generous timeout: a shared 2-core machine must not trip the breaker mid-run.
@@ -69,44 +94,38 @@ try {
     stores.push(store)
     return createLimiter({ rules, store })
   }
-  limiters.one = diana([rule('account', 'account')], true)
-  limiters.four = diana(
-    [
-      rule('global', 'global'),
-      rule('account', 'account'),
-      rule('device', 'device'),
-      rule('resource', 'resource'),
-    ],
-    true,
-  )
-  limiters.unbatched = diana([rule('account', 'account')], false)
+  const contenders: Contender[] = [
+    flexible,
+    dianaContender('diana-1-rule', diana([rule('account', 'account')], true)),
+    dianaContender(
+      'diana-4-rules',
+      diana(
+        [
+          rule('global', 'global'),
+          rule('account', 'account'),
+          rule('device', 'device'),
+          rule('resource', 'resource'),
+        ],
+        true,
+      ),
+    ),
+    dianaContender('diana-unbatched', diana([rule('account', 'account')], false)),
+  ]
   // Defaults (commandTimeoutMs 50) for the hung-Redis measurement.
-  limiters.hung = diana([rule('account', 'account')], true, 50)
+  const hung = diana([rule('account', 'account')], true, 50)
   await Promise.all(stores.map((store) => store.ready()))
 
-  const subject = (i: number) => ({
-    account: `a${i % KEYS}`,
-    device: `d${i % 997}`,
-    resource: `/r${i % 13}`,
-  })
-  const contestants = ['rate-limiter-flexible', 'diana-1-rule', 'diana-4-rules', 'diana-unbatched'] as const
-  const results = await interleave(contestants, { warmups: 1, samples: SAMPLES }, (contestant) => {
-    switch (contestant) {
-      case 'rate-limiter-flexible':
-        return throughput((i) => flexible.consume(`a${i % KEYS}`))
-      case 'diana-1-rule':
-        return throughput((i) => (limiters.one as Limiter).check(subject(i)))
-      case 'diana-4-rules':
-        return throughput((i) => (limiters.four as Limiter).check(subject(i)))
-      default:
-        return throughput((i) => (limiters.unbatched as Limiter).check(subject(i)))
-    }
-  })
-  const median = (c: (typeof contestants)[number]) => spread(results[c]).median
-  for (const c of contestants) {
-    const s = spread(results[c])
+  const byName = new Map(contenders.map((c) => [c.name, c]))
+  const results = await interleave(
+    contenders.map((c) => c.name),
+    { warmups: 1, samples: SAMPLES },
+    (name) => throughput(byName.get(name) as Contender),
+  )
+  const median = (name: string) => spread(results[name] ?? []).median
+  for (const { name } of contenders) {
+    const s = spread(results[name] ?? [])
     console.log(
-      `${c.padEnd(24)} ${Math.round(s.median)} decisions/s (min ${Math.round(s.min)}, max ${Math.round(s.max)})`,
+      `${name.padEnd(24)} ${Math.round(s.median)} decisions/s (min ${Math.round(s.min)}, max ${Math.round(s.max)})`,
     )
   }
   console.log(
@@ -119,7 +138,7 @@ try {
   console.log(`batched / unbatched: ${(median('diana-1-rule') / median('diana-unbatched')).toFixed(2)}x`)
 
   // A hung Redis: every check must come back within the command timeout (50 ms) plus scheduling.
-  await (limiters.hung as Limiter).check(subject(0))
+  await hung.check(subject('0'))
   redis.pause()
   const latencies: number[] = []
   let degraded = 0
@@ -129,7 +148,7 @@ try {
       let i = lane
       while (performance.now() < end) {
         const started = performance.now()
-        const d = await (limiters.hung as Limiter).check(subject(i++))
+        const d = await hung.check(subject(String(i++ % KEYS)))
         latencies.push(performance.now() - started)
         if (d.degraded) degraded++
         // Degraded answers settle as microtasks; yield so timers run, as request I/O would.
@@ -144,8 +163,8 @@ try {
   console.log(
     `SIGSTOP for 1 s, ${IN_FLIGHT} in flight: ${latencies.length} checks, ${degraded} degraded, p50 ${pct(0.5)} ms, p99 ${pct(0.99)} ms, max ${(latencies[latencies.length - 1] as number).toFixed(2)} ms`,
   )
-  await Promise.all(Object.values(limiters).map((limiter) => limiter.close()))
-  flexibleClient.disconnect()
+  await hung.close()
+  for (const contender of contenders) await contender.dispose([])
 } finally {
   await redis.stop()
 }
