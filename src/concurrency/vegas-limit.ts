@@ -9,6 +9,18 @@ function log10Scale(limit: number): number {
 /** A window this much faster than the anchor means the service sped up, not noise. */
 const FASTER = 0.9
 
+/**
+ * Latencies are compared as at least this long. A clock in whole milliseconds reads a fast
+ * service as 0 or 1 ms, and the scatter between such windows would look like a queue; a queue
+ * that costs less than a millisecond is not worth shedding for anyway (Netflix likewise ignores
+ * samples under 0.1 ms).
+ */
+const RESOLUTION_MS = 1
+
+function floored(latencyMs: number): number {
+  return Math.max(RESOLUTION_MS, latencyMs)
+}
+
 type Phase = 'steady' | 'draining' | 'measuring'
 
 /**
@@ -125,7 +137,7 @@ export class VegasLimit {
       this.#noLoadMs = average
       return
     }
-    const queue = average === 0 ? 0 : Math.ceil(this.#estimate * (1 - this.#noLoadMs / average))
+    const queue = Math.ceil(this.#estimate * (1 - floored(this.#noLoadMs) / floored(average)))
     this.#samplesUntilProbe -= window.count
     // A probe sheds a little, which is worth it only while the limit is already shedding: until
     // then the limit does not bind, and nothing depends on the anchor.

@@ -55,6 +55,18 @@ describe('AdaptiveGate', () => {
     expect(gate.limit.latencyMs).toBe(10)
   })
 
+  it('does not read the scatter of a whole-millisecond clock on a fast service as a queue', () => {
+    const clock = createFakeClock(0)
+    const gate = gateOf(20)
+    const random = mulberry32(3)
+    for (let round = 0; round < 200; round++) {
+      const permits = fill(gate)
+      gate.tryAcquire('critical')
+      for (const permit of permits) permit.release(random() < 0.5 ? 0 : 1, clock.advance(0.05))
+    }
+    expect(gate.limit.limit).toBeGreaterThan(20)
+  })
+
   it('lowers the limit when requests are dropped (timeouts, the service shedding)', () => {
     const clock = createFakeClock(0)
     const gate = gateOf(50)
