@@ -13,6 +13,7 @@ import {
   positiveInteger,
   refine,
   string,
+  titled,
   unknownValue,
 } from './schema/schema'
 import type { StoreOptions } from './stores/create-store'
@@ -96,7 +97,7 @@ function isSourceList(sources: unknown): boolean {
 export const limiterOptionsSchema = object(
   {
     rules: describe(
-      optional(unknownValue()),
+      optional(titled(unknownValue(), 'list of Rule')),
       'The rules to enforce, in priority order (ties for the binding rule go to the first). Required unless config names a file with them.',
     ),
     config: describe(
@@ -109,16 +110,26 @@ export const limiterOptionsSchema = object(
     ),
     sources: describe(
       optional(
-        refine(unknownValue(), isSourceList, 'must be a list of ConfigSource (read, convert, listen, close)'),
+        titled(
+          refine(
+            unknownValue(),
+            isSourceList,
+            'must be a list of ConfigSource (read, convert, listen, close)',
+          ),
+          'list of ConfigSource',
+        ),
       ),
       'Further remote configuration sources (etcd, Consul, an HTTP URL...), lowest precedence first, after the remote of the file. Their rules override local rules of the same name.',
     ),
     logger: describe(
       optional(
-        refine(
-          unknownValue(),
-          (logger) => typeof (logger as Logger | null)?.warn === 'function',
-          'must have a warn(message) method',
+        titled(
+          refine(
+            unknownValue(),
+            (logger) => typeof (logger as Logger | null)?.warn === 'function',
+            'must have a warn(message) method',
+          ),
+          'Logger: { warn(message) }',
         ),
       ),
       'Where rejected configurations and unreachable sources are reported, one line each. Default: console.',
@@ -128,21 +139,24 @@ export const limiterOptionsSchema = object(
       'Largest configuration document taken, in bytes: the config file, each remote document and its snapshot. A larger one is rejected (ConfigError) before it is parsed. Default: 262144 (256 KiB).',
     ),
     store: describe(
-      optional(unknownValue()),
+      optional(titled(unknownValue(), 'StoreOptions | Store')),
       "Where counters live: { type: 'memory' } (default) or a ready Store. Default: { type: 'memory', maxKeys: 100000 }.",
     ),
     clock: describe(
       optional(
-        refine(
-          unknownValue(),
-          (clock) => typeof clock === 'function',
-          'must be a function returning epoch milliseconds',
+        titled(
+          refine(
+            unknownValue(),
+            (clock) => typeof clock === 'function',
+            'must be a function returning epoch milliseconds',
+          ),
+          '() => epoch ms',
         ),
       ),
       'Epoch milliseconds; drives the memory store. Inject a fake clock in tests. Default: Date.now.',
     ),
     name: describe(
-      optional(refine(unknownValue(), isLimiterName, LIMITER_NAME_ERROR)),
+      optional(titled(refine(unknownValue(), isLimiterName, LIMITER_NAME_ERROR), 'string')),
       'What this limiter is called in metrics (the limiter label of diana-limiter/metrics) and logs, so several limiters can report side by side. 1 to 128 printable characters. Default: default.',
     ),
   },
