@@ -1,16 +1,15 @@
 import { EventEmitter } from 'node:events'
 import { refundOf } from './algorithm'
-import { type Clock, systemClock } from './clock'
+import { systemClock } from './clock'
 import type { ConfigError } from './config/config-error'
 import type { DianaConfig } from './config/config-schema'
-import { checkConfigOptions, readLimiterConfig, startLiveConfig } from './config/limiter-config'
-import type { ConfigEvent, LiveConfig, RemoteConfigSource } from './config/live-config'
+import { readLimiterConfig, startLiveConfig } from './config/limiter-config'
+import type { ConfigEvent, LiveConfig } from './config/live-config'
 import { type Decision, decide, unlimited } from './decision'
 import { hint, quoted, shortened } from './did-you-mean'
-import { checkLimiterName } from './limiter-name'
-import type { Logger } from './logger'
+import { DEFAULT_LIMITER_NAME } from './limiter-name'
+import { checkLimiterOptions, type LimiterOptions } from './limiter-options'
 import { isPromiseLike, type MaybePromise, whenReady } from './maybe-async'
-import { peerHint } from './peer-options'
 import { compileRules, ruleLabel } from './rules/compile-rules'
 import type { CompiledRule } from './rules/compiled-rule'
 import { ruleFor, VariantWindows, withVariants } from './rules/overrides'
@@ -20,57 +19,7 @@ import { createStore, type StoreOptions } from './stores/create-store'
 import type { Evaluation, EvaluationRequest, Store } from './stores/store'
 import type { CheckOptions, PeekOptions, RefundOptions, ResetOptions, Subject } from './types'
 
-export interface LimiterOptions {
-  /**
-   * The rules to enforce, in priority order (ties for the binding rule go to the first).
-   * Required unless `config` names a file with them.
-   */
-  rules?: readonly Rule[]
-  /**
-   * Path of a `diana.yaml` (see docs/configuration.md), instead of `rules`. Read and validated
-   * at creation (a `ConfigError` with `FILE:LINE:COL` lines if invalid); its `store` is used
-   * unless `store` is given; its `remote` section subscribes to a configuration centre.
-   */
-  config?: string
-  /**
-   * Watch the `config` file: a valid edit is in force within a second, counters of unchanged
-   * rules carry on; an invalid edit is rejected (`configError`) and the rules in force stay.
-   * @default true
-   */
-  watch?: boolean
-  /**
-   * Further remote configuration sources (etcd, Consul, an HTTP URL...), lowest precedence
-   * first, after the `remote` of the file. Their rules override local rules of the same name.
-   */
-  sources?: readonly RemoteConfigSource[]
-  /**
-   * Where rejected configurations and unreachable sources are reported, one line each.
-   * @default console
-   */
-  logger?: Logger
-  /**
-   * Largest configuration document taken, in bytes: the `config` file, each remote document
-   * and its snapshot. A larger one is rejected (`ConfigError`) before it is parsed.
-   * @default 262_144 (256 KiB)
-   */
-  maxConfigBytes?: number
-  /**
-   * Where counters live: `{ type: 'memory' }` (default) or a ready {@link Store}.
-   * @default { type: 'memory', maxKeys: 100_000 }
-   */
-  store?: StoreOptions | Store
-  /**
-   * Epoch milliseconds; drives the memory store. Inject a fake clock in tests.
-   * @default Date.now
-   */
-  clock?: Clock
-  /**
-   * What this limiter is called in metrics (the `limiter` label of `diana-limiter/metrics`) and
-   * logs, so several limiters can report side by side. 1 to 128 printable characters.
-   * @default 'default'
-   */
-  name?: string
-}
+export type { LimiterOptions } from './limiter-options'
 
 export interface LimiterEvents {
   /**
@@ -96,17 +45,6 @@ export interface LimiterEvents {
   configError: [error: ConfigError | Error]
 }
 
-const OPTION_NAMES = [
-  'rules',
-  'config',
-  'watch',
-  'sources',
-  'logger',
-  'store',
-  'clock',
-  'maxConfigBytes',
-  'name',
-]
 const PEEK_OPTION_NAMES = ['cost']
 const RESET_OPTION_NAMES = ['rule']
 const REFUND_OPTION_NAMES = ['cost', 'rule']
@@ -130,8 +68,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
 
   constructor(options: LimiterOptions) {
     super()
-    checkOptions(options)
-    this.name = checkLimiterName(options.name, 'createLimiter: name')
+    checkLimiterOptions(options)
+    this.name = options.name ?? DEFAULT_LIMITER_NAME
     const emitter = this as EventEmitter
     emitter.on('newListener', (event: string | symbol) => {
       if (event === 'decision' || event === 'denied') this.#reporting = true
@@ -418,21 +356,6 @@ function compileOrThrow(rules: unknown): readonly CompiledRule[] {
   }
   // Frozen: a store may then remember what it derived from this very list (its tables).
   return Object.freeze(result.rules)
-}
-
-function checkOptions(options: LimiterOptions): void {
-  if (options === null || typeof options !== 'object') {
-    throw new TypeError('createLimiter: expected an options object such as { rules: [...] }')
-  }
-  for (const key of Object.keys(options)) {
-    if (!OPTION_NAMES.includes(key)) {
-      throw new TypeError(`createLimiter: unknown option "${key}"${peerHint(key) || hint(key, OPTION_NAMES)}`)
-    }
-  }
-  checkConfigOptions(options)
-  if (options.clock !== undefined && typeof options.clock !== 'function') {
-    throw new TypeError('createLimiter: clock must be a function returning epoch milliseconds')
-  }
 }
 
 /**

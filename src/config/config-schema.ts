@@ -49,20 +49,23 @@ export const nacosSchema = describe(
       ),
       namespace: describe(
         optional(string('must be a namespace ID')),
-        'Namespace ID (tenant). Leave out for the public namespace.',
+        'Namespace ID (tenant). Default: the public namespace.',
       ),
-      group: describe(optional(nonEmptyString('a group name')), 'Default DEFAULT_GROUP.'),
+      group: describe(
+        optional(nonEmptyString('a group name')),
+        'Group of the rules document. Default: DEFAULT_GROUP.',
+      ),
       dataId: describe(nonEmptyString('a data ID'), 'Data ID of the rules document, e.g. diana-rules.yaml.'),
       username: describe(optional(nonEmptyString('a user name')), 'Nacos user, when authentication is on.'),
       password: describe(optional(string('must be a string')), 'Password of that user.'),
-      timeout: describe(optional(duration), 'Timeout of one request to Nacos. Default 3s.'),
+      timeout: describe(optional(duration), 'Timeout of one request to Nacos. Default: 3s.'),
       startupWait: describe(
         optional(duration),
-        'How long limiter.ready() waits for the first remote document. Default 2s.',
+        'How long limiter.ready() waits for the first remote document. Default: 2s.',
       ),
       snapshot: describe(
         optional(nonEmptyString('a file path')),
-        'File keeping the last good remote document, relative to this file. Default .diana-snapshot.<dataId>.',
+        'File keeping the last good remote document, relative to this file. Default: .diana-snapshot.<dataId>.',
       ),
     },
     'must be a mapping with serverAddr and dataId',

@@ -8,7 +8,7 @@ import { readConfigText } from './load-config'
 import { NacosSource } from './nacos-source'
 import { DEFAULT_MAX_CONFIG_BYTES, parseConfig } from './parse-config'
 
-/** The configuration options of `createLimiter`, checked and wired here. */
+/** The configuration options of `createLimiter` (checked in src/limiter-options.ts), wired here. */
 export interface LimiterConfigOptions {
   rules?: readonly Rule[] | undefined
   config?: string | undefined
@@ -23,49 +23,6 @@ export interface LoadedFile {
   path: string
   text: string
   config: DianaConfig
-}
-
-/** TypeErrors naming the option, for `createLimiter`. */
-export function checkConfigOptions(options: LimiterConfigOptions): void {
-  const { rules, config, watch, sources, logger, maxConfigBytes } = options
-  if (rules === undefined && config === undefined) {
-    throw new TypeError(
-      'createLimiter: rules is required (a list of rules), or config (the path of a diana.yaml)',
-    )
-  }
-  if (rules !== undefined && config !== undefined) {
-    throw new TypeError('createLimiter: pass either rules or config (the rules come from the file), not both')
-  }
-  if (config !== undefined && (typeof config !== 'string' || config === '')) {
-    throw new TypeError('createLimiter: config must be the path of a YAML file such as "diana.yaml"')
-  }
-  if (watch !== undefined && typeof watch !== 'boolean') {
-    throw new TypeError('createLimiter: watch must be true or false')
-  }
-  if (watch !== undefined && config === undefined) {
-    throw new TypeError('createLimiter: watch applies to a config file; pass config as well')
-  }
-  if (sources !== undefined) {
-    const valid =
-      Array.isArray(sources) &&
-      sources.every((source) =>
-        ['read', 'convert', 'listen', 'close'].every(
-          (method) => typeof (source as unknown as Record<string, unknown>)?.[method] === 'function',
-        ),
-      )
-    if (!valid)
-      throw new TypeError(
-        'createLimiter: sources must be a list of ConfigSource (read, convert, listen, close)',
-      )
-  }
-  if (logger !== undefined && typeof logger?.warn !== 'function') {
-    throw new TypeError('createLimiter: logger must have a warn(message) method')
-  }
-  if (maxConfigBytes !== undefined && !(Number.isSafeInteger(maxConfigBytes) && maxConfigBytes >= 1)) {
-    throw new TypeError(
-      `createLimiter: maxConfigBytes must be a whole number of bytes, at least 1 (got ${String(maxConfigBytes)})`,
-    )
-  }
 }
 
 /** Reads and validates the file named by `config`, at creation; throws a `ConfigError`. */

@@ -72,7 +72,7 @@ const overrideValue = string(`must be a value or glob of 1 to ${MAX_OVERRIDE_VAL
  * but the override, yet is checked in `compileRules`, with the parameters that need the
  * algorithm, so that every problem is reported at its own field.
  */
-const overrideSchema = object(
+export const overrideSchema = object(
   {
     values: describe(
       array(overrideValue, 'must list at least one value', {
@@ -80,25 +80,26 @@ const overrideSchema = object(
         maxItems: MAX_OVERRIDE_VALUES_PER_RULE,
         tooMany: `must list at most ${MAX_OVERRIDE_VALUES_PER_RULE} values`,
       }),
-      "Values of the rule's dimension, exact or globs (* and ? as in path globs).",
+      "Values of the rule's dimension: exact, or globs with * and ? (as in match.path).",
     ),
-    limit: describe(optional(positiveInteger(LIMIT_ERROR)), "L for these values; default: the rule's."),
-    window: describe(optional(durationSchema), "W for these values; default: the rule's."),
+    limit: describe(optional(positiveInteger(LIMIT_ERROR)), "L for these values. Default: the rule's limit."),
+    window: describe(optional(durationSchema), "W for these values. Default: the rule's window."),
     burst: describe(
       optional(number('must be a whole number', { integer: true, minimum: 0 })),
-      "B for these values; default: the rule's.",
+      "B for these values, where the algorithm takes one. Default: the rule's burst.",
     ),
     unlimited: describe(
       optional(boolean('must be true or false')),
-      'true: the rule does not limit these values (no limit, window or burst with it).',
+      'The rule does not limit these values at all (other rules still do). Goes with no limit, window or burst. Default: false.',
     ),
   },
   'must be a mapping with values and limit, window, burst or unlimited',
 )
 
 /**
- * The shape of one rule: the single source of both runtime validation and the published JSON
- * Schema. Meaning that depends on the algorithm registry (names, `burst`, `mode`) is checked
+ * The shape of one rule, in code (`createLimiter({ rules })`, `setRules`) and in files alike:
+ * the single source of both runtime validation and the published JSON Schema. Descriptions are
+ * the doc comments of `Rule` (src/rules/rule.ts), kept alike by test/config/option-docs.test.ts. Meaning that depends on the algorithm registry (names, `burst`, `mode`) is checked
  * afterwards, in `compileRules`, so registered algorithms and dimensions need no schema change.
  */
 export const ruleSchema = object(
@@ -107,7 +108,7 @@ export const ruleSchema = object(
       string('must be 1-64 letters, digits, "_", "-" or "." starting with a letter or digit', {
         pattern: RULE_NAME_PATTERN,
       }),
-      'Unique rule name; also the policy name in the RateLimit headers.',
+      'Unique name: 1 to 64 letters, digits, _, - or ., starting with a letter or digit. It is also the policy name in the RateLimit headers.',
     ),
     dimension: describe(
       union(
@@ -121,43 +122,55 @@ export const ruleSchema = object(
         ],
         'must be a dimension name (global, account, device, resource, ...) or a list of them',
       ),
-      'What the quota is counted per; a list is a composite key.',
+      "What the quota is counted per: global, account, device, resource, ip or a registered dimension. A list of up to 8 is a composite key (e.g. ['account', 'resource']).",
     ),
     algorithm: describe(
       nonEmptyString('an algorithm name'),
-      'fixed-window | sliding-window | token-bucket | leaky-bucket, or a registered one.',
+      'fixed-window, sliding-window, token-bucket, leaky-bucket (see docs/algorithms.md), or a registered algorithm.',
     ),
     limit: describe(positiveInteger(LIMIT_ERROR), 'L: requests (cost units) per window.'),
-    window: describe(durationSchema, 'W: the window, in ms or as a duration string.'),
+    window: describe(
+      durationSchema,
+      "W: milliseconds, or a duration such as '500ms', '1s', '1m', '1h', '1d'.",
+    ),
     burst: describe(
       optional(number('must be a whole number', { integer: true, minimum: 0 })),
-      'B: bucket capacity (token-bucket, default L) or queue length (leaky-bucket, default 0).',
+      'B: bucket capacity (token bucket) or queue length (leaky bucket); other algorithms take none. Default: token-bucket: limit; leaky-bucket: 0.',
     ),
     mode: describe(
       optional(string('must be a string')),
-      'leaky-bucket only: shape (default) delays requests, police passes them at once.',
+      'Leaky bucket only: shape delays requests, police passes them at once. Default: shape.',
     ),
     match: describe(
       optional(
         object(
           {
-            path: optional(pathGlobs),
-            methods: optional(
-              array(nonEmptyString('an HTTP method'), 'must be a list of HTTP methods', {
-                maxItems: MAX_METHODS,
-                tooMany: `must list at most ${MAX_METHODS} HTTP methods`,
-              }),
+            path: describe(
+              optional(pathGlobs),
+              'A glob on the resource path (* within a segment, ** across segments), or a list of up to 32.',
+            ),
+            methods: describe(
+              optional(
+                array(nonEmptyString('an HTTP method'), 'must be a list of HTTP methods', {
+                  maxItems: MAX_METHODS,
+                  tooMany: `must list at most ${MAX_METHODS} HTTP methods`,
+                }),
+              ),
+              'HTTP methods, in any case, e.g. [POST, PUT].',
             ),
           },
           'must be a mapping with path and/or methods',
         ),
       ),
-      'Narrows the rule to matching resource paths and methods.',
+      'Narrows the rule to some resources and methods: path is a glob on the resource path or a list of up to 32 (see docs/configuration.md), methods a list of HTTP methods. Default: every path and method.',
     ),
-    shadow: describe(optional(boolean('must be true or false')), 'Count and report, never deny.'),
+    shadow: describe(
+      optional(boolean('must be true or false')),
+      'Count and report, never deny. Default: false.',
+    ),
     blockFor: describe(
       optional(blockForSchema),
-      'Once this rule denies a key, the key is denied for this long (ms or a duration string, at most 365d); reset lifts it. Ignored on shadow rules.',
+      "A penalty: once this rule denies a key, the key is denied for this long (ms, or a duration such as '10m', at most '365d'), whatever its quota says; retryAfterMs is then the block's remaining time (or longer, if the rule itself would still deny when it ends). limiter.reset lifts it. Ignored on shadow rules. Default: none.",
     ),
     overrides: describe(
       optional(
@@ -166,11 +179,11 @@ export const ruleSchema = object(
           tooMany: `must list at most ${MAX_OVERRIDES_PER_RULE} overrides`,
         }),
       ),
-      'Single-dimension rules: other parameters, or none, for some values of the dimension; the first override that matches a value applies.',
+      "Other parameters, or no limit, for some values of the rule's dimension: VIP accounts, an internal service's address. Single-dimension rules only (not global). The first override whose values match the subject's value applies; other values get the rule as written. Each value keeps its own state, as under the rule itself. At most 64 overrides and 1,000 values per rule, each value 1 to 256 characters. A value with * or ? is a glob (as in match.path, * does not cross /); glob values count toward the rule set's glob budget. A subject value longer than 256 characters matches none. Default: none.",
     ),
     fallbackLimit: describe(
       optional(positiveInteger(LIMIT_ERROR)),
-      "This instance's own limit while the shared store (Redis) is unreachable; by default the limit divided by the live instances.",
+      "This instance's limit (per window) while the shared store (Redis) is unreachable; burst is scaled alike. Shared counters ignore it. Default: limit divided by the live instances.",
     ),
   },
   'must be an object with name, dimension, algorithm, limit and window',

@@ -1,27 +1,56 @@
 import type { BuiltInAlgorithm, BuiltInDimension } from '../types'
 
-/** A rule as written by users, in code or in a config file. */
+/**
+ * A rule as written by users, in code or in a config file: both are read by `ruleSchema`
+ * (src/rules/rule-schema.ts), whose descriptions are these doc comments (kept alike by
+ * test/config/option-docs.test.ts).
+ */
 export interface Rule {
-  /** Unique name; it is also the policy name in the RateLimit headers. */
+  /**
+   * Unique name: 1 to 64 letters, digits, `_`, `-` or `.`, starting with a letter or digit. It
+   * is also the policy name in the RateLimit headers.
+   */
   name: string
-  /** What the quota is counted per. A list is a composite key (e.g. `['account', 'resource']`). */
+  /**
+   * What the quota is counted per: `global`, `account`, `device`, `resource`, `ip` or a
+   * registered dimension. A list of up to 8 is a composite key (e.g. `['account', 'resource']`).
+   */
   dimension: BuiltInDimension | (string & {}) | string[]
+  /**
+   * `fixed-window`, `sliding-window`, `token-bucket`, `leaky-bucket` (see docs/algorithms.md), or
+   * a registered algorithm.
+   */
   algorithm: BuiltInAlgorithm | (string & {})
   /** L: requests (cost units) per window. */
   limit: number
   /** W: milliseconds, or a duration such as `'500ms'`, `'1s'`, `'1m'`, `'1h'`, `'1d'`. */
   window: number | string
-  /** B: bucket capacity (token bucket, default L) or queue length (leaky bucket, default 0). */
+  /**
+   * B: bucket capacity (token bucket) or queue length (leaky bucket); other algorithms take
+   * none.
+   * @default token-bucket: `limit`; leaky-bucket: 0
+   */
   burst?: number
-  /** Leaky bucket only: `shape` (default) delays requests, `police` passes them at once. */
+  /**
+   * Leaky bucket only: `shape` delays requests, `police` passes them at once.
+   * @default 'shape'
+   */
   mode?: 'shape' | 'police'
-  /** Narrows the rule to some resources and methods. */
+  /**
+   * Narrows the rule to some resources and methods: `path` is a glob on the resource path or
+   * a list of up to 32 (see docs/configuration.md), `methods` a list of HTTP methods.
+   * @default every path and method
+   */
   match?: { path?: string | string[]; methods?: string[] }
-  /** Count and report, never deny. */
+  /**
+   * Count and report, never deny.
+   * @default false
+   */
   shadow?: boolean
   /**
-   * This instance's limit (per window) while the shared store (Redis) is unreachable, instead of
-   * `limit` divided by the live instances; `burst` is scaled alike. Shared counters ignore it.
+   * This instance's limit (per window) while the shared store (Redis) is unreachable; `burst`
+   * is scaled alike. Shared counters ignore it.
+   * @default `limit` divided by the live instances
    */
   fallbackLimit?: number
   /**
@@ -29,6 +58,7 @@ export interface Rule {
    * such as `'10m'`, at most `'365d'`), whatever its quota says; `retryAfterMs` is then the
    * block's remaining time (or longer, if the rule itself would still deny when it ends).
    * `limiter.reset` lifts it. Ignored on shadow rules.
+   * @default none
    */
   blockFor?: number | string
   /**
@@ -40,6 +70,7 @@ export interface Rule {
    * At most 64 overrides and 1,000 values per rule, each value 1 to 256 characters. A value
    * with `*` or `?` is a glob (as in `match.path`, `*` does not cross `/`); glob values count
    * toward the rule set's glob budget. A subject value longer than 256 characters matches none.
+   * @default none
    * @example [{ values: ['acct-vip-1', 'partner-*'], limit: 1000 }, { values: ['10.0.0.7'], unlimited: true }]
    */
   overrides?: RuleOverride[]
@@ -47,7 +78,9 @@ export interface Rule {
 
 /** Parameters of a {@link Rule} for some values of its dimension (see {@link Rule.overrides}). */
 export interface RuleOverride {
-  /** Values of the rule's dimension: exact, or globs with `*` and `?`. */
+  /**
+   * Values of the rule's dimension: exact, or globs with `*` and `?` (as in `match.path`).
+   */
   values: string[]
   /** L for these values. @default the rule's `limit` */
   limit?: number
@@ -58,6 +91,7 @@ export interface RuleOverride {
   /**
    * The rule does not limit these values at all (other rules still do). Goes with no `limit`,
    * `window` or `burst`.
+   * @default false
    */
   unlimited?: boolean
 }

@@ -8,6 +8,8 @@ import ts from 'typescript'
 import { describe, expect, it } from 'vitest'
 import { adapterHooksSchema } from '../../adapters/core/options'
 import { responseSchema } from '../../src/config/response-schema'
+import { limiterOptionsSchema } from '../../src/limiter-options'
+import { overrideSchema, ruleSchema } from '../../src/rules/rule-schema'
 import type { JsonSchema, Schema } from '../../src/schema/schema'
 import { memoryStoreSchema } from '../../src/stores/memory-store-options'
 import { redisStoreOptionsSchema } from '../../src/stores/redis/options'
@@ -52,6 +54,9 @@ function descriptions(schema: Schema<unknown>): Record<string, string | undefine
 
 describe('option docs and the JSON Schema say the same', () => {
   it.each([
+    ['createLimiter', 'src/limiter-options.ts', 'LimiterOptions', limiterOptionsSchema],
+    ['rule', 'src/rules/rule.ts', 'Rule', ruleSchema],
+    ['rule override', 'src/rules/rule.ts', 'RuleOverride', overrideSchema],
     ['response', 'src/config/response-schema.ts', 'ResponseOptions', responseSchema],
     ['memory store', 'src/stores/memory-store-options.ts', 'MemoryStoreOptions', memoryStoreSchema],
     ['Redis store', 'src/stores/redis/options.ts', 'RedisStoreOptions', redisStoreOptionsSchema],

@@ -14,6 +14,7 @@ import {
   record,
   refine,
   string,
+  titled,
   union,
   unknownValue,
 } from '../../schema/schema'
@@ -243,7 +244,10 @@ const fileFields = {
   ),
   keyPrefix: describe(
     optional(
-      string('must be 1-64 letters, digits, "_", ".", ":" or "-"', { pattern: KEY_PREFIX_PATTERN.source }),
+      titled(
+        string('must be 1-64 letters, digits, "_", ".", ":" or "-"', { pattern: KEY_PREFIX_PATTERN.source }),
+        '1–64 of A-Za-z0-9_.:-',
+      ),
     ),
     'Key namespace; plain characters only. Default: diana.',
   ),
