@@ -6,6 +6,7 @@ import {
   type StepInto,
   stepFromStepInto,
 } from '../src/algorithm'
+import { wholeUnits } from './rounding'
 
 /** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
 const stepInto: StepInto = (state, now, cost, params, next, verdict) => {
@@ -374,7 +375,7 @@ export const slidingWindow: Algorithm = {
 
 /** floor(L - est), with the estimate given times W. */
 function roomLeft(limit: number, estW: number, windowMs: number): number {
-  return Math.max(0, Math.floor((limit * windowMs - estW) / windowMs))
+  return wholeUnits(limit * windowMs - estW, windowMs)
 }
 
 /** Until the estimate reaches 0: q's window must become the previous one and decay too. */

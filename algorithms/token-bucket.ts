@@ -5,6 +5,7 @@ import {
   type StepInto,
   stepFromStepInto,
 } from '../src/algorithm'
+import { wholeUnits } from './rounding'
 import { SNAP_LUA, snap } from './snap'
 
 /** The step, written once: `step` below is derived from it (see `Algorithm.stepInto`). */
@@ -39,7 +40,7 @@ const stepInto: StepInto = (state, now, cost, rule, next, verdict) => {
     next[1] = state[1] as number
   }
   verdict.allowed = allowed
-  verdict.remaining = Math.max(0, Math.floor(kept / windowMs))
+  verdict.remaining = wholeUnits(kept, windowMs)
   verdict.resetMs = Math.ceil((full - kept) / limit)
   // Refill adds exactly L units per ms, so this is the first whole ms with enough.
   verdict.retryAfterMs = allowed

@@ -12,7 +12,7 @@ import { RedisStore } from '../../src/stores/redis/redis-store'
 import { killFleet, runFleet } from '../support/fleet'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 
-const WORKER = fileURLToPath(new URL('../redis/fixtures/cpu-busy-worker.ts', import.meta.url))
+const WORKER = fileURLToPath(new URL('../stores/redis/fixtures/cpu-busy-worker.ts', import.meta.url))
 const PROCESSES = 4
 const IN_FLIGHT = 64
 const LIMIT = 400

@@ -7,6 +7,7 @@ import { errorReason } from '../../error-reason'
 import type { MaybePromise } from '../../maybe-async'
 import type { CompiledRule } from '../../rules/compiled-rule'
 import type { Evaluation, EvaluationRequest, Store } from '../store'
+import { Batcher } from './batcher'
 import { CircuitBreaker } from './circuit-breaker'
 import { buildClient } from './client'
 import { DenialCache } from './denial-cache'
@@ -171,8 +172,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   #script = new RedisScript(buildEvaluateScript([]))
   /** The refund script for `#algorithms` as they were when it was built (see `#refundScriptNow`). */
   #refundScript: { script: RedisScript; algorithms: number } | undefined
-  #pending: PendingCheck[] = []
-  #flushScheduled = false
+  readonly #batcher: Batcher<PendingCheck>
   /** Pending until the first connection is up; rejected while it fails before that. */
   #connected: Promise<void> | undefined
   /** What the client last reported going wrong with its connection, until it is ready again. */
@@ -217,6 +217,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#fallback = new LocalFallback(clock, this.#options.fallbackMaxKeys)
     this.#denials =
       this.#options.denialCacheMaxKeys > 0 ? new DenialCache(this.#options.denialCacheMaxKeys) : undefined
+    this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch) => this.#send(batch))
     this.#breaker = new CircuitBreaker({
       failureThreshold: this.#options.failureThreshold,
       probeMinMs: this.#options.probeMinMs,
@@ -415,26 +416,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       this.#send([check])
       return
     }
-    this.#pending.push(check)
-    if (this.#pending.length >= max) {
-      this.#flush()
-    } else if (!this.#flushScheduled) {
-      this.#flushScheduled = true
-      // Checks started while this tick's promise reactions run join the same call.
-      process.nextTick(this.#flushTick)
-    }
-  }
-
-  readonly #flushTick = (): void => {
-    this.#flushScheduled = false
-    this.#flush()
-  }
-
-  #flush(): void {
-    if (this.#pending.length === 0) return
-    const batch = this.#pending
-    this.#pending = []
-    this.#send(batch)
+    this.#batcher.add(check)
   }
 
   #send(checks: readonly PendingCheck[]): void {

@@ -4,8 +4,8 @@
  */
 import { fileURLToPath } from 'node:url'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { killFleet, runFleet } from '../support/fleet'
-import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
+import { killFleet, runFleet } from '../../support/fleet'
+import { describeRedis, type RedisProcess, startRedis } from '../../support/redis-server'
 
 const WORKER = fileURLToPath(new URL('./fixtures/shared-limit-worker.ts', import.meta.url))
 let redis: RedisProcess

@@ -1,7 +1,7 @@
 import { createServer, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { afterEach, describe, expect, it } from 'vitest'
-import { whenResponded } from '../../adapters/core/settle'
+import { whenResponded } from '../../../adapters/core/settle'
 
 let close: (() => Promise<void>) | undefined
 afterEach(async () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest'
-import { createLimiter } from '../../src/limiter'
-import type { Rule } from '../../src/rules/rule'
-import { RuleError } from '../../src/rules/rule-issue'
-import { createFakeClock } from '../support/fake-clock'
+import { createLimiter } from '../src/limiter'
+import type { Rule } from '../src/rules/rule'
+import { RuleError } from '../src/rules/rule-issue'
+import { createFakeClock } from './support/fake-clock'
 
 const perAccount: Rule = {
   name: 'per-account',

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest'
-import { createLimiter, type LimiterOptions } from '../../src/limiter'
-import { peerHint } from '../../src/peer-options'
+import { createLimiter, type LimiterOptions } from '../src/limiter'
+import { peerHint } from '../src/peer-options'
 
 const rules = [{ name: 'r', dimension: 'global', algorithm: 'fixed-window', limit: 1, window: '1s' }]
 

@@ -5,9 +5,9 @@
  * resolve within the command timeout instead of rejecting or hanging.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import type { Rule } from '../../src/rules/rule'
-import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { watchedRedisLimiters } from '../support/watched-redis-limiter'
+import type { Rule } from '../../../src/rules/rule'
+import { describeRedis, type RedisProcess, startRedis } from '../../support/redis-server'
+import { watchedRedisLimiters } from '../../support/watched-redis-limiter'
 
 const TIMEOUT_MS = 50
 const MARGIN_MS = 150

@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto'
 import { describe, expect, it } from 'vitest'
-import { deviceKey, signDeviceId, verifiedDeviceId } from '../../src/device-id'
-import { signDeviceId as fromPackage } from '../../src/index'
+import { deviceKey, signDeviceId, verifiedDeviceId } from '../src/device-id'
+import { signDeviceId as fromPackage } from '../src/index'
 
 const SECRET = 'sixteen bytes!!!'
 

@@ -6,9 +6,9 @@
  */
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createLimiter } from '../../src/limiter'
-import { RedisStore } from '../../src/stores/redis/redis-store'
-import { describeRedis, type RedisCluster, startCluster } from '../support/redis-server'
+import { createLimiter } from '../../../src/limiter'
+import { RedisStore } from '../../../src/stores/redis/redis-store'
+import { describeRedis, type RedisCluster, startCluster } from '../../support/redis-server'
 
 let cluster: RedisCluster
 let client: Cluster

@@ -3,12 +3,12 @@
  * share follows its own limit, so a VIP keeps its advantage during an outage.
  */
 import { describe, expect, it } from 'vitest'
-import { compileRules } from '../../src/rules/compile-rules'
-import type { CompiledRule } from '../../src/rules/compiled-rule'
-import { ruleFor, withVariants } from '../../src/rules/overrides'
-import type { Rule } from '../../src/rules/rule'
-import { LocalFallback } from '../../src/stores/redis/local-fallback'
-import { createFakeClock } from '../support/fake-clock'
+import { compileRules } from '../../../src/rules/compile-rules'
+import type { CompiledRule } from '../../../src/rules/compiled-rule'
+import { ruleFor, withVariants } from '../../../src/rules/overrides'
+import type { Rule } from '../../../src/rules/rule'
+import { LocalFallback } from '../../../src/stores/redis/local-fallback'
+import { createFakeClock } from '../../support/fake-clock'
 
 function compiled(rule: Rule): CompiledRule {
   const result = compileRules([rule])

@@ -5,16 +5,16 @@
  */
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Rule } from '../../src/rules/rule'
-import { RedisStore } from '../../src/stores/redis/redis-store'
+import { createLimiter, type Limiter } from '../../../src/limiter'
+import type { Rule } from '../../../src/rules/rule'
+import { RedisStore } from '../../../src/stores/redis/redis-store'
 import {
   describeRedis,
   type RedisCluster,
   type RedisProcess,
   startCluster,
   startRedis,
-} from '../support/redis-server'
+} from '../../support/redis-server'
 
 let redis: RedisProcess
 let cluster: RedisCluster

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process'
 import { readFile } from 'node:fs/promises'
 import { afterEach, describe, expect, it } from 'vitest'
-import { limitHeaders, send } from './support/http'
+import { limitHeaders, send } from '../adapters/support/http'
 
 // The example apps import `diana-limiter/...`, which resolves to this package's own build
 // (dist/, made by `npm ci` / `npm run build`), exactly as in a user's app.

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest'
-import { createLimiter } from '../src/limiter'
-import { compileRules } from '../src/rules/compile-rules'
-import type { Rule } from '../src/rules/rule'
-import { MemoryStore } from '../src/stores/memory-store'
-import { fakeClock } from './config/config-helpers'
-import { describeStore } from './conformance/store'
+import { createLimiter } from '../../src/limiter'
+import { compileRules } from '../../src/rules/compile-rules'
+import type { Rule } from '../../src/rules/rule'
+import { MemoryStore } from '../../src/stores/memory-store'
+import { fakeClock } from '../config/config-helpers'
+import { describeStore } from '../conformance/store'
 
 describeStore('memory', (clock) => new MemoryStore({ type: 'memory' }, clock))
 

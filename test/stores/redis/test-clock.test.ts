@@ -3,9 +3,9 @@
  * store option a production configuration could set, and the package does not export it.
  */
 import { describe, expect, it } from 'vitest'
-import * as diana from '../../src/index'
-import type { RedisStoreOptions } from '../../src/stores/redis/options'
-import { RedisStore } from '../../src/stores/redis/redis-store'
+import * as diana from '../../../src/index'
+import type { RedisStoreOptions } from '../../../src/stores/redis/options'
+import { RedisStore } from '../../../src/stores/redis/redis-store'
 
 describe('the Redis test clock', () => {
   it('is not a store option: clockForTests is refused by name', () => {

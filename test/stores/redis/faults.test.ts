@@ -4,11 +4,11 @@
  * 2 s of Redis answering again. Real redis-server processes, stopped and killed for real.
  */
 import { afterAll, afterEach, beforeAll, expect, it } from 'vitest'
-import type { Decision } from '../../src/decision'
-import type { Rule } from '../../src/rules/rule'
-import type { RedisStoreOptions } from '../../src/stores/redis/options'
-import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { watchedRedisLimiters } from '../support/watched-redis-limiter'
+import type { Decision } from '../../../src/decision'
+import type { Rule } from '../../../src/rules/rule'
+import type { RedisStoreOptions } from '../../../src/stores/redis/options'
+import { describeRedis, type RedisProcess, startRedis } from '../../support/redis-server'
+import { watchedRedisLimiters } from '../../support/watched-redis-limiter'
 
 const TIMEOUT_MS = 50
 // Slack for a 2-core CI machine shared with other suites; the bound is still far below a hang.

@@ -5,17 +5,17 @@
  */
 import { Cluster, Redis } from 'ioredis'
 import { afterAll, beforeAll } from 'vitest'
-import type { Clock } from '../../src/clock'
-import { RedisStore } from '../../src/stores/redis/redis-store'
-import { withTestClock } from '../../src/stores/redis/test-clock'
-import { describeStore } from '../conformance/store'
+import type { Clock } from '../../../src/clock'
+import { RedisStore } from '../../../src/stores/redis/redis-store'
+import { withTestClock } from '../../../src/stores/redis/test-clock'
+import { describeStore } from '../../conformance/store'
 import {
   describeRedis,
   type RedisCluster,
   type RedisProcess,
   startCluster,
   startRedis,
-} from '../support/redis-server'
+} from '../../support/redis-server'
 
 let redis: RedisProcess | undefined
 let cluster: RedisCluster | undefined

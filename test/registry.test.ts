@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest'
-import type { Algorithm } from '../../src/algorithm'
+import type { Algorithm } from '../src/algorithm'
 import {
   createLimiter,
   RuleError,
@@ -7,8 +7,8 @@ import {
   registerDimension,
   type StepInto,
   stepFromStepInto,
-} from '../../src/index'
-import { createFakeClock } from '../support/fake-clock'
+} from '../src/index'
+import { createFakeClock } from './support/fake-clock'
 
 /**
  * Extension without modification: everything here goes through the public entry point only.

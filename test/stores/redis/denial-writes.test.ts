@@ -4,9 +4,9 @@
  * The Lua steps return the state table itself when a denial leaves it as it was.
  */
 import { afterAll, beforeAll, expect, it } from 'vitest'
-import type { Rule } from '../../src/rules/rule'
-import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
-import { watchedRedisLimiters } from '../support/watched-redis-limiter'
+import type { Rule } from '../../../src/rules/rule'
+import { describeRedis, type RedisProcess, startRedis } from '../../support/redis-server'
+import { watchedRedisLimiters } from '../../support/watched-redis-limiter'
 
 let redis: RedisProcess
 const watch = watchedRedisLimiters()
