@@ -104,7 +104,7 @@ export class MemoryStore implements Store, RuleSetDeriver<readonly Table[]> {
   /**
    * Decides `rules` into `verdicts`: fresh verdict objects, or, when `reuse`, the working
    * space's own (the caller then reads them before the next check). The usual check, which
-   * every rule allows, is stepped and written here; any denial goes to {@link settle}. Kept
+   * every rule allows, is stepped and written here; any denial goes to `#settle`. Kept
    * small so that the compiler inlines it and what it calls into the check.
    */
   #evaluate(request: EvaluationRequest, peek: boolean, verdicts: RuleVerdict[], reuse: boolean): void {
