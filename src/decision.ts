@@ -47,9 +47,6 @@ export function decide(
   verdicts: readonly RuleVerdict[],
   degraded: boolean,
 ): Decision {
-  if (rules.length === 1 && !(rules[0] as CompiledRule).shadow) {
-    return decideOne(rules[0] as CompiledRule, verdicts[0] as RuleVerdict, degraded)
-  }
   let binding = -1
   let denied = false
   let delayMs = 0
@@ -107,18 +104,4 @@ function leastRemaining(rules: readonly CompiledRule[], verdicts: readonly RuleV
     if (isTighter(verdicts[i] as RuleVerdict, verdicts[best] as RuleVerdict, rules, i, best)) best = i
   }
   return best
-}
-
-/** One enforcing rule: its verdict is the decision. */
-function decideOne(rule: CompiledRule, verdict: RuleVerdict, degraded: boolean): Decision {
-  return {
-    allowed: verdict.allowed,
-    rule: rule.name,
-    limit: rule.params.limit,
-    remaining: verdict.remaining,
-    resetMs: verdict.resetMs,
-    retryAfterMs: verdict.allowed ? 0 : verdict.retryAfterMs,
-    delayMs: verdict.allowed ? verdict.delayMs : 0,
-    degraded,
-  }
 }

@@ -1,5 +1,5 @@
 import { EventEmitter } from 'node:events'
-import { refundOf } from './algorithm'
+import { type RuleVerdict, refundOf } from './algorithm'
 import { systemClock } from './clock'
 import type { ConfigError } from './config/config-error'
 import type { DianaConfig } from './config/config-schema'
@@ -15,8 +15,10 @@ import type { CompiledRule } from './rules/compiled-rule'
 import { ruleFor, VariantWindows, withVariants } from './rules/overrides'
 import type { Rule } from './rules/rule'
 import { RuleError } from './rules/rule-issue'
+import { RuleSet } from './rules/rule-set'
+import { CheckRecord } from './stores/check-record'
 import { createStore, type StoreOptions } from './stores/create-store'
-import type { Evaluation, EvaluationRequest, Store } from './stores/store'
+import type { EvaluationRequest, Store } from './stores/store'
 import type { CheckOptions, PeekOptions, RefundOptions, ResetOptions, Subject } from './types'
 
 export type { LimiterOptions } from './limiter-options'
@@ -55,7 +57,7 @@ const REFUND_OPTION_NAMES = ['cost', 'rule']
  */
 export class Limiter extends EventEmitter<LimiterEvents> {
   readonly #store: Store
-  #rules: readonly CompiledRule[]
+  #rules: RuleSet
   #closed = false
   /** Whether anyone listens to `decision` or `denied`; kept current so checks skip reporting cheaply. */
   #reporting = false
@@ -65,6 +67,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   readonly name: string
   /** Windows of decisions bound by an override with its own window, for the headers. */
   readonly #variantWindows = new VariantWindows()
+  /** The record every check reuses when the store decides into it (see `CheckRecord`). */
+  readonly #record: CheckRecord | undefined
 
   constructor(options: LimiterOptions) {
     super()
@@ -82,6 +86,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     this.#config = file?.config
     this.#rules = compileOrThrow(file ? file.config.rules : options.rules)
     this.#store = createStore(options.store ?? (file?.config.store as StoreOptions | undefined), clock)
+    this.#record = this.#store.evaluateInto === undefined ? undefined : new CheckRecord()
     forwardStoreEvents(this.#store, this)
     // Events wait for a microtask, so listeners attached right after createLimiter see the first.
     this.#live = startLiveConfig(options, file, {
@@ -110,7 +115,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
 
   /** The rules in force, as written. */
   get rules(): Rule[] {
-    return this.#rules.map((rule) => rule.rule)
+    return this.#rules.rules.map((rule) => rule.rule)
   }
 
   /**
@@ -121,7 +126,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   windowOf(name: string, decision?: Decision): number | undefined {
     const own = decision === undefined ? undefined : this.#variantWindows.of(decision)
     if (own !== undefined) return own
-    const rules = this.#rules
+    const rules = this.#rules.rules
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i] as CompiledRule
       if (rule.name === name) return rule.params.windowMs
@@ -135,7 +140,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   setRules(rules: readonly Rule[]): void {
     this.#rules = compileOrThrow(rules)
-    this.#store.retain?.(withVariants(this.#rules))
+    this.#store.retain?.(withVariants(this.#rules.rules))
   }
 
   /**
@@ -170,15 +175,25 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   #decideNow(subject: Subject, cost: number): MaybePromise<Decision> {
     // Timing costs a clock read, so it is done only for someone listening (e.g. metrics).
     const started = this.#reporting && this.listenerCount('decision') > 0 ? performance.now() : -1
+    const store = this.#store
+    const reused = this.#record
+    if (reused !== undefined) {
+      if (!this.#fill(reused, 'check', subject, cost, undefined))
+        return this.#report(unlimited(), subject, started)
+      ;(store as Required<Pick<Store, 'evaluateInto'>>).evaluateInto(reused)
+      return this.#finish(reused.rules, reused.verdicts, false, subject, started)
+    }
     const request = this.#request('check', subject, cost, undefined)
     if (request === undefined) return this.#report(unlimited(), subject, started)
-    const evaluation = this.#store.evaluate(request)
-    // Branched here rather than through whenReady: the synchronous path (the memory store) then
-    // builds no closure per check.
+    const evaluation = store.evaluate(request)
+    // Branched here rather than through whenReady: the synchronous path then builds no closure
+    // per check.
     if (isPromiseLike(evaluation)) {
-      return Promise.resolve(evaluation).then((done) => this.#finish(request.rules, done, subject, started))
+      return Promise.resolve(evaluation).then((done) =>
+        this.#finish(request.rules, done.verdicts, done.degraded, subject, started),
+      )
     }
-    return this.#finish(request.rules, evaluation, subject, started)
+    return this.#finish(request.rules, evaluation.verdicts, evaluation.degraded, subject, started)
   }
 
   /**
@@ -248,46 +263,74 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     }
   }
 
-  /**
-   * The applicable rules (all in force, or only `only`) with the subject's key part for each,
-   * as the store's request; undefined when none applies. The one place that decides which rules
-   * apply to a subject, for check, peek, reset and refund alike. Throws a TypeError for a bad
-   * subject or cost, and an Error once the limiter is closed.
-   */
+  /** {@link fill} into a fresh record, for a store that may keep it; undefined when no rule applies. */
   #request(
     method: string,
     subject: Subject,
     cost: number,
     only: CompiledRule | undefined,
   ): EvaluationRequest | undefined {
-    if (this.#closed) throw new Error('limiter is closed')
-    if (typeof cost !== 'number' || !(cost >= 0) || !Number.isFinite(cost)) {
-      throw new TypeError(`${method}: cost must be a finite number >= 0 (got ${String(cost)})`)
-    }
-    if (subject === null || typeof subject !== 'object')
-      throw new TypeError(`${method}: subject must be an object`)
-    const ruleSet = only === undefined ? this.#rules : [only]
-    const subjectKeys: string[] = new Array(ruleSet.length)
+    const record = new CheckRecord()
+    return this.#fill(record, method, subject, cost, only) ? record : undefined
+  }
+
+  /**
+   * Fills `record` with the applicable rules (all in force, or only `only`), the subject's key
+   * part for each, and `cost`; false when none applies. The one place that decides which rules
+   * apply to a subject, for check, peek, reset and refund alike. Throws a TypeError for a bad
+   * subject or cost, and an Error once the limiter is closed.
+   */
+  #fill(
+    record: CheckRecord,
+    method: string,
+    subject: Subject,
+    cost: number,
+    only: CompiledRule | undefined,
+  ): boolean {
+    if (
+      this.#closed ||
+      !(cost >= 0) ||
+      !Number.isFinite(cost) ||
+      subject === null ||
+      typeof subject !== 'object'
+    )
+      throw this.#refusal(method, cost)
+    const ruleSet = only === undefined ? this.#rules : undefined
+    const listed = ruleSet === undefined ? [only as CompiledRule] : ruleSet.rules
+    const subjectKeys = record.subjectKeys
+    if (subjectKeys.length !== listed.length) subjectKeys.length = listed.length
     // The applicable rules, copied out only once a rule turns out not to apply: usually every
     // rule does, and the rule set itself is passed on.
     let some: CompiledRule[] | undefined
     let count = 0
-    for (let i = 0; i < ruleSet.length; i++) {
-      const listed = ruleSet[i] as CompiledRule
-      const key = listed.subjectKey(subject)
+    for (let i = 0; i < listed.length; i++) {
+      const inForce = listed[i] as CompiledRule
+      const key = inForce.subjectKey(subject)
       // An override may count this subject's value under rules of its own, or not at all.
-      const rule = key === undefined ? undefined : ruleFor(listed, subject)
+      const rule = key === undefined ? undefined : ruleFor(inForce, subject)
       if (rule === undefined) {
-        some ??= ruleSet.slice(0, i)
+        some ??= listed.slice(0, i)
         continue
       }
-      if (rule !== listed) some ??= ruleSet.slice(0, i)
+      if (rule !== inForce) some ??= listed.slice(0, i)
       some?.push(rule)
       subjectKeys[count++] = key as string
     }
-    if (count === 0) return undefined
+    if (count === 0) return false
     if (count < subjectKeys.length) subjectKeys.length = count
-    return { rules: some ?? ruleSet, subjectKeys, cost }
+    record.rules = some ?? listed
+    record.ruleSet = some === undefined ? ruleSet : undefined
+    record.cost = cost
+    return true
+  }
+
+  /** Why {@link fill} refuses a check: out of its way, so that the check path stays small. */
+  #refusal(method: string, cost: number): Error {
+    if (this.#closed) return new Error('limiter is closed')
+    if (typeof cost !== 'number' || !(cost >= 0) || !Number.isFinite(cost)) {
+      return new TypeError(`${method}: cost must be a finite number >= 0 (got ${String(cost)})`)
+    }
+    return new TypeError(`${method}: subject must be an object`)
   }
 
   /** The rule in force named `name` (undefined: every rule), or a TypeError naming the option. */
@@ -296,8 +339,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     if (typeof name !== 'string') {
       throw new TypeError(`${method}: rule must be the name of a rule in force (got ${typeof name})`)
     }
-    for (const rule of this.#rules) if (rule.name === name) return rule
-    const names = this.#rules.map((rule) => rule.name)
+    for (const rule of this.#rules.rules) if (rule.name === name) return rule
+    const names = this.#rules.rules.map((rule) => rule.name)
     throw new TypeError(`${method}: rule ${quoted(name)} is not in force${hint(name, names)}`)
   }
 
@@ -311,12 +354,13 @@ export class Limiter extends EventEmitter<LimiterEvents> {
 
   #finish(
     rules: readonly CompiledRule[],
-    evaluation: Evaluation,
+    verdicts: readonly RuleVerdict[],
+    degraded: boolean,
     subject: Subject,
     started: number,
   ): Decision {
-    const decision = decide(rules, evaluation.verdicts, evaluation.degraded)
-    if (rules !== this.#rules) this.#variantWindows.note(rules, decision)
+    const decision = decide(rules, verdicts, degraded)
+    if (rules !== this.#rules.rules) this.#variantWindows.note(rules, decision)
     return this.#report(decision, subject, started)
   }
 
@@ -341,7 +385,7 @@ export function createLimiter(options: LimiterOptions): Limiter {
   return new Limiter(options)
 }
 
-function compileOrThrow(rules: unknown): readonly CompiledRule[] {
+function compileOrThrow(rules: unknown): RuleSet {
   const result = compileRules(rules)
   if (!result.ok) {
     throw new RuleError(result.issues, (issue) => {
@@ -354,8 +398,7 @@ function compileOrThrow(rules: unknown): readonly CompiledRule[] {
       return `${where}${named.length > 0 ? `${named}: ` : ''}${issue.message}`
     })
   }
-  // Frozen: a store may then remember what it derived from this very list (its tables).
-  return Object.freeze(result.rules)
+  return new RuleSet(result.rules)
 }
 
 /**

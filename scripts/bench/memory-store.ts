@@ -2,7 +2,9 @@
  * Diana's memory store against rate-limiter-flexible's RateLimiterMemory, in one process,
  * interleaved A B A B: one hot key, 100,000 keys round robin, 100,000 new keys, and heap bytes
  * per key. Both are set up as the same fixed window (a high limit, so nearly every request is
- * allowed and the figure is the cost of a decision, not of a rejection).
+ * allowed and the figure is the cost of a decision, not of a rejection). On the hot key a third
+ * contestant sets the floor: an async function doing bare token-bucket arithmetic on a Map, no
+ * limiter at all, so what Diana costs above the promise and the arithmetic shows in the same run.
  *
  *   npx tsx bench/memory-store.ts [--samples N] [--algorithm NAME]
  */
@@ -16,8 +18,9 @@ import { createLimiter } from '../../src/limiter'
 const KEYS = 100_000
 const WINDOW_S = 60
 
-type Contestant = 'diana' | 'flexible'
+type Contestant = 'diana' | 'flexible' | 'floor'
 const CONTESTANTS: readonly Contestant[] = ['diana', 'flexible']
+const WITH_FLOOR: readonly Contestant[] = ['diana', 'flexible', 'floor']
 
 interface Target {
   check(key: string): Promise<unknown>
@@ -47,6 +50,31 @@ function makeFlexible(): Target {
   }
 }
 
+/**
+ * The least any promise-returning limiter can cost: an async function, a clock read, a Map
+ * lookup and the token-bucket refill, returning whether the request passes.
+ */
+function makeFloor(): Target {
+  const buckets = new Map<string, { tokens: number; last: number }>()
+  const perMs = BENCH_LIMIT / (WINDOW_S * 1000)
+  return {
+    check: async (key) => {
+      const now = Date.now()
+      let bucket = buckets.get(key)
+      if (bucket === undefined) {
+        bucket = { tokens: BENCH_LIMIT, last: now }
+        buckets.set(key, bucket)
+      }
+      const tokens = Math.min(BENCH_LIMIT, bucket.tokens + (now - bucket.last) * perMs)
+      bucket.last = now
+      const allowed = tokens >= 1
+      bucket.tokens = allowed ? tokens - 1 : tokens
+      return allowed
+    },
+    dispose: async () => buckets.clear(),
+  }
+}
+
 async function drive(target: Target, keys: readonly string[], ops: number): Promise<number> {
   const n = keys.length
   const start = process.hrtime.bigint()
@@ -65,24 +93,27 @@ interface Row {
   flexible: Spread
   ratio: number
   target: number
+  /** The bare token bucket, where measured. */
+  floor?: Spread
 }
 
 async function throughput(algorithm: string, samples: number): Promise<Row[]> {
   const rows: Row[] = []
   const hot = ['user-1']
   const many = keyList('user-', KEYS)
-  const make = (c: Contestant) => (c === 'diana' ? makeDiana(algorithm) : makeFlexible())
+  const make = (c: Contestant) =>
+    c === 'diana' ? makeDiana(algorithm) : c === 'flexible' ? makeFlexible() : makeFloor()
 
   // Long-lived limiters for the steady-state scenarios; the first round (warm-up) fills them.
-  for (const [scenario, keys, ops, target] of [
-    ['one hot key', hot, 300_000, 1.5],
-    ['100,000 keys round robin', many, 300_000, 2],
+  for (const [scenario, keys, ops, target, contestants] of [
+    ['one hot key', hot, 300_000, 1.5, WITH_FLOOR],
+    ['100,000 keys round robin', many, 300_000, 2, CONTESTANTS],
   ] as const) {
-    const targets = { diana: make('diana'), flexible: make('flexible') }
-    for (const c of CONTESTANTS) await drive(targets[c], keys, keys.length)
+    const targets = { diana: make('diana'), flexible: make('flexible'), floor: make('floor') }
+    for (const c of contestants) await drive(targets[c], keys, keys.length)
     collectGarbage()
-    const kept = await interleave(CONTESTANTS, { warmups: 1, samples }, (c) => drive(targets[c], keys, ops))
-    for (const c of CONTESTANTS) await targets[c].dispose(keys)
+    const kept = await interleave(contestants, { warmups: 1, samples }, (c) => drive(targets[c], keys, ops))
+    for (const c of contestants) await targets[c].dispose(keys)
     rows.push(row(scenario, kept, target))
     collectGarbage()
   }
@@ -100,10 +131,12 @@ async function throughput(algorithm: string, samples: number): Promise<Row[]> {
   return rows
 }
 
-function row(scenario: string, kept: Record<Contestant, number[]>, target: number): Row {
-  const diana = spread(kept.diana)
-  const flexible = spread(kept.flexible)
-  return { scenario, diana, flexible, ratio: diana.median / flexible.median, target }
+/** `kept` has the floor only where it ran (see `WITH_FLOOR`). */
+function row(scenario: string, kept: Partial<Record<Contestant, number[]>>, target: number): Row {
+  const diana = spread(kept.diana ?? [])
+  const flexible = spread(kept.flexible ?? [])
+  const floor = kept.floor === undefined ? undefined : spread(kept.floor)
+  return { scenario, diana, flexible, ratio: diana.median / flexible.median, target, floor }
 }
 
 /** Heap growth per key after filling a fresh limiter with `KEYS` keys, collected before and after. */
@@ -150,6 +183,7 @@ async function main(): Promise<void> {
       r.ratio >= r.target ? 'met' : 'MISSED',
     ]),
   ]
+  const floors = rows.filter((r) => r.floor !== undefined)
   // Heap per key: median of three fills each, alternating.
   const heap = await interleave(CONTESTANTS, { warmups: 0, samples: 3 }, async (c) =>
     heapPerKey(c, algorithm),
@@ -168,6 +202,15 @@ async function main(): Promise<void> {
   for (const r of table) {
     process.stdout.write(
       `${r.map((cell, i) => (i === 0 ? cell.padEnd(widths[i]!) : cell.padStart(widths[i]!))).join('  ')}\n`,
+    )
+  }
+  for (const r of floors) {
+    const floor = r.floor as Spread
+    const ratio = r.diana.median / floor.median
+    process.stdout.write(
+      `\n${r.scenario}: bare async token bucket (the floor) ${fmt(floor)} ops/s; ` +
+        `diana/floor ${ratio.toFixed(2)}x (target >= 0.80x, ${ratio >= 0.8 ? 'met' : 'MISSED'}), ` +
+        `diana/flexible ${r.ratio.toFixed(2)}x\n`,
     )
   }
 }

@@ -1,7 +1,10 @@
 import { type AlgorithmState, blankVerdict, type RuleVerdict, refundOf } from '../algorithm'
 import type { Clock } from '../clock'
 import type { CompiledRule } from '../rules/compiled-rule'
+import { RuleSet, type RuleSetDeriver } from '../rules/rule-set'
 import { readOptions } from '../schema/read-options'
+import type { CheckRecord } from './check-record'
+import { CheckScratch, type RuleScratch } from './check-scratch'
 import {
   DEFAULT_MEMORY_STORE_OPTIONS,
   type MemoryStoreOptions,
@@ -33,25 +36,15 @@ const RETIRED_RULE_GRACE_MS = 10_000
  * window, a refilled bucket), so it simply waits to be evicted. That keeps per-key cost low and
  * makes any window length safe.
  */
-export class MemoryStore implements Store {
+export class MemoryStore implements Store, RuleSetDeriver<readonly Table[]> {
   /** By rule fingerprint: rules whose definition did not change keep it, and so their counters. */
   readonly #tables = new Map<string, Table>()
   /** Tables of rules no longer in force, by fingerprint, with the time they left (see `retain`). */
   readonly #retired = new Map<string, { table: Table; since: number }>()
   readonly #maxKeys: number
-  // Per-evaluation working space, by position in the applicable rules (see `#step`).
-  readonly #tablesAt: Table[] = []
-  readonly #slotsAt: number[] = []
-  readonly #nextAt: AlgorithmState[] = []
-  /** Rows the current states are read into, and rows `stepInto` writes next states into. */
-  readonly #currentAt: number[][] = []
-  readonly #spareAt: number[][] = []
-  /** Whether the key at each position was found under a `blockFor` penalty. */
-  readonly #blockedAt: boolean[] = []
-  /** The verdict `charge` steps into: nobody sees it. */
-  readonly #chargeVerdict: RuleVerdict = blankVerdict()
-  #lastRules: readonly CompiledRule[] | undefined
-  #lastTables: readonly Table[] = []
+  readonly #scratch = new CheckScratch()
+  /** Moves on whenever tables may have been dropped, so rule sets find theirs anew (see `derive`). */
+  #derivation = 0
   readonly #clock: Clock
 
   constructor(options: Partial<MemoryStoreOptions>, clock: Clock) {
@@ -75,74 +68,116 @@ export class MemoryStore implements Store {
     return size
   }
 
+  /** See {@link RuleSetDeriver.derivation}. */
+  get derivation(): number {
+    return this.#derivation
+  }
+
+  /**
+   * The table of each rule of a rule set, by position: kept on the rule set (`RuleSet.derived`),
+   * so a check on the limiter's whole rule set finds its tables without a lookup per rule.
+   */
+  derive(rules: readonly CompiledRule[]): readonly Table[] {
+    return rules.map((rule) => this.#table(rule))
+  }
+
   evaluate(request: EvaluationRequest): Evaluation {
-    return this.#evaluate(request, false)
+    const verdicts: RuleVerdict[] = new Array(request.rules.length)
+    this.#evaluate(request, false, verdicts, false)
+    return { verdicts, degraded: false }
+  }
+
+  /** {@link evaluate} into `check`, in verdicts it reuses (see `Store.evaluateInto`). */
+  evaluateInto(check: CheckRecord): void {
+    const verdicts = check.verdicts
+    if (verdicts.length !== check.rules.length) verdicts.length = check.rules.length
+    this.#evaluate(check, false, verdicts, true)
   }
 
   /** What {@link evaluate} would answer now, changing nothing (see `Store.peek`). */
   peek(request: EvaluationRequest): Evaluation {
-    return this.#evaluate(request, true)
+    const verdicts: RuleVerdict[] = new Array(request.rules.length)
+    this.#evaluate(request, true, verdicts, false)
+    return { verdicts, degraded: false }
   }
 
-  #evaluate({ rules, subjectKeys, cost }: EvaluationRequest, peek: boolean): Evaluation {
+  /**
+   * Decides `rules` into `verdicts`: fresh verdict objects, or, when `reuse`, the working
+   * space's own (the caller then reads them before the next check). The usual check, which
+   * every rule allows, is stepped and written here; any denial goes to `#settle`. Kept
+   * small so that the compiler inlines it and what it calls into the check.
+   */
+  #evaluate(request: EvaluationRequest, peek: boolean, verdicts: RuleVerdict[], reuse: boolean): void {
+    const { rules, subjectKeys, cost } = request
     const now = this.#clock()
     // Without this, a removed rule's table would live until the next rule change.
     if (this.#retired.size !== 0) this.#pruneRetired(now)
     const count = rules.length
-    if (count === 1) {
-      // The common case of one applicable rule, without the bookkeeping of all-or-nothing.
-      const rule = rules[0] as CompiledRule
-      const key = subjectKeys[0] as string
-      const table = this.#table(rule)
-      const verdict = this.#step(rule, table, key, 0, now, cost)
-      if (rule.blockMs !== undefined) {
-        if (this.#blocked(rule, table, key, verdict, now, peek))
-          return { verdicts: [verdict], degraded: false }
-        if (!verdict.allowed) this.#startBlock(rule, table, key, verdict, now, peek)
-      }
-      if (peek) return { verdicts: [verdict], degraded: false }
-      if (verdict.allowed) table.write(key, this.#slotsAt[0] as number, this.#nextAt[0] as AlgorithmState)
-      else this.#keepIfChanged(rule, table, key, 0)
-      return { verdicts: [verdict], degraded: false }
-    }
-    const verdicts: RuleVerdict[] = new Array(count)
-    // All or nothing: a request consumes quota only if every enforcing (non-shadow) rule allows
-    // it, and then only in the rules that allowed it (a shadow rule that would deny counts nothing).
-    let admitted = true
-    // Usually the same list of rules as last time: the limiter passes its (frozen) rule set
-    // itself when every rule applies, and its tables are then known without a lookup per rule.
-    const known = rules === this.#lastRules ? this.#lastTables : undefined
-    const tables = this.#tablesAt
-    const blocked = this.#blockedAt
+    const tables = this.#tablesOf(rules, request.ruleSet)
+    const scratch = this.#scratch
+    let denied = false
     for (let i = 0; i < count; i++) {
       const rule = rules[i] as CompiledRule
-      const table = known === undefined ? this.#table(rule) : (known[i] as Table)
-      tables[i] = table
-      const key = subjectKeys[i] as string
-      const verdict = this.#step(rule, table, key, i, now, cost)
+      const table = tables === undefined ? this.#table(rule) : (tables[i] as Table)
+      const at = scratch.at(i, table, rule.algorithm.stateSize)
+      const verdict = this.#step(
+        rule,
+        at,
+        subjectKeys[i] as string,
+        now,
+        cost,
+        reuse ? at.verdict : undefined,
+      )
       verdicts[i] = verdict
-      blocked[i] = rule.blockMs !== undefined && this.#blocked(rule, table, key, verdict, now, peek)
-      if (!verdict.allowed && !rule.shadow) admitted = false
+      if (!verdict.allowed || rule.blockMs !== undefined) denied = true
     }
-    if (known === undefined && Object.isFrozen(rules)) {
-      this.#lastRules = rules
-      this.#lastTables = tables.slice(0, count)
-    }
-    for (let i = 0; i < count; i++) {
-      const table = tables[i] as Table
+    if (denied) this.#settle(rules, subjectKeys, verdicts, now, peek)
+    else if (!peek) for (let i = 0; i < count; i++) scratch.rule(i).write(subjectKeys[i] as string)
+  }
+
+  /**
+   * The rest of a check that some rule denied, or whose rules have `blockFor`: blocks found and
+   * started, and all or nothing. A request consumes quota only if every enforcing (non-shadow)
+   * rule allows it, and then only in the rules that allowed it (a shadow rule that would deny
+   * counts nothing).
+   */
+  #settle(
+    rules: readonly CompiledRule[],
+    subjectKeys: readonly string[],
+    verdicts: readonly RuleVerdict[],
+    now: number,
+    peek: boolean,
+  ): void {
+    const scratch = this.#scratch
+    let admitted = true
+    for (let i = 0; i < rules.length; i++) {
       const rule = rules[i] as CompiledRule
       const verdict = verdicts[i] as RuleVerdict
+      const at = scratch.rule(i)
+      at.blocked =
+        rule.blockMs !== undefined &&
+        this.#blocked(rule, at.table, subjectKeys[i] as string, verdict, now, peek)
+      if (!verdict.allowed && !rule.shadow) admitted = false
+    }
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule
+      const verdict = verdicts[i] as RuleVerdict
+      const at = scratch.rule(i)
       // A key already blocked takes nothing and moves nothing on.
-      if (blocked[i]) continue
+      if (at.blocked) continue
+      const key = subjectKeys[i] as string
       if (!verdict.allowed) {
-        if (!peek) this.#keepIfChanged(rule, table, subjectKeys[i] as string, i)
-        if (rule.blockMs !== undefined)
-          this.#startBlock(rule, table, subjectKeys[i] as string, verdict, now, peek)
+        if (!peek) keepIfChanged(rule, at, key)
+        if (rule.blockMs !== undefined) this.#startBlock(rule, at.table, key, verdict, now, peek)
       } else if (admitted && !peek) {
-        table.write(subjectKeys[i] as string, this.#slotsAt[i] as number, this.#nextAt[i] as AlgorithmState)
+        at.write(key)
       }
     }
-    return { verdicts, degraded: false }
+  }
+
+  /** The tables of `rules` by position when they are a rule set's (else undefined: one lookup each). */
+  #tablesOf(rules: readonly CompiledRule[], ruleSet: RuleSet | undefined): readonly Table[] | undefined {
+    return ruleSet !== undefined && ruleSet.rules === rules ? ruleSet.derived(this) : undefined
   }
 
   /**
@@ -216,7 +251,7 @@ export class MemoryStore implements Store {
       const table = this.#tables.get(rule.fingerprint)
       if (table === undefined) continue
       const key = subjectKeys[i] as string
-      const current = row(this.#currentAt, 0, rule.algorithm.stateSize)
+      const current = this.#scratch.at(0, table, rule.algorithm.stateSize).current
       const slot = table.read(key, current)
       if (slot < 0) continue
       const next = refundOf(rule)(current, now, cost, rule.params)
@@ -229,84 +264,51 @@ export class MemoryStore implements Store {
    * a rule that would deny stays as it is (nothing is owed beyond empty). Rule `i` is skipped
    * when `only[i].allowed` is false. For the Redis store's local fallback, which charges its
    * shares with what Redis admitted on every check; so it reads the clock once, makes no
-   * verdicts or evaluations, and finds the tables of a frozen rule list without a lookup.
+   * verdicts or evaluations, and, given a {@link RuleSet}, finds its tables without a lookup.
    */
   charge(
-    rules: readonly CompiledRule[],
+    rules: readonly CompiledRule[] | RuleSet,
     subjectKeys: readonly string[],
     cost: number,
     only?: readonly { readonly allowed: boolean }[],
   ): void {
     const now = this.#clock()
     if (this.#retired.size !== 0) this.#pruneRetired(now)
-    const count = rules.length
-    if (rules !== this.#lastRules && count > 1 && Object.isFrozen(rules)) {
-      const tables: Table[] = new Array(count)
-      for (let i = 0; i < count; i++) tables[i] = this.#table(rules[i] as CompiledRule)
-      this.#lastRules = rules
-      this.#lastTables = tables
-    }
-    const tables = rules === this.#lastRules ? this.#lastTables : undefined
-    const verdict = this.#chargeVerdict
-    for (let i = 0; i < count; i++) {
+    const list = rules instanceof RuleSet ? rules.rules : rules
+    const tables = rules instanceof RuleSet ? rules.derived(this) : undefined
+    for (let i = 0; i < list.length; i++) {
       if (only !== undefined && !(only[i] as { allowed: boolean }).allowed) continue
-      const rule = rules[i] as CompiledRule
+      const rule = list[i] as CompiledRule
       const key = subjectKeys[i] as string
       const table = tables === undefined ? this.#table(rule) : (tables[i] as Table)
-      const allowed = this.#step(rule, table, key, 0, now, cost, verdict).allowed
-      if (allowed) table.write(key, this.#slotsAt[0] as number, this.#nextAt[0] as AlgorithmState)
-      else this.#keepIfChanged(rule, table, key, 0)
+      const at = this.#scratch.at(0, table, rule.algorithm.stateSize)
+      if (this.#step(rule, at, key, now, cost, at.verdict).allowed) at.write(key)
+      else keepIfChanged(rule, at, key)
     }
   }
 
   /**
    * Steps `rule` for `subjectKey` and returns its verdict, leaving the key's slot and the next
-   * state at `position` of the working space. That space is reused from call to call: nothing in
-   * it outlives one synchronous `evaluate` (steps are pure, so none can check through this store).
-   * The verdict is written into `into` when given, else made anew (it is handed to the caller).
+   * state in `at`. The verdict is written into `into` when given, else made anew (it is handed
+   * to the caller).
    */
   #step(
     rule: CompiledRule,
-    table: Table,
+    at: RuleScratch,
     subjectKey: string,
-    position: number,
     now: number,
     cost: number,
-    into?: RuleVerdict,
+    into: RuleVerdict | undefined,
   ): RuleVerdict {
-    const algorithm = rule.algorithm
-    const current = row(this.#currentAt, position, algorithm.stateSize)
-    const slot = table.read(subjectKey, current)
-    this.#slotsAt[position] = slot
-    const state = slot < 0 ? undefined : current
-    if (algorithm.stepInto !== undefined) {
-      const verdict = into ?? blankVerdict()
-      const next = row(this.#spareAt, position, algorithm.stateSize)
-      algorithm.stepInto(state, now, cost, rule.params, next, verdict)
-      this.#nextAt[position] = next
-      return verdict
-    }
-    const result = algorithm.step(state, { now, cost }, rule.params)
-    this.#nextAt[position] = checkedState(rule, result.state)
-    return result.decision
-  }
-
-  /**
-   * A denying rule consumes nothing, but its step may have moved the key's state on without
-   * consuming: after the clock stepped back, a bucket re-anchors its time to now. That is kept,
-   * so that the wait the denial reported holds. A denial never creates a key.
-   */
-  #keepIfChanged(rule: CompiledRule, table: Table, subjectKey: string, position: number): void {
-    const slot = this.#slotsAt[position] as number
-    if (slot < 0) return
-    const current = this.#currentAt[position] as number[]
-    const next = this.#nextAt[position] as AlgorithmState
-    for (let j = 0; j < rule.algorithm.stateSize; j++) {
-      if (current[j] !== next[j]) {
-        table.write(subjectKey, slot, next)
-        return
-      }
-    }
+    const slot = at.table.read(subjectKey, at.current)
+    at.slot = slot
+    const state = slot < 0 ? undefined : at.current
+    const stepInto = rule.algorithm.stepInto
+    if (stepInto === undefined) return stepPure(rule, at, state, now, cost)
+    const verdict = into ?? blankVerdict()
+    stepInto(state, now, cost, rule.params, at.spare, verdict)
+    at.next = at.spare
+    return verdict
   }
 
   /**
@@ -331,7 +333,7 @@ export class MemoryStore implements Store {
       this.#tables.delete(id)
       this.#retired.set(id, { table, since: now })
     }
-    this.#forgetWorkingSpace()
+    this.#forgetTables()
   }
 
   /** Drops the retired tables whose grace period is over. */
@@ -341,12 +343,13 @@ export class MemoryStore implements Store {
     }
   }
 
-  /** So that working space does not keep dropped tables (or their states) alive. */
-  #forgetWorkingSpace(): void {
-    this.#lastRules = undefined
-    this.#lastTables = []
-    this.#tablesAt.length = 0
-    this.#nextAt.length = 0
+  /**
+   * Tables may have been dropped: rule sets derive theirs anew, and the working space lets go
+   * of them, so neither keeps a dropped table (or its states) alive or writes into it.
+   */
+  #forgetTables(): void {
+    this.#derivation++
+    this.#scratch.clear()
   }
 
   #table(rule: CompiledRule): Table {
@@ -361,18 +364,37 @@ export class MemoryStore implements Store {
   async close(): Promise<void> {
     this.#tables.clear()
     this.#retired.clear()
-    this.#forgetWorkingSpace()
+    this.#forgetTables()
   }
 }
 
-/** The reused row of `size` numbers at `position` (made, or remade for another size, on demand). */
-function row(rows: number[][], position: number, size: number): number[] {
-  let found = rows[position]
-  if (found === undefined || found.length !== size) {
-    found = new Array<number>(size).fill(0)
-    rows[position] = found
+/** A registered algorithm's `step`, for one without `stepInto`. */
+function stepPure(
+  rule: CompiledRule,
+  at: RuleScratch,
+  state: AlgorithmState | undefined,
+  now: number,
+  cost: number,
+): RuleVerdict {
+  const result = rule.algorithm.step(state, { now, cost }, rule.params)
+  at.next = checkedState(rule, result.state)
+  return result.decision
+}
+
+/**
+ * A denying rule consumes nothing, but its step may have moved the key's state on without
+ * consuming: after the clock stepped back, a bucket re-anchors its time to now. That is kept,
+ * so that the wait the denial reported holds. A denial never creates a key.
+ */
+function keepIfChanged(rule: CompiledRule, at: RuleScratch, subjectKey: string): void {
+  if (at.slot < 0) return
+  const { current, next } = at
+  for (let j = 0; j < rule.algorithm.stateSize; j++) {
+    if (current[j] !== next[j]) {
+      at.table.write(subjectKey, at.slot, next)
+      return
+    }
   }
-  return found
 }
 
 /** A registered algorithm's `step` must return `stateSize` numbers: the table stores that many. */

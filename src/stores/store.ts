@@ -1,5 +1,7 @@
 import type { RuleVerdict } from '../algorithm'
 import type { CompiledRule } from '../rules/compiled-rule'
+import type { RuleSet } from '../rules/rule-set'
+import type { CheckRecord } from './check-record'
 
 /** Everything a store needs to decide one request against its applicable rules. */
 export interface EvaluationRequest {
@@ -7,6 +9,13 @@ export interface EvaluationRequest {
   /** `subjectKeys[i]` is the subject's key part for `rules[i]`. */
   readonly subjectKeys: readonly string[]
   readonly cost: number
+  /**
+   * The limiter's rule set when every rule in it applies, and then `rules` is `ruleSet.rules`;
+   * undefined otherwise (some rule did not apply, or an override's variant stands in). A store
+   * may keep what it derives from the rules on it (see `RuleSet.derived`); one that does not
+   * need it ignores it.
+   */
+  readonly ruleSet?: RuleSet | undefined
 }
 
 export interface Evaluation {
@@ -26,6 +35,17 @@ export interface Evaluation {
  */
 export interface Store {
   evaluate(request: EvaluationRequest): Evaluation | PromiseLike<Evaluation>
+  /**
+   * `evaluate` for a store that always decides at once and is never degraded: writes the
+   * verdicts into `check.verdicts` (as many as `check.rules`) and keeps nothing of `check`, nor
+   * of the verdicts, which the caller reads before it evaluates again. The limiter then reuses
+   * one record for every check (see `CheckRecord`). Optional: without it, `evaluate` is used.
+   *
+   * A plain name rather than a `Symbol()` key for the reason `Limiter.checkNow` gives.
+   *
+   * @internal For Diana's memory store; not part of the public API, and it may change in any release.
+   */
+  evaluateInto?(check: CheckRecord): void
   /**
    * What `evaluate` would answer now, changing nothing: no state written, no block started.
    * Optional; `limiter.peek` is a TypeError on a store without it. (A method rather than a flag

@@ -1,6 +1,7 @@
 import type { RuleVerdict } from '../../algorithm'
 import type { Clock } from '../../clock'
 import type { CompiledRule } from '../../rules/compiled-rule'
+import { RuleSet, type RuleSetDeriver } from '../../rules/rule-set'
 import { MemoryStore } from '../memory-store'
 import type { Evaluation, EvaluationRequest } from '../store'
 
@@ -15,18 +16,11 @@ import type { Evaluation, EvaluationRequest } from '../store'
  * limit through Redis has none of it left locally, and brief outages (or checks that time out
  * on a busy host) do not hand each instance a fresh share on top of the shared quota.
  */
-export class LocalFallback {
+export class LocalFallback implements RuleSetDeriver<RuleSet> {
   readonly #store: MemoryStore
   readonly #scaled = new WeakMap<CompiledRule, { instances: number; rule: CompiledRule }>()
   #instances = 1
-  /**
-   * The shares of the last frozen rule list `charge` saw (the limiter's whole rule set, passed
-   * as is when every rule applies), for that instance count: frozen too, so that the memory
-   * store finds their tables without a lookup. Other lists are mapped into `#sharesScratch`.
-   */
-  #sharesOf: readonly CompiledRule[] | undefined
-  #sharesFor = 0
-  #shares: readonly CompiledRule[] = []
+  /** The shares of a list that is not a rule set, reused from check to check. */
   readonly #sharesScratch: CompiledRule[] = []
 
   constructor(clock: Clock, maxKeys: number) {
@@ -42,16 +36,27 @@ export class LocalFallback {
     this.#instances = Math.max(1, Math.floor(count))
   }
 
-  evaluate({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
-    const local: CompiledRule[] = new Array(rules.length)
-    for (let i = 0; i < rules.length; i++) local[i] = this.#share(rules[i] as CompiledRule)
-    const { verdicts } = this.#store.evaluate({ rules: local, subjectKeys, cost })
+  /** Shares are made anew when the instance count changes (see {@link derive}). */
+  get derivation(): number {
+    return this.#instances
+  }
+
+  /**
+   * The shares of a whole rule set, kept on it (`RuleSet.derived`) as a rule set of their own,
+   * so that the memory store finds their tables without a lookup.
+   */
+  derive(rules: readonly CompiledRule[]): RuleSet {
+    return new RuleSet(rules.map((rule) => this.#share(rule)))
+  }
+
+  evaluate(request: EvaluationRequest): Evaluation {
+    const { verdicts } = this.#store.evaluate(this.#local(request))
     return { verdicts, degraded: true }
   }
 
   /** What {@link evaluate} would answer, changing nothing (see `Store.peek`). */
-  peek({ rules, subjectKeys, cost }: EvaluationRequest): Evaluation {
-    const { verdicts } = this.#store.peek({ rules: this.#sharesOfRules(rules), subjectKeys, cost })
+  peek(request: EvaluationRequest): Evaluation {
+    const { verdicts } = this.#store.peek(this.#local(request))
     return { verdicts, degraded: true }
   }
 
@@ -63,21 +68,20 @@ export class LocalFallback {
 
   /** Gives units back to the local shares, each as far as it holds them (see `Store.refund`). */
   refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): void {
-    this.#store.refund(this.#sharesOfRules(rules), subjectKeys, cost)
+    this.#store.refund(this.#sharesOfList(rules), subjectKeys, cost)
   }
 
   /**
    * Takes from the local shares what Redis admitted for one check, rule by rule, as far as
    * they hold it (a share used up stays at empty; nothing is owed beyond it).
    */
-  charge({ rules, subjectKeys, cost }: EvaluationRequest, verdicts: readonly RuleVerdict[]): void {
-    this.#store.charge(this.#sharesOfRules(rules), subjectKeys, cost, verdicts)
+  charge({ rules, subjectKeys, cost, ruleSet }: EvaluationRequest, verdicts: readonly RuleVerdict[]): void {
+    const shares = ruleSet !== undefined && ruleSet.rules === rules ? ruleSet.derived(this) : undefined
+    this.#store.charge(shares ?? this.#sharesOfList(rules), subjectKeys, cost, verdicts)
   }
 
   /** Drops the local tables of rules no longer in force (see `Store.retain`). */
   retain(rules: readonly CompiledRule[]): void {
-    this.#sharesOf = undefined
-    this.#shares = []
     this.#sharesScratch.length = 0
     this.#store.retain(rules)
   }
@@ -86,14 +90,20 @@ export class LocalFallback {
     return this.#store.close()
   }
 
-  #sharesOfRules(rules: readonly CompiledRule[]): readonly CompiledRule[] {
-    if (rules === this.#sharesOf && this.#sharesFor === this.#instances) return this.#shares
-    if (Object.isFrozen(rules)) {
-      this.#shares = Object.freeze(rules.map((rule) => this.#share(rule)))
-      this.#sharesOf = rules
-      this.#sharesFor = this.#instances
-      return this.#shares
+  /** `request` with each rule's local share in place of the rule. */
+  #local({ rules, subjectKeys, cost, ruleSet }: EvaluationRequest): EvaluationRequest {
+    if (ruleSet !== undefined && ruleSet.rules === rules) {
+      const shares = ruleSet.derived(this)
+      return { rules: shares.rules, subjectKeys, cost, ruleSet: shares }
     }
+    return { rules: this.#sharesOfList(rules), subjectKeys, cost, ruleSet: undefined }
+  }
+
+  /**
+   * The shares of a list that is not a rule set, in an array reused from call to call: the
+   * memory store keeps nothing of the list it is given.
+   */
+  #sharesOfList(rules: readonly CompiledRule[]): readonly CompiledRule[] {
     const scratch = this.#sharesScratch
     scratch.length = rules.length
     for (let i = 0; i < rules.length; i++) scratch[i] = this.#share(rules[i] as CompiledRule)

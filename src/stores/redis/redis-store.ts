@@ -6,6 +6,7 @@ import type { Clock } from '../../clock'
 import { errorReason } from '../../error-reason'
 import type { MaybePromise } from '../../maybe-async'
 import type { CompiledRule } from '../../rules/compiled-rule'
+import type { RuleSet } from '../../rules/rule-set'
 import type { Evaluation, EvaluationRequest, Store } from '../store'
 import { Batcher } from './batcher'
 import { CircuitBreaker } from './circuit-breaker'
@@ -39,6 +40,8 @@ export interface RedisStoreEvents {
 
 interface PendingCheck {
   readonly rules: readonly CompiledRule[]
+  /** The request's (see `EvaluationRequest.ruleSet`), for the local fallback. */
+  readonly ruleSet: RuleSet | undefined
   readonly subjectKeys: readonly string[]
   readonly keys: readonly string[]
   readonly cost: number
@@ -283,7 +286,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 
   #evaluate(request: EvaluationRequest, peek: boolean): MaybePromise<Evaluation> {
-    const { rules, subjectKeys, cost } = request
+    const { rules, subjectKeys, cost, ruleSet } = request
     const keys = this.#keysOf(rules, subjectKeys)
     if (this.#denials) {
       const cached = this.#fromDenialCache(keys, cost)
@@ -292,7 +295,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     if (this.#breaker.isOpen || this.#closed) return this.#degraded(request, peek)
     for (let i = 0; i < rules.length; i++) this.#argsOf(rules[i] as CompiledRule)
     return new Promise<Evaluation>((resolve) => {
-      const check: PendingCheck = { rules, subjectKeys, keys, cost, peek, resolve }
+      const check: PendingCheck = { rules, ruleSet, subjectKeys, keys, cost, peek, resolve }
       if (this.#isCluster && rules.length > 1) this.#sendAcrossSlots(check)
       else this.#enqueue(check)
     })
