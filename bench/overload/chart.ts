@@ -25,7 +25,7 @@ export function overloadSvg(title: string, results: readonly StepResult[], basel
   const maxShare = Math.max(1, ...results.map((r) => r.goodputShare).filter(Number.isFinite))
   const maxY = Math.ceil((maxShare * 100 + 5) / 20) * 20
   const x = (v: number) => left + (v / maxX) * plotW
-  const y = (percent: number) => top + plotH - (percent / maxY) * plotH
+  const y = (percent: number) => Math.round((top + plotH - (percent / maxY) * plotH) * 10) / 10
   const parts: string[] = []
   for (let p = 0; p <= maxY; p += 20) {
     parts.push(
