@@ -3,13 +3,15 @@ import { type DecisionResult, runDecisions } from './decisions'
 import { describeEnvironment } from './environment'
 import { MissingModuleError } from './optional-module'
 import { type BenchOptions, HTTP_SERVER_COMMAND, parseBenchArgs, USAGE, UsageError } from './options'
+import { OVERLOAD_SERVER_COMMAND, type OverloadOptions, parseOverloadArgs } from './overload/options'
 import { Progress } from './progress'
 import { decisionJson, decisionTable, renderText } from './report'
 import { announce, writeMarkdown } from './run-report'
 
 /**
  * `diana bench`: decisions per second and latency percentiles of Diana's limiter, optionally
- * side by side with rate-limiter-flexible; `diana bench http`: whole HTTP servers.
+ * side by side with rate-limiter-flexible; `diana bench http`: whole HTTP servers; `diana bench
+ * overload`: a service with a fixed capacity past its capacity, bare and behind limiters.
  */
 export const benchCommand = {
   summary: 'measure decisions per second and latency (diana bench --help)',
@@ -21,12 +23,15 @@ async function run(args: string[]): Promise<number> {
   if (
     args[0] === '--help' ||
     args[0] === '-h' ||
-    (args[0] === 'http' && (args[1] === '--help' || args[1] === '-h'))
+    ((args[0] === 'http' || args[0] === 'overload') && (args[1] === '--help' || args[1] === '-h'))
   ) {
     process.stdout.write(`${USAGE}\n`)
     return 0
   }
   if (args[0] === HTTP_SERVER_COMMAND) return (await import('./http-server')).serve(args.slice(1))
+  if (args[0] === OVERLOAD_SERVER_COMMAND)
+    return (await import('./overload/service-process')).serve(args.slice(1))
+  if (args[0] === 'overload') return runOverload(args.slice(1))
   let options: BenchOptions
   try {
     options = parseBenchArgs(args)
@@ -55,6 +60,22 @@ async function runDecisionBench(options: BenchOptions): Promise<number> {
   if (!options.json) process.stdout.write(`\n${renderText(table)}${footnote(options, results)}`)
   if (options.out) await writeMarkdown(options, env, table, footnote(options, results))
   return 0
+}
+
+async function runOverload(args: string[]): Promise<number> {
+  let options: OverloadOptions
+  try {
+    options = parseOverloadArgs(args)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`diana bench overload: ${error.message}\n${USAGE}\n`)
+    return 2
+  }
+  try {
+    return await (await import('./overload/command')).runOverloadBench(options)
+  } catch (error) {
+    return explain(error)
+  }
 }
 
 async function runHttp(options: BenchOptions): Promise<number> {

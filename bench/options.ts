@@ -8,6 +8,8 @@ export const USAGE = `usage:
               [--compare] [--json] [--out FILE.md]
   diana bench http [--framework express|fastify|koa] [--algorithm A] [--keys N]
               [--concurrency N] [--duration S] [--samples N] [--compare] [--json] [--out FILE.md]
+  diana bench overload [--slots N] [--service-time MS] [--steps LIST] [--duration S]
+              [--variants LIST] [--json | --markdown] [--out FILE.md] [--svg FILE]
 
   --algorithm A     fixed-window | sliding-window | token-bucket | leaky-bucket (default: all four)
   --store S         memory (default) | redis
@@ -21,7 +23,19 @@ export const USAGE = `usage:
                     usual limiter), interleaved A B A B, with the ratio
   --json            one JSON object per scenario per line on stdout
   --out FILE.md     also write the table as Markdown
-  --framework F     HTTP benchmark: express | fastify | koa (default: all three)`
+  --framework F     HTTP benchmark: express | fastify | koa (default: all three)
+
+  overload: a service of N slots (excess requests queue), closed-loop clients offering each
+  step's multiple of its capacity; goodput (responses within 3x the unloaded p50), p99 of
+  admitted requests and shed rate per step, bare and behind each limiter
+  --slots N         requests the service serves at once (default 16)
+  --service-time MS time one request holds a slot, ±10 % (default 20)
+  --steps LIST      offered load per step, in multiples of capacity (default 1,2,4,6,8,10)
+  --duration S      measured seconds per step, after it settles (default 2.5)
+  --variants LIST   of bare, bucket-2x (token bucket at 2x capacity), bucket (at capacity),
+                    adaptive (the adaptive-concurrency rule, untuned) (default: all four)
+  --markdown        print the table as Markdown
+  --svg FILE        also write goodput against offered load as an SVG chart`
 
 /** The hidden subcommand the HTTP benchmark starts its server processes with. */
 export const HTTP_SERVER_COMMAND = '__http-server'
@@ -95,7 +109,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     throw new UsageError(String((error as Error).message).split('\n')[0])
   }
   if (positionals.length > 0) {
-    throw new UsageError(`unexpected argument "${positionals[0]}"${hint(positionals[0] as string, ['http'])}`)
+    throw new UsageError(
+      `unexpected argument "${positionals[0]}"${hint(positionals[0] as string, ['http', 'overload'])}`,
+    )
   }
   if (http) {
     for (const flag of ['store', 'redis-url', 'rules'] as const) {
