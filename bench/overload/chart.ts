@@ -1,3 +1,4 @@
+import { escapeXml, svgDocument } from '../svg'
 import { VARIANT_LABELS, type Variant } from './options'
 import type { Baseline, StepResult } from './run'
 
@@ -69,21 +70,13 @@ export function overloadSvg(title: string, results: readonly StepResult[], basel
     )
   })
   const unit = `goodput: responses within ${baseline.sloMs.toFixed(0)} ms (3× the unloaded p50), as a share of capacity`
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" role="img">
-<title>${escapeXml(title)}</title>
-<style>.title{font-size:15px;font-weight:600;fill:#1f2933}.unit{font-size:12px;fill:#52606d}.tick{font-size:11px;fill:#52606d}.label{font-size:12px;fill:#3e4c59}.legend{font-size:12px;fill:#1f2933}.note{font-size:10px;fill:#7b8794}.grid{stroke:#eef1f4}.axis{stroke:#7b8794}.capacity{stroke:#7b8794;stroke-dasharray:5 4}.target{stroke:#2f6fdf;stroke-opacity:0.5;stroke-dasharray:2 3}</style>
-<rect width="100%" height="100%" fill="#ffffff"/>
-<text x="12" y="22" class="title">${escapeXml(title)}</text>
-<text x="12" y="40" class="unit">${escapeXml(unit)}</text>
-${parts.join('\n')}
-</svg>
-`
-}
-
-function escapeXml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
+  return svgDocument({
+    width,
+    height,
+    title,
+    unit,
+    style:
+      '.tick{font-size:11px;fill:#52606d}.label{font-size:12px;fill:#3e4c59}.legend{font-size:12px;fill:#1f2933}.note{font-size:10px;fill:#7b8794}.grid{stroke:#eef1f4}.axis{stroke:#7b8794}.capacity{stroke:#7b8794;stroke-dasharray:5 4}.target{stroke:#2f6fdf;stroke-opacity:0.5;stroke-dasharray:2 3}',
+    parts,
+  })
 }

@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs'
 import { parseArgs } from 'node:util'
+import { escapeXml, svgDocument } from '../../bench/svg'
 
 interface Bar {
   label: string
@@ -95,15 +96,15 @@ export function renderSvg(title: string, unit: string, groups: readonly Group[])
   }
   const width = labelWidth + chartWidth + right
   const height = y + 10
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="system-ui, -apple-system, Segoe UI, sans-serif" role="img">
-<title>${escapeXml(title)}</title>
-<style>.title{font-size:15px;font-weight:600;fill:#1f2933}.unit{font-size:12px;fill:#52606d}.group{font-size:12px;fill:#1f2933}.value{font-size:11px;fill:#3e4c59}.ratio{font-size:13px;font-weight:600;fill:#2f6fdf}</style>
-<rect width="100%" height="100%" fill="#ffffff"/>
-<text x="12" y="22" class="title">${escapeXml(title)}</text>
-<text x="12" y="40" class="unit">${escapeXml(unit)}</text>
-${parts.join('\n')}
-</svg>
-`
+  return svgDocument({
+    width,
+    height,
+    title,
+    unit,
+    style:
+      '.group{font-size:12px;fill:#1f2933}.value{font-size:11px;fill:#3e4c59}.ratio{font-size:13px;font-weight:600;fill:#2f6fdf}',
+    parts,
+  })
 }
 
 function formatValue(value: number): string {
@@ -111,14 +112,6 @@ function formatValue(value: number): string {
   if (value >= 1e6) return `${(value / 1e6).toFixed(2)}M`
   if (value >= 1e4) return `${(value / 1e3).toFixed(0)}k`
   return value < 100 ? value.toFixed(1) : value.toFixed(0)
-}
-
-function escapeXml(text: string): string {
-  return text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
 }
 
 function readLines(files: readonly string[]): Record<string, unknown>[] {
