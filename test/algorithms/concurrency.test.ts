@@ -52,10 +52,11 @@ class PermitModel {
     const allowed = held + cost <= this.limit
     if (allowed) this.held.set(id, { takenAt: now, units: cost })
     const after = this.#live(now)
-    const lastReclaim = after.reduce((last, p) => {
-      const at = reclaimedAt(p.takenAt, this.windowMs)
-      return at > last ? at : last
-    }, now)
+    let lastReclaim = now
+    for (const permit of after) {
+      const at = reclaimedAt(permit.takenAt, this.windowMs)
+      if (at > lastReclaim) lastReclaim = at
+    }
     return {
       allowed,
       remaining: Number(this.limit - (allowed ? held + cost : held)),

@@ -503,10 +503,11 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       const rule = check.rules[i] as CompiledRule
       // Permits are given back as a release gives them (a refund of the check's cost), not by
       // putting back the state replaced: that is refused once another check wrote the key, and
-      // the reserved permit would then be held until its window reclaims it.
+      // the reserved permit would then be held until its window reclaims it. By EVAL too, for
+      // the reason below.
       if (rule.algorithm.permits) {
         this.#whenConnected(() =>
-          this.#refundScriptNow().run(
+          this.#refundScriptNow().runByEval(
             this.#client as unknown as ScriptClient,
             [check.keys[i] as string],
             [...this.#refundHeader(check.cost, 0), this.#argsOf(rule)],
