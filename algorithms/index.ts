@@ -1,4 +1,5 @@
 import type { Algorithm } from '../src/algorithm'
+import { concurrency } from './concurrency'
 import { fixedWindow } from './fixed-window'
 import { leakyBucket } from './leaky-bucket'
 import { slidingWindow } from './sliding-window'
@@ -10,6 +11,7 @@ export const builtInAlgorithms: ReadonlyArray<readonly [string, Algorithm]> = [
   ['sliding-window', slidingWindow],
   ['token-bucket', tokenBucket],
   ['leaky-bucket', leakyBucket],
+  ['concurrency', concurrency],
 ]
 
-export { fixedWindow, leakyBucket, slidingWindow, tokenBucket }
+export { concurrency, fixedWindow, leakyBucket, slidingWindow, tokenBucket }

@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { hint } from '../src/did-you-mean'
-import { algorithmNames } from '../src/registry'
+import { algorithmNames, findAlgorithm } from '../src/registry'
 
 export const USAGE = `usage:
   diana bench [--algorithm A] [--store memory|redis] [--redis-url URL] [--keys N]
@@ -11,7 +11,7 @@ export const USAGE = `usage:
   diana bench overload [--slots N] [--service-time MS] [--steps LIST] [--duration S]
               [--variants LIST] [--json | --markdown] [--out FILE.md] [--svg FILE]
 
-  --algorithm A     fixed-window | sliding-window | token-bucket | leaky-bucket (default: all four)
+  --algorithm A     fixed-window | sliding-window | token-bucket | leaky-bucket | concurrency (default: all but concurrency)
   --store S         memory (default) | redis
   --redis-url URL   Redis for --store redis (default redis://127.0.0.1:6379)
   --keys N          distinct subjects, checked round robin (default 10000; 1 = one hot key)
@@ -141,8 +141,15 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
 
   return {
     mode: http ? 'http' : 'decisions',
-    // HTTP runs one Diana rule; token bucket is what an API gateway would usually pick.
-    algorithms: algorithm !== undefined ? [algorithm] : http ? ['token-bucket'] : known,
+    // HTTP runs one Diana rule; token bucket is what an API gateway would usually pick. Permit
+    // algorithms (concurrency) are left out of the default: checks that never release fill a
+    // key after `limit` of them, which measures denials, not what the peer's counter does.
+    algorithms:
+      algorithm !== undefined
+        ? [algorithm]
+        : http
+          ? ['token-bucket']
+          : known.filter((name) => findAlgorithm(name)?.permits !== true),
     store,
     redisUrl,
     keys: whole('keys', values.keys, DEFAULT_BENCH_OPTIONS.keys, LIMITS.keys),

@@ -48,6 +48,12 @@ export interface Algorithm {
   readonly stateSize: number
   /** Whether rules of this algorithm may set `burst`. */
   readonly acceptsBurst: boolean
+  /**
+   * Units are permits held while a request is in flight, not spent: every check that applied a
+   * rule of this algorithm gets a Decision with `release()`, which gives them back through
+   * `Store.refund` with `heldMs`.
+   */
+  readonly permits?: true
   /** Values accepted for `mode`; the first one is the default. Absent: `mode` is rejected. */
   readonly modes?: readonly string[]
   /** Extra checks on a rule's parameters; returns a message naming the problem, or undefined. */
@@ -94,17 +100,23 @@ export interface Algorithm {
    * capacity, a queue never shorter than empty. Returns the state to keep, or undefined when
    * there is nothing to give back (no state, an empty counter, a full bucket). Pure, like `step`.
    * Without it, `refund` on a rule of this algorithm is a TypeError naming the rule.
+   *
+   * `heldMs`: how long ago, in ms on the caller's monotonic clock, the units being given back
+   * were taken (a {@link permits} algorithm's release); undefined when unknown (a plain
+   * `limiter.refund`). Rate algorithms ignore it.
    */
   refund?(
     state: AlgorithmState | undefined,
     now: number,
     cost: number,
     rule: RuleParams,
+    heldMs?: number,
   ): AlgorithmState | undefined
   /**
    * The Lua twin of `refund`, needed only to refund in the Redis store: a Lua chunk that
-   * returns `function(state, now, cost, limit, window, burst, mode)` → the new state table, or
-   * nil when there is nothing to give back, with the same arithmetic as `refund`. The same
+   * returns `function(state, now, cost, limit, window, burst, mode, held_ms)` → the new state
+   * table, or nil when there is nothing to give back, with the same arithmetic as `refund`;
+   * `held_ms` is `heldMs` (nil when unknown). The same
    * locals as for {@link lua} are defined around it. The store keeps the key's expiry: a
    * refund only brings the moment its state stops mattering closer.
    */

@@ -126,7 +126,7 @@ export const ruleSchema = object(
     ),
     algorithm: describe(
       nonEmptyString('an algorithm name'),
-      'fixed-window, sliding-window, token-bucket, leaky-bucket (see docs/algorithms.md), or a registered algorithm.',
+      'fixed-window, sliding-window, token-bucket, leaky-bucket, concurrency (see docs/algorithms.md), or a registered algorithm.',
     ),
     limit: describe(positiveInteger(LIMIT_ERROR), 'L: requests (cost units) per window.'),
     window: describe(

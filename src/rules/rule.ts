@@ -17,8 +17,8 @@ export interface Rule {
    */
   dimension: BuiltInDimension | (string & {}) | string[]
   /**
-   * `fixed-window`, `sliding-window`, `token-bucket`, `leaky-bucket` (see docs/algorithms.md), or
-   * a registered algorithm.
+   * `fixed-window`, `sliding-window`, `token-bucket`, `leaky-bucket`, `concurrency` (see
+   * docs/algorithms.md), or a registered algorithm.
    */
   algorithm: BuiltInAlgorithm | (string & {})
   /** L: requests (cost units) per window. */

@@ -243,7 +243,12 @@ export class MemoryStore implements Store, RuleSetDeriver<readonly Table[]> {
    * as its algorithm's `refund` says (see `Store.refund`). A key with no state has nothing to
    * give back. A TypeError, before anything changes, when an algorithm has no `refund`.
    */
-  refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): void {
+  refund(
+    rules: readonly CompiledRule[],
+    subjectKeys: readonly string[],
+    cost: number,
+    heldMs?: number,
+  ): void {
     for (const rule of rules) refundOf(rule)
     const now = this.#clock()
     for (let i = 0; i < rules.length; i++) {
@@ -254,7 +259,7 @@ export class MemoryStore implements Store, RuleSetDeriver<readonly Table[]> {
       const current = this.#scratch.at(0, table, rule.algorithm.stateSize).current
       const slot = table.read(key, current)
       if (slot < 0) continue
-      const next = refundOf(rule)(current, now, cost, rule.params)
+      const next = refundOf(rule)(current, now, cost, rule.params, heldMs)
       if (next !== undefined) table.write(key, slot, checkedState(rule, next))
     }
   }

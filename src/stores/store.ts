@@ -61,11 +61,16 @@ export interface Store {
    * Gives back up to `cost` units to `rules[i]` for `subjectKeys[i]`, each rule on its own, as
    * its algorithm's `refund` says. Never rejects because its backend failed. Optional;
    * `limiter.refund` is a TypeError on a store without it.
+   *
+   * `heldMs`: how long ago (ms, on the caller's monotonic clock) the units were taken, passed
+   * on to the algorithms' `refund`; a Decision's `release()` gives it for the permit rules of
+   * its check (see `Algorithm.permits`), and it is undefined for a plain `limiter.refund`.
    */
   refund?(
     rules: readonly CompiledRule[],
     subjectKeys: readonly string[],
     cost: number,
+    heldMs?: number,
   ): void | PromiseLike<void>
   /**
    * Told the rules now in force after every rule-set change, so a store holding state per rule

@@ -59,6 +59,10 @@ const RULES: Rule[] = [
     burst: 3,
   },
   { name: 'tb-fast', dimension: 'account', algorithm: 'token-bucket', limit: 999_983, window: 7919 },
+  { name: 'cc', dimension: 'account', algorithm: 'concurrency', limit: 3, window: 1000 },
+  // Slots narrower than 1 ms, and ones that are not whole ms.
+  { name: 'cc-odd', dimension: 'account', algorithm: 'concurrency', limit: 5, window: 7 },
+  { name: 'cc-wide', dimension: 'account', algorithm: 'concurrency', limit: 40, window: 86_400_001 },
 ]
 
 /**
@@ -178,8 +182,10 @@ describeRedis('Lua twins decide exactly like the TypeScript steps', () => {
           now += dt
           if (rand() < 0.35) {
             const back = rand() < 0.1 ? 1e12 : cost + Math.floor(rand() * 3)
-            state = refund(state, now, back, compiled.params) ?? state
-            await store.refund([compiled], [subject], back)
+            // How long ago the units were taken, as a release knows it (rate algorithms ignore it).
+            const heldMs = rand() < 0.3 ? undefined : Math.floor(rand() * 2.5 * compiled.params.windowMs)
+            state = refund(state, now, back, compiled.params, heldMs) ?? state
+            await store.refund([compiled], [subject], back, heldMs)
             continue
           }
           const expected = compiled.algorithm.step(state, { now, cost }, compiled.params)

@@ -80,6 +80,9 @@ export function describeStore(
           'leaky 3/1s queue 2 (fractional interval)',
           { algorithm: 'leaky-bucket', limit: 3, window: '1s', burst: 2 },
         ],
+        ['concurrency 3/1s', { algorithm: 'concurrency', limit: 3, window: '1s' }],
+        ['concurrency 5/7ms (slots under 1 ms)', { algorithm: 'concurrency', limit: 5, window: 7 }],
+        ['concurrency 20/1m', { algorithm: 'concurrency', limit: 20, window: '1m' }],
       ]
       cases.forEach(([label, params], index) => {
         it(label, async () => {
@@ -435,6 +438,66 @@ export function describeStore(
         }
       })
 
+      it('concurrency: a check denied by a fixed-window rule on another dimension takes no permit', async () => {
+        const [permits, perAccount] = names('in-flight', 'per-account')
+        const twin = await twinFor([
+          { name: permits as string, dimension: 'global', algorithm: 'concurrency', limit: 3, window: '1m' },
+          {
+            name: perAccount as string,
+            dimension: 'account',
+            algorithm: 'fixed-window',
+            limit: 1,
+            window: '1h',
+          },
+        ])
+        const busy = someone()
+        expect((await twin.check(busy)).allowed).toBe(true)
+        for (let i = 0; i < 5; i++) {
+          expect(await twin.check(busy)).toMatchObject({ allowed: false, rule: perAccount })
+        }
+        // Only the admitted check holds a permit: two are left for other accounts.
+        expect((await twin.check(someone())).allowed).toBe(true)
+        expect((await twin.check(someone())).allowed).toBe(true)
+        expect(await twin.check(someone())).toMatchObject({ allowed: false, rule: permits })
+      })
+
+      it('concurrency with every other algorithm: all or nothing under random traffic', async () => {
+        const [a, b, c, d, e] = names('cc', 'fw', 'sw', 'tb', 'lb')
+        const twin = await twinFor(
+          [
+            { name: a as string, dimension: 'global', algorithm: 'concurrency', limit: 6, window: '2s' },
+            { name: b as string, dimension: 'account', algorithm: 'fixed-window', limit: 4, window: '1s' },
+            { name: c as string, dimension: 'device', algorithm: 'sliding-window', limit: 5, window: '2s' },
+            { name: d as string, dimension: 'account', algorithm: 'token-bucket', limit: 3, window: '1s' },
+            {
+              name: e as string,
+              dimension: 'device',
+              algorithm: 'leaky-bucket',
+              limit: 10,
+              window: '1s',
+              burst: 2,
+            },
+          ],
+          DEFAULT_START_MS + 321,
+          'concurrency and four rules',
+        )
+        const random = seededRandom(2424)
+        const accounts = [`x-${uniqueSuffix()}`, `y-${uniqueSuffix()}`]
+        const devices = [`p-${uniqueSuffix()}`, `q-${uniqueSuffix()}`]
+        for (let i = 0; i < 200; i++) {
+          twin.clock.advance(random.pick([0, 0, 0, 10, 50, 120, 400, 1100]))
+          const subject: Subject = {}
+          if (random.chance(0.8)) subject.account = random.pick(accounts)
+          if (random.chance(0.8)) subject.device = random.pick(devices)
+          if (random.chance(0.15)) await twin.refund(subject, 1, a)
+          const cost = random.pick([1, 1, 1, 1, 2, 3])
+          const decision = await twin.check(subject, cost)
+          if (!decision.allowed && Number.isFinite(decision.retryAfterMs) && random.chance(0.2)) {
+            await twin.probeRetry(subject, cost, decision)
+          }
+        }
+      })
+
       it('binding rule: allowed reports the least remaining, ties go to the rule listed first', async () => {
         const [first, second] = names('first', 'second')
         const rule = (name: string, limit: number): ModelRule => ({
@@ -635,6 +698,7 @@ export function describeStore(
         ['sliding-window', { algorithm: 'sliding-window', limit: 7, window: '3s' }],
         ['token-bucket', { algorithm: 'token-bucket', limit: 3, window: '1s', burst: 6 }],
         ['leaky-bucket', { algorithm: 'leaky-bucket', limit: 4, window: '1s', burst: 3 }],
+        ['concurrency', { algorithm: 'concurrency', limit: 4, window: '2s' }],
       ]
 
       algorithms.forEach(([label, params], index) => {
@@ -681,6 +745,42 @@ export function describeStore(
             }
           }
         })
+      })
+
+      it('concurrency: permits never released are reclaimed after the window, not before', async () => {
+        const [rule] = names('in-flight')
+        const W = 8000
+        // On a slot edge (slots are W/8 wide), so a permit is held W + W/8 at most.
+        const twin = await twinFor(
+          [{ name: rule as string, dimension: 'account', algorithm: 'concurrency', limit: 2, window: W }],
+          DEFAULT_START_MS + 250,
+        )
+        const who = someone()
+        expect(await twin.check(who)).toMatchObject({ allowed: true, remaining: 1, resetMs: 8750 })
+        twin.clock.advance(3000)
+        expect(await twin.check(who)).toMatchObject({ allowed: true, remaining: 0 })
+        twin.clock.advance(W - 3000 - 1)
+        const denied = await twin.check(who)
+        expect(denied).toMatchObject({ allowed: false, remaining: 0, retryAfterMs: 751 })
+        // The first permit comes back at its time, the second one stays held.
+        await twin.probeRetry(who, 1, denied)
+        expect((await twin.check(who)).allowed).toBe(false)
+        twin.clock.advance(W + W / 8)
+        expect(await twin.check(who, 2)).toMatchObject({ allowed: true, remaining: 0 })
+      })
+
+      it('concurrency: limiter.refund gives back one permit', async () => {
+        const [rule] = names('in-flight')
+        const twin = await twinFor([
+          { name: rule as string, dimension: 'account', algorithm: 'concurrency', limit: 2, window: '1m' },
+        ])
+        const who = someone()
+        await twin.check(who)
+        await twin.check(who)
+        expect((await twin.check(who)).allowed).toBe(false)
+        await twin.refund(who)
+        expect(await twin.check(who)).toMatchObject({ allowed: true, remaining: 0 })
+        expect((await twin.check(who)).allowed).toBe(false)
       })
 
       it('refund of an estimate: the difference comes back, the real cost stays counted', async () => {

@@ -1,5 +1,5 @@
 /**
- * Reference models of the four algorithms and of the engine's fold, written straight from the
+ * Reference models of the built-in algorithms and of the engine's fold, written straight from the
  * contract (/work/shared/CONTRACT.md) and sharing no code with `algorithms/` or `src/`.
  *
  * Everything is exact: times and counts are BigInt, and fractional quantities are kept scaled
@@ -11,7 +11,12 @@
  * whole-ms wait after which the same request passes, which is the contract's own definition.
  */
 
-export type ModelAlgorithmName = 'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket'
+export type ModelAlgorithmName =
+  | 'fixed-window'
+  | 'sliding-window'
+  | 'token-bucket'
+  | 'leaky-bucket'
+  | 'concurrency'
 
 export interface ModelRule {
   name: string
@@ -86,6 +91,65 @@ export function algorithmModel(rule: ModelRule): AlgorithmModel {
       return tokenBucketModel(L, W, BigInt(rule.burst ?? rule.limit))
     case 'leaky-bucket':
       return leakyBucketModel(L, W, BigInt(rule.burst ?? 0), rule.mode === 'police')
+    case 'concurrency':
+      return concurrencyModel(L, W)
+  }
+}
+
+/** One check's permits, as the concurrency model holds them. */
+export interface ModelPermit {
+  takenAt: bigint
+  units: bigint
+}
+
+/**
+ * When a permit taken at `takenAt` is reclaimed: time is cut into slots W/8 wide, aligned to
+ * the epoch, and a permit is reclaimed at the end of its slot plus W (the first whole ms from
+ * then on): never before W has passed, at most W/8 after.
+ */
+export function reclaimedAt(takenAt: bigint, W: bigint): bigint {
+  const slot = (takenAt * 8n) / W
+  return ceilDiv((slot + 9n) * W, 8n)
+}
+
+/**
+ * Concurrency as a list of permits: allow iff the units of those not yet reclaimed plus c <= L;
+ * remaining = L - held after; resetMs = until the last of them is reclaimed. A refund (no
+ * `heldMs`) gives back from the newest permits.
+ */
+export function concurrencyModel(L: bigint, W: bigint): AlgorithmModel {
+  const live = (state: unknown, now: bigint) =>
+    ((state as ModelPermit[] | undefined) ?? []).filter(
+      (permit) => permit.units > 0n && now < reclaimedAt(permit.takenAt, W),
+    )
+  return {
+    neverPasses: (cost) => cost > L,
+    refund(raw, now, cost) {
+      const permits = live(raw, now).map((permit) => ({ ...permit }))
+      let left = cost
+      for (let i = permits.length - 1; i >= 0 && left > 0n; i--) {
+        const permit = permits[i] as ModelPermit
+        const back = min(left, permit.units)
+        permit.units -= back
+        left -= back
+      }
+      return left < cost ? permits : undefined
+    },
+    step(raw, now, cost) {
+      const permits = live(raw, now)
+      const held = permits.reduce((sum, permit) => sum + permit.units, 0n)
+      const allowed = held + cost <= L
+      const next = allowed ? [...permits, { takenAt: now, units: cost }] : permits
+      const after = allowed ? held + cost : held
+      const last = next.filter((permit) => permit.units > 0n).at(-1)
+      return {
+        allowed,
+        next,
+        remaining: Number(max(0n, L - after)),
+        resetMs: last === undefined ? 0 : Number(reclaimedAt(last.takenAt, W) - now),
+        delayMs: 0,
+      }
+    },
   }
 }
 

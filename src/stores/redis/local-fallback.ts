@@ -67,8 +67,13 @@ export class LocalFallback implements RuleSetDeriver<RuleSet> {
   }
 
   /** Gives units back to the local shares, each as far as it holds them (see `Store.refund`). */
-  refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): void {
-    this.#store.refund(this.#sharesOfList(rules), subjectKeys, cost)
+  refund(
+    rules: readonly CompiledRule[],
+    subjectKeys: readonly string[],
+    cost: number,
+    heldMs?: number,
+  ): void {
+    this.#store.refund(this.#sharesOfList(rules), subjectKeys, cost, heldMs)
   }
 
   /**

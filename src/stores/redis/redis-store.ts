@@ -325,9 +325,15 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
    * the local fallback's shares, which are charged what Redis admits. Resolves once Redis
    * answered or `commandTimeoutMs` passed; never rejects for a Redis failure (while Redis is
    * away only the local shares get the units back). A TypeError, before anything changes, when
-   * a rule's algorithm has no `refund` or no `luaRefund`.
+   * a rule's algorithm has no `refund` or no `luaRefund`. `heldMs` goes to the algorithms as
+   * it is: the caller's measure of how long the units were held, read against Redis time.
    */
-  refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): Promise<void> {
+  refund(
+    rules: readonly CompiledRule[],
+    subjectKeys: readonly string[],
+    cost: number,
+    heldMs?: number,
+  ): Promise<void> {
     for (const rule of rules) {
       refundOf(rule)
       if (typeof rule.algorithm.luaRefund !== 'string') {
@@ -338,9 +344,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     }
     const keys = this.#keysOf(rules, subjectKeys)
     const args = rules.map((rule) => this.#argsOf(rule))
-    if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost)
-    const testClock = this.#testClock
-    const header = [testClock ? String(testClock()) : '', String(cost)]
+    if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost, heldMs)
+    const header = this.#refundHeader(cost, heldMs)
     return this.#changeKeys(keys, () => {
       const script = this.#refundScriptNow()
       const client = this.#client as unknown as ScriptClient
@@ -376,6 +381,13 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       keys[i] = this.#keys.ruleKey(rules[i] as CompiledRule, subjectKeys[i] as string)
     }
     return keys
+  }
+
+  /** The refund script's first arguments: the test clock, the cost and `heldMs`. */
+  #refundHeader(cost: number, heldMs: number | undefined): string[] {
+    const testClock = this.#testClock
+    const held = heldMs === undefined || Number.isNaN(heldMs) ? '' : String(heldMs)
+    return [testClock ? String(testClock()) : '', String(cost), held]
   }
 
   /** The refund script for every algorithm seen so far (built again when one is added). */
@@ -488,6 +500,21 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const release = (i: number) => {
       const reservation = results[i]
       if (reservation === undefined || reservation.written === '') return
+      const rule = check.rules[i] as CompiledRule
+      // Permits are given back as a release gives them (a refund of the check's cost), not by
+      // putting back the state replaced: that is refused once another check wrote the key, and
+      // the reserved permit would then be held until its window reclaims it. By EVAL too, for
+      // the reason below.
+      if (rule.algorithm.permits) {
+        this.#whenConnected(() =>
+          this.#refundScriptNow().runByEval(
+            this.#client as unknown as ScriptClient,
+            [check.keys[i] as string],
+            [...this.#refundHeader(check.cost, 0), this.#argsOf(rule)],
+          ),
+        ).catch(() => {})
+        return
+      }
       // EVAL, not EVALSHA: a NOSCRIPT round trip could let the caller's next check reach
       // the key before the release does. The script is small and Redis caches it anyway.
       this.#whenConnected(() =>
@@ -721,6 +748,12 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         if (rule.blockMs !== undefined && !(verdicts[i] as RuleVerdict).allowed) {
           denials.forget([check.keys[i] as string])
         }
+      }
+      // Permits released by other instances end a wait sooner than the verdict says, which
+      // the cache would not see: such denials are asked of Redis every time.
+      for (let i = 0; i < verdicts.length; i++) {
+        const rule = check.rules[i] as CompiledRule
+        if (rule.algorithm.permits && !(verdicts[i] as RuleVerdict).allowed) return
       }
     }
     denials.learn(check.keys, check.cost, verdicts, admitted, hasShadow, now)

@@ -35,8 +35,9 @@ export const BLOCK_KEY_SUFFIX = ':b'
  * written back with the key's expiry as it was (a refund only makes the state matter for less
  * long). Algorithms are numbered as in {@link buildEvaluateScript}; one without `luaRefund` has
  * none here (the store refuses to refund its rules).
- * KEYS: the rules' state keys. ARGV: the test clock ('' = TIME), the cost, then one rule
- * argument per key (as for the evaluate script).
+ * KEYS: the rules' state keys. ARGV: the test clock ('' = TIME), the cost, how long ago the
+ * units were taken ('' = unknown; see `Algorithm.refund`'s `heldMs`), then one rule argument
+ * per key (as for the evaluate script).
  */
 export function buildRefundScript(algorithms: readonly Algorithm[]): string {
   const refunds = algorithms
@@ -49,6 +50,7 @@ export function buildRefundScript(algorithms: readonly Algorithm[]): string {
   return `-- Diana: give units back to rule states (Limiter.refund).
 local now_arg = ARGV[1]            -- epoch ms to use instead of TIME; '' in production (tests only)
 local cost = tonumber(ARGV[2])     -- units to give back
+local held_ms = tonumber(ARGV[3])  -- ms since they were taken; nil when unknown
 
 if redis.replicate_commands then pcall(redis.replicate_commands) end
 ${HELPERS}
@@ -57,11 +59,11 @@ ${refunds}
 ${READ_NOW}
 local given = 0
 for r = 1, #KEYS do
-  local def = rule_def(ARGV[2 + r])
+  local def = rule_def(ARGV[3 + r])
   local refund = refunds[def[1]]
   local raw = redis.call('GET', KEYS[r])
   if raw and refund then
-    local next_state = refund(decode(raw), now, cost, def[2], def[3], def[4], def[5])
+    local next_state = refund(decode(raw), now, cost, def[2], def[3], def[4], def[5], held_ms)
     if next_state ~= nil then
       local encoded = encode(next_state)
       if encoded ~= raw then

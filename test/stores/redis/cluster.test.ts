@@ -2,7 +2,8 @@
  * Redis Cluster: the keys of different rules live in different slots, so a check is reserved
  * on each slot and released on denial (see docs/redis.md). Under concurrent traffic no limit
  * is ever exceeded, and once traffic is over every counter holds at least what was admitted
- * and at most that plus the reservations of denied checks that raced with another write.
+ * and at most that plus the reservations of denied checks that raced with another write;
+ * the permits of a `concurrency` rule, released by refund, hold exactly what was admitted.
  */
 import { Cluster } from 'ioredis'
 import { afterAll, beforeAll, expect, it } from 'vitest'
@@ -100,6 +101,47 @@ describeRedis('Redis Cluster store', () => {
     // Ten denials reserved and released the global quota: 4 of 5 are left.
     expect(await limiter.check({ account: 'b' })).toMatchObject({ allowed: true, rule: 'account' })
     expect(await limiter.check({})).toMatchObject({ allowed: true, rule: 'global', remaining: 2 })
+    await limiter.close()
+  })
+
+  it('concurrency: under concurrent traffic a check denied in another slot holds no permit once settled', async () => {
+    const prefix = `permits${Math.random().toString(36).slice(2, 8)}`
+    const store = new RedisStore(
+      { type: 'redis', client, keyPrefix: prefix, logger: false, commandTimeoutMs: 2000 },
+      Date.now,
+    )
+    const limiter = createLimiter({
+      rules: [
+        { name: 'cc', dimension: 'global', algorithm: 'concurrency', limit: 80, window: '1h' },
+        { name: 'account', dimension: 'account', algorithm: 'fixed-window', limit: 4, window: '30d' },
+      ],
+      store,
+    })
+    await store.ready()
+    const accounts = Array.from({ length: 15 }, (_, i) => `acct${i}`)
+    // Denied checks' reservations race with other checks writing the permits key: a release
+    // that only put back the state it replaced would leave their permits held.
+    const decisions = await Promise.all(
+      Array.from({ length: 250 }, (_, i) => limiter.check({ account: accounts[i % accounts.length] })),
+    )
+    expect(decisions.some((d) => d.degraded)).toBe(false)
+    const admitted = decisions.filter((d) => d.allowed).length
+    const keys = await Promise.all(
+      cluster.nodes.map((node) => node.cli('--scan', '--pattern', `${prefix}:{cc|}*`)),
+    )
+    const key = keys.join('\n').split('\n').find(Boolean) as string
+    const held = async () =>
+      ((await client.get(key)) ?? '0')
+        .split(',')
+        .slice(1)
+        .reduce((sum, n) => sum + Number(n), 0)
+    // Releases are sent without waiting for them: they land within moments.
+    let permits = await held()
+    for (let i = 0; i < 50 && permits !== admitted; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 20))
+      permits = await held()
+    }
+    expect(permits).toBe(admitted)
     await limiter.close()
   })
 })
