@@ -47,11 +47,12 @@ describe('createLimiter', () => {
 
   it('rules name a built-in algorithm or a registered one, and a window as ms or a duration', () => {
     expectTypeOf<BuiltInAlgorithm>().toEqualTypeOf<
-      'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket'
+      'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket' | 'adaptive-concurrency'
     >()
     expectTypeOf<BuiltInAlgorithm>().toExtend<Rule['algorithm']>()
     expectTypeOf<'daily-quota'>().toExtend<Rule['algorithm']>()
-    expectTypeOf<Rule['window']>().toEqualTypeOf<number | string>()
+    // Optional for adaptive-concurrency only; compileRules requires it of every other algorithm.
+    expectTypeOf<Rule['window']>().toEqualTypeOf<number | string | undefined>()
     // @ts-expect-error a rule needs a limit
     const noLimit: Rule = { name: 'x', dimension: 'global', algorithm: 'token-bucket', window: '1s' }
     expectTypeOf(noLimit).toEqualTypeOf<Rule>()

@@ -101,7 +101,7 @@ const ms = (value: number) => (Number.isNaN(value) ? '-' : `${value.toFixed(1)} 
 async function main(): Promise<void> {
   const { rules } = loadConfig(process.env.DIANA_CONFIG ?? DIANA_CONFIG_PATH)
   const seckill = rules.find((rule) => rule.name === 'seckill')
-  const perSecond = seckill ? (seckill.limit * 1000) / (parseDuration(seckill.window) ?? 1000) : 100
+  const perSecond = seckill ? (seckill.limit * 1000) / (parseDuration(seckill.window ?? 1000) ?? 1000) : 100
   const rate = Math.round(perSecond * FACTOR)
 
   // The shop processes of one run must share it; nobody else needs to know it.
