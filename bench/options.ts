@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { hint } from '../src/did-you-mean'
-import { algorithmNames } from '../src/registry'
+import { algorithmNames, findAlgorithm } from '../src/registry'
 
 export const USAGE = `usage:
   diana bench [--algorithm A] [--store memory|redis] [--redis-url URL] [--keys N]
@@ -126,7 +126,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   return {
     mode: http ? 'http' : 'decisions',
     // HTTP runs one Diana rule; token bucket is what an API gateway would usually pick.
-    algorithms: algorithm !== undefined ? [algorithm] : http ? ['token-bucket'] : known,
+    algorithms: algorithm !== undefined ? [algorithm] : http ? ['token-bucket'] : known.filter(isRateLimit),
     store,
     redisUrl,
     keys: whole('keys', values.keys, DEFAULT_BENCH_OPTIONS.keys, LIMITS.keys),
@@ -180,4 +180,15 @@ function seconds(raw: string | undefined): number {
     )
   }
   return value
+}
+
+/**
+ * Whether an algorithm limits a rate, which is what a bench measures by default: checks in a
+ * loop that never end a request would only fill a concurrency rule's places (`concurrency`
+ * and `adaptive-concurrency` hold a place per request in flight until `release()`).
+ */
+function isRateLimit(name: string): boolean {
+  if (name === 'adaptive-concurrency') return false
+  // until i15-permits merges: Algorithm.permits marks algorithms whose units are permits.
+  return (findAlgorithm(name) as { permits?: true } | undefined)?.permits !== true
 }

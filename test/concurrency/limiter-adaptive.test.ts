@@ -144,3 +144,13 @@ describe.skipIf(!algorithmNames().includes('concurrency'))(
     })
   },
 )
+
+describe('diana validate on an adaptive rule', () => {
+  it('summarizes it as places in flight, not a rate', async () => {
+    const { summarize } = await import('../../src/config/validate-command')
+    expect(summarize(adaptive)).toBe('overload: adaptive-concurrency per global, 4-4 in flight')
+    expect(summarize({ ...adaptive, minLimit: 2, limit: 50, window: '30s' })).toBe(
+      'overload: adaptive-concurrency per global, 2-50 in flight, reclaimed after 30s',
+    )
+  })
+})

@@ -279,9 +279,10 @@ async function main(): Promise<void> {
     const duplicates = [...ordersByUser.values()].filter((ids) => ids.size > 1).length
     const oversells = Math.max(0, created - audit.stockTotal, audit.oversold)
     const ruleText = rules
-      .map(
-        (rule) =>
-          `${rule.name} ${rule.limit}/${rule.window}${rule.burst !== undefined ? ` (burst ${rule.burst})` : ''}`,
+      .map((rule) =>
+        rule.algorithm === 'adaptive-concurrency'
+          ? `${rule.name} ${rule.minLimit ?? 1}-${rule.limit} in flight`
+          : `${rule.name} ${rule.limit}/${rule.window}${rule.burst !== undefined ? ` (burst ${rule.burst})` : ''}`,
       )
       .join(' · ')
 
