@@ -365,20 +365,26 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     return settle(evaluation.verdicts, evaluation.degraded)
   }
 
-  /** The `release()` of an admitted decision: once, whoever calls it and however often. */
+  /**
+   * The `release()` of an admitted decision: once, whoever calls it and however often. The
+   * adapters pass `abandoned` when the client went away before the response was sent: how long
+   * that took says nothing about the service, and a client hanging up early on purpose must not
+   * make it look fast, so the adaptive permits are freed without a sample.
+   */
   #releaser(
     permits: readonly Permit[],
     held: HeldByStore | undefined,
     cost: number,
     takenAt: number,
-  ): () => void {
+  ): (abandoned?: unknown) => void {
     let released = false
-    return () => {
+    return (abandoned) => {
       if (released) return
       released = true
       const now = this.#monotonic()
       const heldMs = Math.max(0, now - takenAt)
-      for (const permit of permits) permit.release(heldMs, now)
+      const sample = abandoned === true ? undefined : heldMs
+      for (const permit of permits) permit.release(sample, now)
       if (held !== undefined) this.#giveBack(held, cost, heldMs)
     }
   }

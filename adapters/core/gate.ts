@@ -91,8 +91,10 @@ const OVERLOAD_ALGORITHMS: ReadonlySet<string> = new Set(['concurrency', 'adapti
  * so a client that hangs up mid-request cannot keep a permit.
  */
 function releaseWhenDone(res: ServerResponse, release: () => void): void {
-  if (res.closed || res.destroyed) release()
-  else res.once('close', release)
+  // `true` (abandoned) when the response was not sent in full: see the limiter's #releaser.
+  const done = release as (abandoned: boolean) => void
+  if (res.closed || res.destroyed) done(!res.writableFinished)
+  else res.once('close', () => done(!res.writableFinished))
 }
 
 /** A value's kind for a message, never its content (it may be a secret). */
