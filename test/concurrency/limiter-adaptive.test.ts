@@ -154,3 +154,27 @@ describe('diana validate on an adaptive rule', () => {
     )
   })
 })
+
+describe('an adaptive rule in diana.yaml', () => {
+  it('needs no window, and a misplaced minLimit is reported at its line', async () => {
+    const { parseConfig } = await import('../../src/config/parse-config')
+    const good = parseConfig(
+      'version: 1\nrules:\n  - { name: capacity, dimension: global, algorithm: adaptive-concurrency, limit: 100, minLimit: 5 }\n',
+      'diana.yaml',
+    )
+    expect(good.ok).toBe(true)
+    const bad = parseConfig(
+      'version: 1\nrules:\n  - name: quota\n    dimension: account\n    algorithm: fixed-window\n    limit: 10\n    window: 1m\n    minLimit: 5\n',
+      'diana.yaml',
+    )
+    expect(bad.ok).toBe(false)
+    if (bad.ok) return
+    expect(bad.error.issues).toEqual([
+      expect.objectContaining({
+        line: 8,
+        path: ['rules', 0, 'minLimit'],
+        message: expect.stringMatching(/is not valid for fixed-window/),
+      }),
+    ])
+  })
+})

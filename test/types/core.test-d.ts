@@ -73,6 +73,16 @@ describe('Decision', () => {
     expectTypeOf<Decision>().toHaveProperty('retryAfterMs').toEqualTypeOf<number>()
     expectTypeOf<Decision>().toHaveProperty('delayMs').toEqualTypeOf<number>()
     expectTypeOf<Decision>().toHaveProperty('degraded').toEqualTypeOf<boolean>()
+    // Only on decisions of checks that applied a concurrency rule, so callers write release?.().
+    expectTypeOf<Decision['release']>().toEqualTypeOf<(() => void) | undefined>()
+  })
+
+  it('a subject has a priority of three values, and an adaptive rule its minLimit', () => {
+    expectTypeOf<Subject['priority']>().toEqualTypeOf<'critical' | 'normal' | 'sheddable' | undefined>()
+    // @ts-expect-error no such priority
+    const urgent: Subject = { priority: 'urgent' }
+    expectTypeOf(urgent).toEqualTypeOf<Subject>()
+    expectTypeOf<Rule['minLimit']>().toEqualTypeOf<number | undefined>()
   })
 })
 
