@@ -311,7 +311,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     const local: RuleVerdict[] = []
     const permits: Permit[] = []
     let localDenied = false
-    let share = 0
+    /** Each adaptive rule's limit for this priority, by name: what a decision it binds reports. */
+    const shares: Record<string, number> = {}
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i] as CompiledRule
       if (!isAdaptive(rule)) continue
@@ -327,7 +328,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
           latencyMs: gate.limit.latencyMs,
         }),
       )
-      share = shareOf(gate, priority)
+      shares[rule.name] = shareOf(gate, priority)
     }
     const stored = withoutAdaptive(request)
     const settle = (verdicts: readonly RuleVerdict[], degraded: boolean): Decision => {
@@ -335,8 +336,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       const all = merged(rules, verdicts, () => local[next++] as RuleVerdict)
       const decision = decide(rules, all, degraded)
       if (rules !== this.#rules.rules) this.#variantWindows.note(rules, decision)
-      const binding = rules.find((rule) => rule.name === decision.rule)
-      if (binding !== undefined && isAdaptive(binding)) decision.limit = share
+      const share = decision.rule === undefined ? undefined : shares[decision.rule]
+      if (share !== undefined) decision.limit = share
       if (!decision.allowed) {
         for (const permit of permits) permit.release(undefined, takenAt)
         if (local.length > 0 || rules.some(isStorePermitRule)) decision.release = noRelease
