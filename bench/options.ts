@@ -142,14 +142,9 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   return {
     mode: http ? 'http' : 'decisions',
     // HTTP runs one Diana rule; token bucket is what an API gateway would usually pick. Permit
-    // algorithms (concurrency) are left out of the default: checks that never release fill a
-    // key after `limit` of them, which measures denials, not what the peer's counter does.
-    algorithms:
-      algorithm !== undefined
-        ? [algorithm]
-        : http
-          ? ['token-bucket']
-          : known.filter((name) => findAlgorithm(name)?.permits !== true),
+    // algorithms (concurrency, adaptive-concurrency) are left out of the default: checks that never
+    // release fill a key after `limit` of them, which measures denials, not what the peer's counter does.
+    algorithms: algorithm !== undefined ? [algorithm] : http ? ['token-bucket'] : known.filter(isRateLimit),
     store,
     redisUrl,
     keys: whole('keys', values.keys, DEFAULT_BENCH_OPTIONS.keys, LIMITS.keys),
@@ -203,4 +198,14 @@ function seconds(raw: string | undefined): number {
     )
   }
   return value
+}
+
+/**
+ * Whether an algorithm limits a rate, which is what a bench measures by default: checks in a
+ * loop that never end a request would only fill a concurrency rule's places (`concurrency`
+ * and `adaptive-concurrency` hold a place per request in flight until `release()`).
+ */
+function isRateLimit(name: string): boolean {
+  if (name === 'adaptive-concurrency') return false
+  return findAlgorithm(name)?.permits !== true
 }

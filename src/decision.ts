@@ -20,6 +20,12 @@ export interface Decision {
   degraded: boolean
   /** Names of shadow rules that would have denied this request (absent when none). */
   shadowDenied?: string[]
+  /**
+   * Present when a `concurrency` or `adaptive-concurrency` rule applied: hands the request's
+   * permits back once it is done (the adapters call it when the response finishes or the client
+   * goes away). Idempotent; a no-op on a denied decision, which holds none.
+   */
+  release?: () => void
 }
 
 /** The answer when no rule applies: nothing limits this request. A fresh object each time, so callers may annotate it. */

@@ -1,6 +1,10 @@
 import { EventEmitter } from 'node:events'
 import { type RuleVerdict, refundOf } from './algorithm'
-import { systemClock } from './clock'
+import { type Clock, systemClock } from './clock'
+import { isAdaptive } from './concurrency/adaptive-algorithm'
+import type { Permit } from './concurrency/adaptive-gate'
+import { AdaptiveRules, priorityOf, shareOf } from './concurrency/adaptive-rules'
+import { concurrencyVerdict } from './concurrency/concurrency-verdict'
 import type { ConfigError } from './config/config-error'
 import type { DianaConfig } from './config/config-schema'
 import { readLimiterConfig, startLiveConfig } from './config/limiter-config'
@@ -69,6 +73,14 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   readonly #variantWindows = new VariantWindows()
   /** The record every check reuses when the store decides into it (see `CheckRecord`). */
   readonly #record: CheckRecord | undefined
+  /**
+   * Whether some rule in force holds permits while a request is in flight (`concurrency`,
+   * `adaptive-concurrency`): its checks take {@link #decideHolding}, the others stay as they were.
+   */
+  #holds = false
+  readonly #adaptive = new AdaptiveRules()
+  /** Times permits: a request's latency, how long a permit was held. */
+  readonly #monotonic: Clock
 
   constructor(options: LimiterOptions) {
     super()
@@ -85,6 +97,9 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     const file = readLimiterConfig(options)
     this.#config = file?.config
     this.#rules = compileOrThrow(file ? file.config.rules : options.rules)
+    this.#holds = holdsPermits(this.#rules)
+    // The limiter's clock when a test drives it; otherwise the monotonic one, for latencies.
+    this.#monotonic = options.clock ?? (() => performance.now())
     this.#store = createStore(options.store ?? (file?.config.store as StoreOptions | undefined), clock)
     this.#record = this.#store.evaluateInto === undefined ? undefined : new CheckRecord()
     forwardStoreEvents(this.#store, this)
@@ -140,7 +155,10 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   setRules(rules: readonly Rule[]): void {
     this.#rules = compileOrThrow(rules)
-    this.#store.retain?.(withVariants(this.#rules.rules))
+    this.#holds = holdsPermits(this.#rules)
+    const all = withVariants(this.#rules.rules)
+    this.#adaptive.retain(all)
+    this.#store.retain?.(all)
   }
 
   /**
@@ -175,6 +193,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   #decideNow(subject: Subject, cost: number): MaybePromise<Decision> {
     // Timing costs a clock read, so it is done only for someone listening (e.g. metrics).
     const started = this.#reporting && this.listenerCount('decision') > 0 ? performance.now() : -1
+    if (this.#holds) return this.#decideHolding(subject, cost, started)
     const store = this.#store
     const reused = this.#record
     if (reused !== undefined) {
@@ -210,8 +229,18 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       const request = this.#request('peek', subject, costIn(options), undefined)
       if (request === undefined) return Promise.resolve(unlimited())
       const rules = request.rules
+      const stored = this.#holds ? withoutAdaptive(request) : request
+      const now = this.#monotonic()
+      const priority = priorityOf(subject.priority)
+      const merge = (verdicts: readonly RuleVerdict[]) =>
+        stored === request
+          ? verdicts
+          : merged(rules, verdicts, (rule, i) =>
+              this.#adaptive.peek(rule, request.subjectKeys[i] as string, priority, now),
+            )
+      if (stored === undefined) return Promise.resolve(decide(rules, merge([]), false))
       return Promise.resolve(
-        whenReady(peekable(request), (done) => decide(rules, done.verdicts, done.degraded)),
+        whenReady(peekable(stored), (done) => decide(rules, merge(done.verdicts), done.degraded)),
       )
     } catch (error) {
       return Promise.reject(error)
@@ -231,7 +260,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       const store = this.#store
       if (store.reset === undefined) throw new TypeError('reset: the store does not implement reset')
       const only = this.#ruleNamed('reset', options?.rule)
-      const request = this.#request('reset', subject, 0, only)
+      const filled = this.#request('reset', subject, 0, only)
+      const request = filled === undefined ? undefined : withoutAdaptive(filled)
       if (request === undefined) return Promise.resolve()
       return Promise.resolve(store.reset(request.rules, request.subjectKeys))
     } catch (error) {
@@ -254,12 +284,125 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       const store = this.#store
       if (store.refund === undefined) throw new TypeError('refund: the store does not implement refund')
       const only = this.#ruleNamed('refund', options?.rule)
-      const request = this.#request('refund', subject, costIn(options), only)
+      const filled = this.#request('refund', subject, costIn(options), only)
+      const request = filled === undefined ? undefined : withoutAdaptive(filled)
       if (request === undefined) return Promise.resolve()
       for (const rule of request.rules) refundOf(rule)
       return Promise.resolve(store.refund(request.rules, request.subjectKeys, request.cost))
     } catch (error) {
       return Promise.reject(error)
+    }
+  }
+
+  /**
+   * A check under rules that hold permits. Adaptive rules are decided here, in this process,
+   * and first, since they are cheap: a request they turn away costs the store nothing. One
+   * they admit goes to the store with the other rules; when the store denies it (or degrades to
+   * denying), its adaptive permits are handed back without a latency sample. An admitted
+   * decision gets `release()`, which frees its permits: the adaptive ones with the request's
+   * latency as a sample, the store's (`concurrency`) through `Store.refund`.
+   */
+  #decideHolding(subject: Subject, cost: number, started: number): MaybePromise<Decision> {
+    const request = this.#request('check', subject, cost, undefined)
+    if (request === undefined) return this.#report(unlimited(), subject, started)
+    const { rules, subjectKeys } = request
+    const takenAt = this.#monotonic()
+    const priority = priorityOf(subject.priority)
+    const local: RuleVerdict[] = []
+    const permits: Permit[] = []
+    let localDenied = false
+    /** Each adaptive rule's limit for this priority, by name: what a decision it binds reports. */
+    const shares: Record<string, number> = {}
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule
+      if (!isAdaptive(rule)) continue
+      const gate = this.#adaptive.gate(rule, subjectKeys[i] as string, takenAt)
+      const permit = gate.tryAcquire(priority, takenAt)
+      if (permit !== undefined) permits.push(permit)
+      else if (!rule.shadow) localDenied = true
+      local.push(
+        concurrencyVerdict({
+          allowed: permit !== undefined,
+          remaining: gate.remaining(priority),
+          inFlight: gate.inFlight,
+          latencyMs: gate.limit.latencyMs,
+        }),
+      )
+      shares[rule.name] = shareOf(gate, priority)
+    }
+    const stored = withoutAdaptive(request)
+    const settle = (verdicts: readonly RuleVerdict[], degraded: boolean): Decision => {
+      let next = 0
+      const all = merged(rules, verdicts, () => local[next++] as RuleVerdict)
+      const decision = decide(rules, all, degraded)
+      if (rules !== this.#rules.rules) this.#variantWindows.note(rules, decision)
+      const share = decision.rule === undefined ? undefined : shares[decision.rule]
+      if (share !== undefined) decision.limit = share
+      if (!decision.allowed) {
+        for (const permit of permits) permit.release(undefined, takenAt)
+        if (local.length > 0 || rules.some(isStorePermitRule)) decision.release = noRelease
+      } else {
+        const held = heldByStore(rules, all, subjectKeys)
+        if (local.length > 0 || held !== undefined) {
+          decision.release = this.#releaser(permits, held, cost, takenAt)
+        }
+      }
+      return this.#report(decision, subject, started)
+    }
+    if (localDenied || stored === undefined) {
+      const verdicts = stored === undefined ? [] : stored.rules.map(notAsked)
+      return settle(verdicts, false)
+    }
+    const evaluation = this.#store.evaluate(stored)
+    if (isPromiseLike(evaluation)) {
+      return Promise.resolve(evaluation).then(
+        (done) => settle(done.verdicts, done.degraded),
+        (error: unknown) => {
+          for (const permit of permits) permit.release(undefined, takenAt)
+          throw error
+        },
+      )
+    }
+    return settle(evaluation.verdicts, evaluation.degraded)
+  }
+
+  /**
+   * The `release()` of an admitted decision: once, whoever calls it and however often. The
+   * adapters pass `abandoned` when the client went away before the response was sent: how long
+   * that took says nothing about the service, and a client hanging up early on purpose must not
+   * make it look fast, so the adaptive permits are freed without a sample.
+   */
+  #releaser(
+    permits: readonly Permit[],
+    held: HeldByStore | undefined,
+    cost: number,
+    takenAt: number,
+  ): (abandoned?: unknown) => void {
+    let released = false
+    return (abandoned) => {
+      if (released) return
+      released = true
+      const now = this.#monotonic()
+      const heldMs = Math.max(0, now - takenAt)
+      const sample = abandoned === true ? undefined : heldMs
+      for (const permit of permits) permit.release(sample, now)
+      if (held !== undefined) this.#giveBack(held, cost, heldMs)
+    }
+  }
+
+  /**
+   * Hands the store's permits back. `release()` is called from a response's end, where nobody
+   * could handle a failure: a refund that fails is left to the rule's `window`, after which
+   * the store reclaims the permit anyway.
+   */
+  #giveBack(held: HeldByStore, cost: number, heldMs: number): void {
+    const store = this.#store
+    if (store.refund === undefined) return
+    try {
+      const done = store.refund(held.rules, held.subjectKeys, cost, heldMs)
+      if (isPromiseLike(done)) Promise.resolve(done).catch(() => {})
+    } catch {
+      // See above: the window reclaims what could not be handed back.
     }
   }
 
@@ -425,3 +568,81 @@ function forwardStoreEvents(store: Store, limiter: Limiter): void {
   store.on('degraded', (info) => limiter.emit('degraded', info))
   store.on('recovered', (info) => limiter.emit('recovered', info))
 }
+
+/** The rules of an admitted check whose store holds permits for it, with their keys. */
+interface HeldByStore {
+  rules: CompiledRule[]
+  subjectKeys: string[]
+}
+
+function holdsPermits(rules: RuleSet): boolean {
+  return rules.rules.some((rule) => isAdaptive(rule) || isStorePermitRule(rule))
+}
+
+function isStorePermitRule(rule: CompiledRule): boolean {
+  return rule.algorithm.permits === true
+}
+
+function heldByStore(
+  rules: readonly CompiledRule[],
+  verdicts: readonly RuleVerdict[],
+  subjectKeys: readonly string[],
+): HeldByStore | undefined {
+  let held: HeldByStore | undefined
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CompiledRule
+    // A shadow rule that would have denied took nothing, so it has nothing to give back.
+    if (!isStorePermitRule(rule) || !(verdicts[i] as RuleVerdict).allowed) continue
+    held ??= { rules: [], subjectKeys: [] }
+    held.rules.push(rule)
+    held.subjectKeys.push(subjectKeys[i] as string)
+  }
+  return held
+}
+
+/** The request without its adaptive rules, which no store sees; undefined when none is left. */
+function withoutAdaptive(request: EvaluationRequest): EvaluationRequest | undefined {
+  const { rules, subjectKeys } = request
+  if (!rules.some(isAdaptive)) return request
+  const record = new CheckRecord()
+  const kept: CompiledRule[] = []
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CompiledRule
+    if (isAdaptive(rule)) continue
+    kept.push(rule)
+    record.subjectKeys.push(subjectKeys[i] as string)
+  }
+  if (kept.length === 0) return undefined
+  record.rules = kept
+  record.cost = request.cost
+  return record
+}
+
+/**
+ * The verdicts of every rule of a check, in its order: the store's, in the order of the rules
+ * it was given, and the adaptive rules' from `adaptive(rule, i)`.
+ */
+function merged(
+  rules: readonly CompiledRule[],
+  stored: readonly RuleVerdict[],
+  adaptive: (rule: CompiledRule, i: number) => RuleVerdict,
+): RuleVerdict[] {
+  const all: RuleVerdict[] = []
+  let next = 0
+  for (let i = 0; i < rules.length; i++) {
+    const rule = rules[i] as CompiledRule
+    all.push(isAdaptive(rule) ? adaptive(rule, i) : (stored[next++] as RuleVerdict))
+  }
+  return all
+}
+
+/**
+ * The verdict of a store rule the check never reached because an adaptive rule turned the
+ * request away first: nothing taken, nothing known; it allows, so the denial binds.
+ */
+function notAsked(rule: CompiledRule): RuleVerdict {
+  return { allowed: true, remaining: rule.params.limit, resetMs: 0, retryAfterMs: 0, delayMs: 0 }
+}
+
+/** The `release()` of a denied decision: there is nothing to free. */
+function noRelease(): void {}

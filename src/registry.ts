@@ -1,5 +1,6 @@
 import { builtInAlgorithms } from '../algorithms/index'
 import type { Algorithm } from './algorithm'
+import { ADAPTIVE_CONCURRENCY, adaptiveConcurrency } from './concurrency/adaptive-algorithm'
 import { builtInDimensions, type Dimension, fieldDimension } from './dimension'
 
 const NAME = /^[a-z][a-z0-9-]{0,63}$/
@@ -21,7 +22,7 @@ const shared = globalThis as { [REGISTRY]?: Registrations }
 shared[REGISTRY] ??= { algorithms: new Map(), dimensions: new Map() }
 const registered = shared[REGISTRY]
 const builtIn: Registrations = {
-  algorithms: new Map<string, Algorithm>(builtInAlgorithms),
+  algorithms: new Map<string, Algorithm>([...builtInAlgorithms, [ADAPTIVE_CONCURRENCY, adaptiveConcurrency]]),
   dimensions: new Map<string, Dimension>(builtInDimensions),
 }
 

@@ -1,3 +1,5 @@
+import type { Priority } from './concurrency/priority'
+
 /**
  * Who is asking. Every field is optional: a rule applies only when every dimension it names is
  * present. Registered dimensions (see `registerDimension`) may read further fields.
@@ -13,6 +15,13 @@ export interface Subject {
    * IPv4-mapped IPv6 as IPv4, other IPv6 as its `ipv6Subnet` prefix such as `2001:db8:ab00::/56`).
    */
   ip?: string
+  /**
+   * How much the request matters to an `adaptive-concurrency` rule under pressure: `sheddable`
+   * is turned away first, `critical` last (see docs/concurrency.md). Any other value counts as
+   * `normal`.
+   * @default 'normal'
+   */
+  priority?: Priority
   readonly [field: string]: string | number | undefined
 }
 
@@ -42,6 +51,11 @@ export interface RefundOptions {
 }
 
 /** Built-in strategy names; registered ones are any other string. */
-export type BuiltInAlgorithm = 'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket'
+export type BuiltInAlgorithm =
+  | 'fixed-window'
+  | 'sliding-window'
+  | 'token-bucket'
+  | 'leaky-bucket'
+  | 'adaptive-concurrency'
 /** Built-in dimension names; registered ones are any other string. */
 export type BuiltInDimension = 'global' | 'account' | 'device' | 'resource' | 'ip'

@@ -1,4 +1,5 @@
 import type { ServerResponse } from 'node:http'
+import type { Priority } from '../../src/concurrency/priority'
 import type { Decision } from '../../src/decision'
 import { verifiedDeviceId } from '../../src/device-id'
 import type { Limiter } from '../../src/limiter'
@@ -59,12 +60,13 @@ export const ADDRESS_DEVICE = 'a:'
 /** The address of every client whose address cannot be determined. */
 export const UNKNOWN_ADDRESS = 'unknown'
 
-type HookName = 'identify' | 'identifyDevice' | 'normalizeResource' | 'skip' | 'onLimited'
+type HookName = 'identify' | 'identifyDevice' | 'normalizeResource' | 'prioritize' | 'skip' | 'onLimited'
 
 const HOOK_FALLBACKS: Readonly<Record<HookName, string>> = {
   identify: 'requests it fails for have no account, so account rules skip them; the other rules apply',
   identifyDevice: 'requests it fails for are counted by the device header, else the client address',
   normalizeResource: 'requests it fails for use the default resource (route pattern, else path)',
+  prioritize: 'requests it fails for are of normal priority',
   skip: 'requests it fails for are limited as usual',
   onLimited: 'denied requests it fails for get the default answer',
 }
@@ -78,6 +80,21 @@ const HOOK_FALLBACKS: Readonly<Record<HookName, string>> = {
 function peerGone(res: ServerResponse): boolean {
   const socket = res.socket
   return res.destroyed || !socket || socket.destroyed || socket.localAddress !== undefined
+}
+
+/** Algorithms whose denials mean overload rather than a spent quota. */
+const OVERLOAD_ALGORITHMS: ReadonlySet<string> = new Set(['concurrency', 'adaptive-concurrency'])
+
+/**
+ * Calls `release` when the response is over: sent in full, or the connection closed first (the
+ * client went away, the handler failed and the framework gave up). `close` comes in every case,
+ * so a client that hangs up mid-request cannot keep a permit.
+ */
+function releaseWhenDone(res: ServerResponse, release: () => void): void {
+  // `true` (abandoned) when the response was not sent in full: see the limiter's #releaser.
+  const done = release as (abandoned: boolean) => void
+  if (res.closed || res.destroyed) done(!res.writableFinished)
+  else res.once('close', () => done(!res.writableFinished))
 }
 
 /** A value's kind for a message, never its content (it may be a secret). */
@@ -141,6 +158,10 @@ export class Gate<Req, Res> {
       resource: this.#resource(req),
       method: binding.method(req),
       ip,
+    }
+    if (this.#options.prioritize !== undefined) {
+      const priority = this.#priority(req)
+      if (priority !== undefined) subject.priority = priority
     }
     const device = this.#device(req, ip)
     const account = this.#identity(req)
@@ -233,6 +254,29 @@ export class Gate<Req, Res> {
     if (value === undefined || value === null) return undefined
     if (typeof value === 'number' && Number.isFinite(value)) return String(value)
     this.#hookFailed(hook, `returned ${describe(value)}, expected a string or undefined`)
+    return undefined
+  }
+
+  /**
+   * What `prioritize` says, when it says `critical` or `sheddable`. Anything else is `normal`:
+   * a hook that reads a header the client controls can return anything, and must never raise
+   * a request's share by it; a value that is no priority at all is the hook's bug, reported once.
+   */
+  #priority(req: Req): Priority | undefined {
+    let value: unknown
+    try {
+      value = (this.#options.prioritize as (req: Req) => unknown)(req)
+    } catch (error) {
+      this.#hookFailed('prioritize', error)
+      return undefined
+    }
+    if (value === 'critical' || value === 'sheddable') return value
+    if (value !== 'normal' && value !== undefined) {
+      this.#hookFailed(
+        'prioritize',
+        `returned ${typeof value === 'string' ? 'another string' : describe(value)}, expected critical, normal, sheddable or undefined`,
+      )
+    }
     return undefined
   }
 
@@ -416,10 +460,14 @@ export class Gate<Req, Res> {
     }
     if (!decision.allowed) {
       binding.setHeader(res, 'Retry-After', String(wholeSeconds(decision.retryAfterMs)))
-      if (options.onLimited !== undefined) return this.#limitedByHook(decision, req, res)
-      binding.sendProblem(res, options.status, rateLimitedProblem(decision, options.status))
+      const status = this.#deniedStatus(decision)
+      if (options.onLimited !== undefined) return this.#limitedByHook(decision, status, req, res)
+      binding.sendProblem(res, status, rateLimitedProblem(decision, status))
       return false
     }
+    // Registered before anything else can end the response (a shaping delay the client does
+    // not wait for), so every way out of it hands the permits back.
+    if (decision.release !== undefined) releaseWhenDone(binding.raw(res), decision.release)
     if (decision.rule !== undefined && (options.skipFailedRequests || options.skipSuccessfulRequests)) {
       this.#refundWhenResponded(subject, res)
     }
@@ -446,7 +494,22 @@ export class Gate<Req, Res> {
     })
   }
 
-  async #limitedByHook(decision: Decision, req: Req, res: Res): Promise<boolean> {
+  /**
+   * `overloadStatus` (503) when a concurrency rule denied: the service is overloaded, which is
+   * not the client's quota. Only decisions of checks that applied such a rule have `release`,
+   * so other denials cost no lookup.
+   */
+  #deniedStatus(decision: Decision): number {
+    const options = this.#options
+    if (decision.release === undefined || options.overloadStatus === options.status) return options.status
+    const name = decision.rule
+    const rule = this.limiter.rules.find((candidate) => candidate.name === name)
+    return rule !== undefined && OVERLOAD_ALGORITHMS.has(rule.algorithm)
+      ? options.overloadStatus
+      : options.status
+  }
+
+  async #limitedByHook(decision: Decision, status: number, req: Req, res: Res): Promise<boolean> {
     const options = this.#options
     try {
       await options.onLimited?.(req, res, decision)
@@ -454,7 +517,7 @@ export class Gate<Req, Res> {
       this.#hookFailed('onLimited', error)
     }
     if (!this.#binding.responded(res)) {
-      this.#binding.sendProblem(res, options.status, rateLimitedProblem(decision, options.status))
+      this.#binding.sendProblem(res, status, rateLimitedProblem(decision, status))
     }
     return false
   }

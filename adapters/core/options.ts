@@ -1,3 +1,4 @@
+import type { Priority } from '../../src/concurrency/priority'
 import {
   DEFAULT_RESPONSE_OPTIONS,
   type HeaderStyle,
@@ -101,6 +102,13 @@ export interface AdapterHooks<Req, Res> {
    * defaults (case and a trailing slash ignored)
    */
   routing?: RoutingOptions
+  /**
+   * The request's `priority` for `adaptive-concurrency` rules: `critical`, `normal` or
+   * `sheddable` (under pressure `sheddable` is turned away first, `critical` last). Anything
+   * else, or a hook that fails, means `normal`, reported once.
+   * @default none: every request is normal
+   */
+  prioritize?: (req: Req) => Priority | undefined
   /**
    * Returns true for requests that are not limited at all (health checks, internal callers).
    * Skipped requests get no rate-limit headers.
@@ -208,6 +216,10 @@ export const adapterHooksSchema = object(
       ),
       "How the framework tells paths apart, so that every spelling it routes to one handler is one resource (for match.path and resource keys): percent-encoding is always decoded once; case, trailing and duplicate slashes are folded as set here. Fields you leave out are read from the framework. Default: Express: the loosest of its routers (the app's, from 'case sensitive routing' and 'strict routing', and each mounted express.Router()'s caseSensitive and strict); Fastify: its caseSensitive, ignoreTrailingSlash and ignoreDuplicateSlashes options; Koa: the enclosing Koa router's sensitive and strict, and the Koa router's app-wide defaults (case and a trailing slash ignored).",
     ),
+    prioritize: describe(
+      optional(hook),
+      "The request's priority for adaptive-concurrency rules: critical, normal or sheddable (under pressure sheddable is turned away first, critical last). Anything else, or a hook that fails, means normal, reported once. Default: none: every request is normal.",
+    ),
     skip: describe(
       optional(hook),
       'Returns true for requests that are not limited at all (health checks, internal callers). Skipped requests get no rate-limit headers.',
@@ -271,9 +283,11 @@ export interface ResolvedOptions<Req, Res> {
   proxyWarnings: boolean
   normalizeResource: AdapterHooks<Req, Res>['normalizeResource']
   routing: RoutingOptions | undefined
+  prioritize: AdapterHooks<Req, Res>['prioritize']
   skip: AdapterHooks<Req, Res>['skip']
   onLimited: AdapterHooks<Req, Res>['onLimited']
   status: 429 | 503
+  overloadStatus: 429 | 503
   headers: HeaderStyle
   maxDelayMs: number
   skipFailedRequests: boolean
@@ -354,9 +368,11 @@ export function resolveOptions<Req, Res>(
     proxyWarnings,
     normalizeResource: hooks.normalizeResource as ResolvedOptions<Req, Res>['normalizeResource'],
     routing,
+    prioritize: hooks.prioritize as ResolvedOptions<Req, Res>['prioritize'],
     skip: hooks.skip as ResolvedOptions<Req, Res>['skip'],
     onLimited: hooks.onLimited as ResolvedOptions<Req, Res>['onLimited'],
     status: response.status ?? DEFAULT_ADAPTER_OPTIONS.response.status,
+    overloadStatus: response.overloadStatus ?? DEFAULT_ADAPTER_OPTIONS.response.overloadStatus,
     headers: response.headers ?? DEFAULT_ADAPTER_OPTIONS.response.headers,
     maxDelayMs,
     skipFailedRequests,

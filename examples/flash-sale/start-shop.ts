@@ -6,7 +6,7 @@ import type { OutboxRelayOptions } from './domain/outbox-relay'
 import type { PointsLedger } from './domain/points-ledger'
 import type { SaleState } from './domain/sale-state'
 import { Shop } from './domain/shop'
-import { createApp, isCacheableRead } from './http/app'
+import { createApp, isCacheableRead, priorityOf } from './http/app'
 import { deviceSecretOf } from './http/device-ids'
 import { Sessions } from './http/session'
 import type { ShopConfig } from './shop-config'
@@ -85,7 +85,13 @@ export async function startShop(config: ShopConfig, options: StartOptions = {}):
     cooldownMs: config.cooldownMs,
     deviceSecret,
     // Only device ids the shop signed count; anything else is counted by the client address.
-    rateLimit: diana({ limiter, identify: (req) => sessions.user(req), deviceSecret, skip: isCacheableRead }),
+    rateLimit: diana({
+      limiter,
+      identify: (req) => sessions.user(req),
+      deviceSecret,
+      skip: isCacheableRead,
+      prioritize: priorityOf,
+    }),
   })
   const server = await new Promise<Server>((resolve, reject) => {
     const listening = app.listen(config.port, config.host, (error?: Error) =>

@@ -11,6 +11,8 @@ export interface AdaptiveGateTableOptions {
   shares?: PriorityShares
   /** The probe jitter's source; tests pass a seeded one. */
   random?: () => number
+  /** How long a permit may stay unreleased before it is reclaimed. @default Infinity */
+  holdMs?: number
 }
 
 export const DEFAULT_MAX_ADAPTIVE_KEYS = 10_000
@@ -26,12 +28,14 @@ export class AdaptiveGateTable {
   readonly #limit: Partial<VegasOptions>
   readonly #shares: PriorityShares
   readonly #random: () => number
+  readonly #holdMs: number
 
   constructor(options: AdaptiveGateTableOptions = {}) {
     this.#gates = new LruMap(options.maxKeys ?? DEFAULT_MAX_ADAPTIVE_KEYS)
     this.#limit = options.limit ?? {}
     this.#shares = options.shares ?? DEFAULT_PRIORITY_SHARES
     this.#random = options.random ?? Math.random
+    this.#holdMs = options.holdMs ?? Number.POSITIVE_INFINITY
   }
 
   get size(): number {
@@ -42,13 +46,13 @@ export class AdaptiveGateTable {
   gate(key: string, now: number): AdaptiveGate {
     let gate = this.#gates.get(key)
     if (gate === undefined) {
-      gate = new AdaptiveGate(new VegasLimit(this.#limit, now, this.#random), this.#shares)
+      gate = new AdaptiveGate(new VegasLimit(this.#limit, now, this.#random), this.#shares, this.#holdMs)
       this.#gates.set(key, gate)
     }
     return gate
   }
 
   tryAcquire(key: string, priority: Priority, now: number): Permit | undefined {
-    return this.gate(key, now).tryAcquire(priority)
+    return this.gate(key, now).tryAcquire(priority, now)
   }
 }

@@ -15,15 +15,29 @@ export interface Permit {
 /**
  * The requests in flight under one key of an adaptive rule, admitted up to the limit its
  * {@link VegasLimit} learns, each priority up to its share of that limit.
+ *
+ * A permit not handed back within `holdMs` of being taken is reclaimed (freed without a sample)
+ * at the next admission: a request whose release was lost (a handler that never answers, a bug
+ * in the code that should release) must not shrink the key's capacity for good. The permits in
+ * flight are kept oldest first, so reclaiming looks only at the oldest.
  */
 export class AdaptiveGate {
   readonly limit: VegasLimit
   readonly #shares: PriorityShares
+  readonly #holdMs: number
   #inFlight = 0
+  /** Oldest permit in flight; each links to the next taken. */
+  #oldest: GatePermit | undefined
+  #newest: GatePermit | undefined
 
-  constructor(limit: VegasLimit, shares: PriorityShares = DEFAULT_PRIORITY_SHARES) {
+  constructor(
+    limit: VegasLimit,
+    shares: PriorityShares = DEFAULT_PRIORITY_SHARES,
+    holdMs = Number.POSITIVE_INFINITY,
+  ) {
     this.limit = limit
     this.#shares = shares
+    this.#holdMs = holdMs
   }
 
   get inFlight(): number {
@@ -36,18 +50,46 @@ export class AdaptiveGate {
     return Math.max(0, cap - this.#inFlight)
   }
 
-  tryAcquire(priority: Priority = 'normal'): Permit | undefined {
+  /** `now` dates the permit, for reclaiming it; without it the permit is never reclaimed. */
+  tryAcquire(priority: Priority = 'normal', now = Number.NaN): Permit | undefined {
+    if (!Number.isNaN(now)) this.#reclaim(now)
     if (this.remaining(priority) === 0) {
       this.limit.onDenied()
       return undefined
     }
     this.#inFlight += 1
-    return new GatePermit(this, this.#inFlight)
+    const permit = new GatePermit(this, this.#inFlight, now)
+    permit.previous = this.#newest
+    if (this.#newest === undefined) this.#oldest = permit
+    else this.#newest.next = permit
+    this.#newest = permit
+    return permit
+  }
+
+  #reclaim(now: number): void {
+    for (let oldest = this.#oldest; oldest !== undefined; oldest = this.#oldest) {
+      // NaN (undated) compares false, so an undated permit stops the sweep like a young one.
+      if (!(now - oldest.takenAt >= this.#holdMs)) return
+      oldest.release(undefined, now)
+    }
   }
 
   /** @internal Called once per permit, by the permit. */
-  settle(latencyMs: number | undefined, inFlightAtStart: number, dropped: boolean, now: number): void {
+  settle(
+    permit: GatePermit,
+    latencyMs: number | undefined,
+    inFlightAtStart: number,
+    dropped: boolean,
+    now: number,
+  ): void {
     this.#inFlight -= 1
+    const { previous, next } = permit
+    if (previous === undefined) this.#oldest = next
+    else previous.next = next
+    if (next === undefined) this.#newest = previous
+    else next.previous = previous
+    permit.previous = undefined
+    permit.next = undefined
     if (dropped) this.limit.onDrop(now)
     else if (latencyMs !== undefined) this.limit.onSample(latencyMs, inFlightAtStart, now)
   }
@@ -56,23 +98,27 @@ export class AdaptiveGate {
 class GatePermit implements Permit {
   #gate: AdaptiveGate | undefined
   readonly #inFlightAtStart: number
+  readonly takenAt: number
+  previous: GatePermit | undefined
+  next: GatePermit | undefined
 
-  constructor(gate: AdaptiveGate, inFlightAtStart: number) {
+  constructor(gate: AdaptiveGate, inFlightAtStart: number, takenAt: number) {
     this.#gate = gate
     this.#inFlightAtStart = inFlightAtStart
+    this.takenAt = takenAt
   }
 
   release(latencyMs: number | undefined, now: number): void {
     const gate = this.#gate
     if (gate === undefined) return
     this.#gate = undefined
-    gate.settle(latencyMs, this.#inFlightAtStart, false, now)
+    gate.settle(this, latencyMs, this.#inFlightAtStart, false, now)
   }
 
   drop(now: number): void {
     const gate = this.#gate
     if (gate === undefined) return
     this.#gate = undefined
-    gate.settle(undefined, this.#inFlightAtStart, true, now)
+    gate.settle(this, undefined, this.#inFlightAtStart, true, now)
   }
 }

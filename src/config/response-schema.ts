@@ -19,6 +19,12 @@ export interface ResponseOptions {
    */
   status?: 429 | 503
   /**
+   * Status of a request denied by a `concurrency` or `adaptive-concurrency` rule: the service is
+   * overloaded, which is not the client's quota running out, so 503 by default.
+   * @default 503
+   */
+  overloadStatus?: 429 | 503
+  /**
    * Rate-limit headers on allowed and denied responses: draft (IETF RateLimit-Policy and
    * RateLimit), legacy (X-RateLimit-Limit/Remaining/Reset), both or none. Retry-After is always
    * sent on denied responses.
@@ -27,7 +33,11 @@ export interface ResponseOptions {
   headers?: HeaderStyle
 }
 
-export const DEFAULT_RESPONSE_OPTIONS = { status: 429, headers: 'draft' } as const satisfies ResponseOptions
+export const DEFAULT_RESPONSE_OPTIONS = {
+  status: 429,
+  overloadStatus: 503,
+  headers: 'draft',
+} as const satisfies ResponseOptions
 
 const STATUS_ERROR = 'must be 429 or 503'
 
@@ -37,6 +47,10 @@ export const responseSchema = describe(
       status: describe(
         optional(union([literal(429, STATUS_ERROR), literal(503, STATUS_ERROR)], STATUS_ERROR)),
         'Status of a denied response: 429, or 503 for services that prefer to look overloaded rather than tell clients about quotas. Default: 429.',
+      ),
+      overloadStatus: describe(
+        optional(union([literal(429, STATUS_ERROR), literal(503, STATUS_ERROR)], STATUS_ERROR)),
+        "Status of a request denied by a concurrency or adaptive-concurrency rule: the service is overloaded, which is not the client's quota running out, so 503 by default. Default: 503.",
       ),
       headers: describe(
         optional(oneOf(RESPONSE_HEADER_STYLES, `must be one of ${RESPONSE_HEADER_STYLES.join(', ')}`)),

@@ -92,7 +92,11 @@ export async function validate(
 export function summarize(rule: Rule): string {
   const dimension = Array.isArray(rule.dimension) ? rule.dimension.join('+') : rule.dimension
   const window = typeof rule.window === 'number' ? `${rule.window}ms` : rule.window
-  const parts = [`${rule.name}: ${rule.algorithm} per ${dimension}, ${rule.limit} per ${window}`]
+  const amount =
+    rule.algorithm === 'adaptive-concurrency'
+      ? `${rule.minLimit ?? 1}-${rule.limit} in flight${window === undefined ? '' : `, reclaimed after ${window}`}`
+      : `${rule.limit} per ${window}`
+  const parts = [`${rule.name}: ${rule.algorithm} per ${dimension}, ${amount}`]
   if (rule.burst !== undefined) parts.push(`burst ${rule.burst}`)
   if (rule.mode !== undefined) parts.push(`mode ${rule.mode}`)
   if (rule.match?.methods) parts.push(`methods ${rule.match.methods.join('|')}`)

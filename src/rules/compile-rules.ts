@@ -1,4 +1,9 @@
 import type { RuleParams } from '../algorithm'
+import {
+  ADAPTIVE_CONCURRENCY,
+  adaptiveConcurrency,
+  DEFAULT_ADAPTIVE_HOLD_MS,
+} from '../concurrency/adaptive-algorithm'
 import { hint, quoted } from '../did-you-mean'
 import type { Dimension } from '../dimension'
 import { parseDuration } from '../duration'
@@ -103,8 +108,17 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
   }
   if (new Set(dimensionList).size !== dimensionList.length) fail('dimension', 'lists a dimension twice')
 
-  const windowMs = parseDuration(input.window) ?? Number.NaN
   if (!algorithm) return undefined
+  const adaptive = algorithm === adaptiveConcurrency
+  let windowMs = Number.NaN
+  if (input.window !== undefined) windowMs = parseDuration(input.window) ?? Number.NaN
+  else if (adaptive) windowMs = DEFAULT_ADAPTIVE_HOLD_MS
+  else fail('window', 'is required')
+  if (input.minLimit !== undefined) {
+    if (!adaptive)
+      fail('minLimit', `is not valid for ${input.algorithm}; only ${ADAPTIVE_CONCURRENCY} takes a minLimit`)
+    else if (input.minLimit > input.limit) fail('minLimit', `must not be above limit (${input.limit})`)
+  }
   if (input.burst !== undefined && !algorithm.acceptsBurst) {
     fail('burst', `is not valid for ${input.algorithm}; only token-bucket and leaky-bucket take a burst`)
   }
@@ -145,7 +159,13 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     ...shared,
     rule: input as Rule,
     params,
-    fingerprint: fingerprintOf(input.name, dimensionList, input.algorithm, params),
+    // minLimit is no RuleParam (only one algorithm has it), yet it is part of what is counted.
+    fingerprint: fingerprintOf(
+      input.name,
+      dimensionList,
+      input.minLimit === undefined ? input.algorithm : `${input.algorithm}/${input.minLimit}`,
+      params,
+    ),
     overrides: plans.length === 0 ? undefined : compileOverrides(shared, plans, dimensions[0] as Dimension),
     variant: false,
   }

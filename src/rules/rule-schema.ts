@@ -126,12 +126,16 @@ export const ruleSchema = object(
     ),
     algorithm: describe(
       nonEmptyString('an algorithm name'),
-      'fixed-window, sliding-window, token-bucket, leaky-bucket, concurrency (see docs/algorithms.md), or a registered algorithm.',
+      'fixed-window, sliding-window, token-bucket, leaky-bucket, concurrency (see docs/algorithms.md), adaptive-concurrency (see docs/concurrency.md), or a registered algorithm.',
     ),
     limit: describe(positiveInteger(LIMIT_ERROR), 'L: requests (cost units) per window.'),
     window: describe(
-      durationSchema,
-      "W: milliseconds, or a duration such as '500ms', '1s', '1m', '1h', '1d'.",
+      optional(durationSchema),
+      "W: milliseconds, or a duration such as '500ms', '1s', '1m', '1h', '1d'. Required, except for adaptive-concurrency, where it is how long an unreleased permit is held before it is reclaimed. Default: adaptive-concurrency: 60s.",
+    ),
+    minLimit: describe(
+      optional(positiveInteger(LIMIT_ERROR)),
+      "adaptive-concurrency only: the learned in-flight limit never falls below this (limit is the most it grows to). Keep it under the service's real capacity. Default: 1.",
     ),
     burst: describe(
       optional(number('must be a whole number', { integer: true, minimum: 0 })),

@@ -18,13 +18,24 @@ export interface Rule {
   dimension: BuiltInDimension | (string & {}) | string[]
   /**
    * `fixed-window`, `sliding-window`, `token-bucket`, `leaky-bucket`, `concurrency` (see
-   * docs/algorithms.md), or a registered algorithm.
+   * docs/algorithms.md), `adaptive-concurrency` (see docs/concurrency.md), or a registered algorithm.
    */
   algorithm: BuiltInAlgorithm | (string & {})
   /** L: requests (cost units) per window. */
   limit: number
-  /** W: milliseconds, or a duration such as `'500ms'`, `'1s'`, `'1m'`, `'1h'`, `'1d'`. */
-  window: number | string
+  /**
+   * W: milliseconds, or a duration such as `'500ms'`, `'1s'`, `'1m'`, `'1h'`, `'1d'`. Required,
+   * except for `adaptive-concurrency`, where it is how long an unreleased permit is held before
+   * it is reclaimed.
+   * @default adaptive-concurrency: 60s
+   */
+  window?: number | string
+  /**
+   * `adaptive-concurrency` only: the learned in-flight limit never falls below this (`limit` is
+   * the most it grows to). Keep it under the service's real capacity.
+   * @default 1
+   */
+  minLimit?: number
   /**
    * B: bucket capacity (token bucket) or queue length (leaky bucket); other algorithms take
    * none.

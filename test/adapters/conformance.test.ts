@@ -607,3 +607,99 @@ describe.each(frameworks)('$name adapter', (framework) => {
     expect(hits.get('/health')).toBeUndefined()
   })
 })
+
+/** At most two in flight; minLimit = limit keeps the learned limit fixed for these tests. */
+const twoInFlight: Rule = {
+  name: 'overload',
+  dimension: 'global',
+  algorithm: 'adaptive-concurrency',
+  limit: 2,
+  minLimit: 2,
+}
+
+describe.each(frameworks)('$name adapter with a concurrency rule', (framework) => {
+  const start = startsApps(framework)
+
+  /** Waits until the limiter holds `count` requests, each decided (and its handler entered). */
+  async function untilHeld(url: string, count: number, signal?: AbortSignal) {
+    const pending = []
+    for (let i = 0; i < count; i++) {
+      pending.push(send(`${url}/hang`, { headers: { 'x-priority': 'critical' }, signal }).catch((e) => e))
+    }
+    return pending
+  }
+
+  it('answers 503 with Retry-After when the rule is full, and releases on finish', async () => {
+    let finish = () => {}
+    const held = new Promise<void>((resolve) => {
+      finish = resolve
+    })
+    const { url, hits } = await start({ options: { rules: [twoInFlight] }, held, prioritizeByHeader: true })
+    const hanging = await untilHeld(url, 2)
+    await expect.poll(() => hits.get('/hang')).toBe(2)
+    const denied = await send(`${url}/health`, { headers: { 'x-priority': 'critical' } })
+    expect(denied.status).toBe(503)
+    expect(Number(denied.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
+    expect(JSON.parse(denied.body)).toMatchObject({ rule: 'overload', status: 503 })
+    finish()
+    expect((await Promise.all(hanging)).map((reply) => reply.status)).toEqual([200, 200])
+    const after = []
+    for (let i = 0; i < 4; i++)
+      after.push((await send(`${url}/health`, { headers: { 'x-priority': 'critical' } })).status)
+    expect(after).toEqual([200, 200, 200, 200])
+  })
+
+  it('answers 429 instead with response.overloadStatus 429', async () => {
+    const { url, hits } = await start({
+      options: { rules: [twoInFlight], response: { overloadStatus: 429 } },
+      prioritizeByHeader: true,
+    })
+    await untilHeld(url, 2)
+    await expect.poll(() => hits.get('/hang')).toBe(2)
+    expect((await send(`${url}/health`, { headers: { 'x-priority': 'critical' } })).status).toBe(429)
+  })
+
+  it('releases when the handler fails', async () => {
+    const quiet = { warn: () => {} }
+    const { url } = await start({
+      options: { rules: [twoInFlight], logger: quiet },
+      prioritizeByHeader: true,
+    })
+    const statuses = []
+    for (let i = 0; i < 5; i++)
+      statuses.push((await send(`${url}/boom`, { headers: { 'x-priority': 'critical' } })).status)
+    expect(statuses).toEqual([500, 500, 500, 500, 500])
+    expect((await send(`${url}/health`, { headers: { 'x-priority': 'critical' } })).status).toBe(200)
+  })
+
+  it('a client that aborts mid-request cannot leak permits', async () => {
+    const { url, hits } = await start({ options: { rules: [twoInFlight] }, prioritizeByHeader: true })
+    for (let round = 1; round <= 5; round++) {
+      const abort = new AbortController()
+      const pending = await untilHeld(url, 2, abort.signal)
+      await expect.poll(() => hits.get('/hang')).toBe(2 * round)
+      abort.abort()
+      await Promise.all(pending)
+      await expect
+        .poll(async () => (await send(`${url}/health`, { headers: { 'x-priority': 'critical' } })).status)
+        .toBe(200)
+    }
+  })
+
+  it('a hostile priority cannot raise a share; a failing prioritize hook is logged once', async () => {
+    const warnings: string[] = []
+    const logger = { warn: (message: string) => warnings.push(message) }
+    // Limit 4: sheddable 2, normal 3, critical 4.
+    const rules: Rule[] = [{ ...twoInFlight, limit: 4, minLimit: 4 }]
+    const { url, hits } = await start({ options: { rules, logger }, prioritizeByHeader: true })
+    for (const value of ['Critical', 'critical ', 'throw']) {
+      send(`${url}/hang`, { headers: { 'x-priority': value } }).catch(() => {})
+    }
+    await expect.poll(() => hits.get('/hang')).toBe(3)
+    // The three hostile requests count as normal: normal's share (3) is full, critical's is not.
+    expect((await send(`${url}/health`, { headers: { 'x-priority': 'CRITICAL' } })).status).toBe(503)
+    expect((await send(`${url}/health`, { headers: { 'x-priority': 'critical' } })).status).toBe(200)
+    const hookWarnings = warnings.filter((message) => message.includes('prioritize hook failed'))
+    expect(hookWarnings).toHaveLength(1)
+  })
+})

@@ -97,7 +97,7 @@ describe('loadConfig: each kind of error, with its position', () => {
     [
       'unknown-algorithm.yaml',
       [
-        'FILE:5:16: rules[0].algorithm: unknown algorithm "token-buket"; did you mean "token-bucket"? (known: fixed-window, sliding-window, token-bucket, leaky-bucket, concurrency)',
+        'FILE:5:16: rules[0].algorithm: unknown algorithm "token-buket"; did you mean "token-bucket"? (known: fixed-window, sliding-window, token-bucket, leaky-bucket, concurrency, adaptive-concurrency)',
       ],
     ],
     ['wrong-type.yaml', ['FILE:6:12: rules[0].limit: must be a whole number of requests, at least 1']],

@@ -47,11 +47,12 @@ describe('createLimiter', () => {
 
   it('rules name a built-in algorithm or a registered one, and a window as ms or a duration', () => {
     expectTypeOf<BuiltInAlgorithm>().toEqualTypeOf<
-      'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket'
+      'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket' | 'adaptive-concurrency'
     >()
     expectTypeOf<BuiltInAlgorithm>().toExtend<Rule['algorithm']>()
     expectTypeOf<'daily-quota'>().toExtend<Rule['algorithm']>()
-    expectTypeOf<Rule['window']>().toEqualTypeOf<number | string>()
+    // Optional for adaptive-concurrency only; compileRules requires it of every other algorithm.
+    expectTypeOf<Rule['window']>().toEqualTypeOf<number | string | undefined>()
     // @ts-expect-error a rule needs a limit
     const noLimit: Rule = { name: 'x', dimension: 'global', algorithm: 'token-bucket', window: '1s' }
     expectTypeOf(noLimit).toEqualTypeOf<Rule>()
@@ -72,6 +73,16 @@ describe('Decision', () => {
     expectTypeOf<Decision>().toHaveProperty('retryAfterMs').toEqualTypeOf<number>()
     expectTypeOf<Decision>().toHaveProperty('delayMs').toEqualTypeOf<number>()
     expectTypeOf<Decision>().toHaveProperty('degraded').toEqualTypeOf<boolean>()
+    // Only on decisions of checks that applied a concurrency rule, so callers write release?.().
+    expectTypeOf<Decision['release']>().toEqualTypeOf<(() => void) | undefined>()
+  })
+
+  it('a subject has a priority of three values, and an adaptive rule its minLimit', () => {
+    expectTypeOf<Subject['priority']>().toEqualTypeOf<'critical' | 'normal' | 'sheddable' | undefined>()
+    // @ts-expect-error no such priority
+    const urgent: Subject = { priority: 'urgent' }
+    expectTypeOf(urgent).toEqualTypeOf<Subject>()
+    expectTypeOf<Rule['minLimit']>().toEqualTypeOf<number | undefined>()
   })
 })
 

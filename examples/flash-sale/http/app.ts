@@ -37,6 +37,19 @@ export function isCacheableRead(req: Request): boolean {
 }
 
 /**
+ * How much a request matters when the shop is overloaded (the `capacity` rule in diana.yaml):
+ * paying for an order is the checkout, `critical`, and is shed last; reading one's own state
+ * (`/api/me`, an order) is browsing the page repeats anyway, `sheddable`, and is shed first;
+ * the purchase itself is `normal`. Decided by route, never by anything the client sends.
+ */
+export function priorityOf(req: Request): 'critical' | 'normal' | 'sheddable' {
+  const path = req.originalUrl.split('?')[0] ?? ''
+  if (req.method === 'POST' && /^\/api\/orders\/[^/]+\/pay$/.test(path)) return 'critical'
+  if (req.method === 'GET') return 'sheddable'
+  return 'normal'
+}
+
+/**
  * The shop's HTTP face. The order of the middleware is the architecture: static page first
  * (cacheable, never limited), then Diana on every API call, then the use cases.
  */

@@ -2,7 +2,10 @@
  * `npm run demo:load`: a flash-sale stampede against the shop, at about 10× what its Diana
  * rules allow, then the figures that matter: what happened to each request, which rule turned
  * it away, orders vs stock, oversells and duplicate orders (both must be 0), and the latency of
- * the requests that got through.
+ * the requests that got through. Alongside the purchases, people keep their page fresh (GET
+ * /api/me, `sheddable` to the shop's adaptive `capacity` rule) and pay for the orders they got
+ * (`critical`): the run reports how many of each priority the capacity rule shed (503) and the
+ * p99 latency of those it admitted.
  *
  * It starts its own shop process (Redis mode if REDIS_URL is set) unless FLASH_SALE_URL points
  * at a running one. Knobs: LOAD_FACTOR (10), LOAD_SECONDS (5), LOAD_USERS (1000), SALE_STOCK
@@ -17,6 +20,9 @@ import { loadConfig, parseDuration, signDeviceId } from 'diana-limiter'
 import type { Order, SaleAudit } from '../domain/order'
 import { deviceSecretOf } from '../http/device-ids'
 import { DEMO_SECRET, DIANA_CONFIG_PATH } from '../shop-config'
+
+type Priority = 'critical' | 'normal' | 'sheddable'
+const PRIORITIES: readonly Priority[] = ['critical', 'normal', 'sheddable']
 
 const FACTOR = Number(process.env.LOAD_FACTOR ?? 10)
 const SECONDS = Number(process.env.LOAD_SECONDS ?? 5)
@@ -101,7 +107,7 @@ const ms = (value: number) => (Number.isNaN(value) ? '-' : `${value.toFixed(1)} 
 async function main(): Promise<void> {
   const { rules } = loadConfig(process.env.DIANA_CONFIG ?? DIANA_CONFIG_PATH)
   const seckill = rules.find((rule) => rule.name === 'seckill')
-  const perSecond = seckill ? (seckill.limit * 1000) / (parseDuration(seckill.window) ?? 1000) : 100
+  const perSecond = seckill ? (seckill.limit * 1000) / (parseDuration(seckill.window ?? 1000) ?? 1000) : 100
   const rate = Math.round(perSecond * FACTOR)
 
   // The shop processes of one run must share it; nobody else needs to know it.
@@ -177,6 +183,12 @@ async function main(): Promise<void> {
     const humans = users.filter((user) => !user.bot)
     const bots = users.filter((user) => user.bot)
     const replies: (Reply & { user: string })[] = []
+    /** Every request of the stampede by priority, purchases included (they are `normal`). */
+    const byPriority = new Map<Priority, Reply[]>(PRIORITIES.map((priority) => [priority, []]))
+    const note = (priority: Priority) => (reply: Reply) => {
+      byPriority.get(priority)?.push(reply)
+      return reply
+    }
     let errors = 0
     const inFlight: Promise<void>[] = []
     const total = rate * SECONDS
@@ -199,14 +211,32 @@ async function main(): Promise<void> {
             cookie: user.cookie,
             'x-device-id': user.device,
             'idempotency-key': key,
-          }).then(
-            (reply) => {
-              replies.push({ ...reply, user: user.id })
-            },
-            () => {
-              errors++
-            },
-          ),
+          })
+            .then(note('normal'))
+            .then(
+              async (reply) => {
+                replies.push({ ...reply, user: user.id })
+                const order = reply.status === 201 ? reply.body.order : undefined
+                if (order === undefined) return
+                const headers = { cookie: user.cookie, 'x-device-id': user.device }
+                note('critical')(await send(user.url, 'POST', `/api/orders/${order.id}/pay`, headers))
+              },
+              () => {
+                errors++
+              },
+            ),
+        )
+        // Someone keeps their page fresh meanwhile.
+        const reader = humans[Math.floor(Math.random() * humans.length)]!
+        inFlight.push(
+          send(reader.url, 'GET', '/api/me', { cookie: reader.cookie, 'x-device-id': reader.device })
+            .then(note('sheddable'))
+            .then(
+              () => {},
+              () => {
+                errors++
+              },
+            ),
         )
       }
       await new Promise((resolve) => setTimeout(resolve, tickMs))
@@ -226,9 +256,11 @@ async function main(): Promise<void> {
       const label =
         reply.status === 429
           ? '429 rate-limited'
-          : `${reply.status} ${reply.body.outcome ?? (reply.status >= 500 ? 'error' : 'other')}`
+          : reply.status === 503 && reply.body.rule !== undefined
+            ? '503 shed'
+            : `${reply.status} ${reply.body.outcome ?? (reply.status >= 500 ? 'error' : 'other')}`
       outcomes.set(label, (outcomes.get(label) ?? 0) + 1)
-      if (reply.status === 429) {
+      if (reply.body.rule !== undefined && (reply.status === 429 || reply.status === 503)) {
         deniedBy.set(reply.body.rule ?? '?', (deniedBy.get(reply.body.rule ?? '?') ?? 0) + 1)
         denied.push(reply.ms)
       } else {
@@ -247,9 +279,10 @@ async function main(): Promise<void> {
     const duplicates = [...ordersByUser.values()].filter((ids) => ids.size > 1).length
     const oversells = Math.max(0, created - audit.stockTotal, audit.oversold)
     const ruleText = rules
-      .map(
-        (rule) =>
-          `${rule.name} ${rule.limit}/${rule.window}${rule.burst !== undefined ? ` (burst ${rule.burst})` : ''}`,
+      .map((rule) =>
+        rule.algorithm === 'adaptive-concurrency'
+          ? `${rule.name} ${rule.minLimit ?? 1}-${rule.limit} in flight`
+          : `${rule.name} ${rule.limit}/${rule.window}${rule.burst !== undefined ? ` (burst ${rule.burst})` : ''}`,
       )
       .join(' · ')
 
@@ -274,6 +307,17 @@ async function main(): Promise<void> {
       `  duplicates  ${Math.max(duplicates, audit.usersWithSeveralLiveOrders)} users with more than one order`,
       `  latency     got through (n=${passed.length}): p50 ${ms(percentile(passed, 50))}, p99 ${ms(percentile(passed, 99))}`,
       `              turned away (n=${denied.length}): p50 ${ms(percentile(denied, 50))}, p99 ${ms(percentile(denied, 99))}`,
+      `  overload    the adaptive capacity rule, by priority (purchases are normal)`,
+      ...PRIORITIES.map((priority) => {
+        const all = byPriority.get(priority) ?? []
+        const shed = all.filter((reply) => reply.status === 503 && reply.body.rule === 'capacity').length
+        const admitted = all
+          .filter((reply) => reply.status !== 503 && reply.status !== 429)
+          .map((reply) => reply.ms)
+          .sort((a, b) => a - b)
+        const share = all.length === 0 ? 0 : (100 * shed) / all.length
+        return `    ${priority.padEnd(10)} ${String(all.length).padStart(6)} sent, ${String(shed).padStart(6)} shed (${share.toFixed(0)} %), admitted p99 ${ms(percentile(admitted, 99))}`
+      }),
     ]
     console.log(lines.join('\n'))
     if (oversells > 0 || duplicates > 0 || audit.usersWithSeveralLiveOrders > 0) process.exitCode = 1

@@ -22,7 +22,8 @@ import { thenable } from '../../support/thenable'
  *
  * Routes: GET /items/:id, POST /api/seckill/:sku (mounted under /api), GET /health,
  * GET /decision (answers with the decision the handler finds on the request, as JSON, or
- * `null`), GET /status/:code (answers with that status), and GET /special, which has its own rules (per-route override) when `special` is given.
+ * `null`), GET /status/:code (answers with that status), GET /hang (answers once
+ * {@link AppSpec.held} settles), GET /boom (the handler throws), and GET /special, which has its own rules (per-route override) when `special` is given.
  */
 export interface AppSpec {
   /** Adapter options shared by all frameworks (rules, limiter, store, clock, response, ...). */
@@ -44,6 +45,13 @@ export interface AppSpec {
    * when the decision it is given is the one on the request.
    */
   customLimited?: boolean
+  /** GET /hang answers `done` only once this settles (forever when not given). */
+  held?: Promise<unknown>
+  /**
+   * prioritize(req) = the `x-priority` header as it comes (hostile values included, for the
+   * adapter to refuse); the value `throw` makes the hook throw.
+   */
+  prioritizeByHeader?: boolean
   /** Rules of GET /special, which then is limited by these only. */
   special?: Rule[]
   /** Trust X-Forwarded-For (each framework's own setting). */
@@ -102,6 +110,18 @@ function deviceHook<Req>(
   }
 }
 
+/** The prioritize hook of {@link AppSpec.prioritizeByHeader}, over a header reader. */
+function priorityHook<Req>(read: (req: Req) => string | undefined): (req: Req) => 'normal' | undefined {
+  return (req) => {
+    const value = read(req) || undefined
+    if (value === 'throw') throw new Error('priority hook failed')
+    // Passed on unchecked, as a careless app would: the adapter must cope with any value.
+    return value as 'normal' | undefined
+  }
+}
+
+const forever = new Promise<never>(() => {})
+
 function onRequest(onTheRequest: Decision | null | undefined, given: Decision): string {
   return onTheRequest === given ? ' (on the request)' : ''
 }
@@ -139,6 +159,9 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
       const mounted = dianaExpress({
         ...(spec.options as { rules: Rule[] }),
         ...(spec.identifyByHeader ? { identify: (req) => req.get('x-account') || undefined } : {}),
+        ...(spec.prioritizeByHeader
+          ? { prioritize: priorityHook((req: express.Request) => req.get('x-priority')) }
+          : {}),
         ...(spec.identifyDeviceByHeader
           ? {
               identifyDevice: deviceHook(spec.identifyDeviceByHeader, (req: express.Request) =>
@@ -177,6 +200,14 @@ function expressFramework(name: string, expressModule: typeof express): Framewor
       app.get('/health', limit, (_req, res) => {
         hit('/health')
         res.send('ok')
+      })
+      app.get('/hang', limit, (_req, res) => {
+        hit('/hang')
+        ;(spec.held ?? forever).then(() => res.send('done'))
+      })
+      app.get('/boom', limit, () => {
+        hit('/boom')
+        throw new Error('handler failed')
       })
       app.get('/status/:code', limit, (req, res) => {
         hit('/status/:code')
@@ -222,6 +253,13 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
         ...(spec.identifyByHeader
           ? { identify: (request) => (request.headers['x-account'] as string | undefined) || undefined }
           : {}),
+        ...(spec.prioritizeByHeader
+          ? {
+              prioritize: priorityHook(
+                (request: FastifyRequest) => request.headers['x-priority'] as string | undefined,
+              ),
+            }
+          : {}),
         ...(spec.identifyDeviceByHeader
           ? {
               identifyDevice: deviceHook(
@@ -261,6 +299,15 @@ function fastifyFramework(name: string, fastifyModule: typeof fastify): Framewor
       app.get('/health', async () => {
         hit('/health')
         return 'ok'
+      })
+      app.get('/hang', async () => {
+        hit('/hang')
+        await (spec.held ?? forever)
+        return 'done'
+      })
+      app.get('/boom', async () => {
+        hit('/boom')
+        throw new Error('handler failed')
       })
       app.get('/status/:code', async (request, reply) => {
         hit('/status/:code')
@@ -317,6 +364,9 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
             }
           : {}),
         ...(spec.identifyByHeader ? { identify: (ctx) => ctx.get('x-account') || undefined } : {}),
+        ...(spec.prioritizeByHeader
+          ? { prioritize: priorityHook((ctx: Koa.Context) => ctx.get('x-priority')) }
+          : {}),
         ...(spec.identifyDeviceByHeader
           ? {
               identifyDevice: deviceHook(
@@ -362,6 +412,15 @@ function koaFramework(name: string, KoaClass: typeof Koa): Framework {
       router.get('/health', (ctx) => {
         hit('/health')
         ctx.body = 'ok'
+      })
+      router.get('/hang', async (ctx) => {
+        hit('/hang')
+        await (spec.held ?? forever)
+        ctx.body = 'done'
+      })
+      router.get('/boom', () => {
+        hit('/boom')
+        throw new Error('handler failed')
       })
       router.get('/status/:code', (ctx) => {
         hit('/status/:code')
