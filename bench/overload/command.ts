@@ -5,7 +5,7 @@ import { renderMarkdown, renderText } from '../report'
 import { overloadSvg } from './chart'
 import type { OverloadOptions } from './options'
 import { baselineLine, overloadTable, stepJson, targetsNote } from './report'
-import { adaptiveSource, type Baseline, runOverload } from './run'
+import { type Baseline, runOverload } from './run'
 
 /**
  * `diana bench overload`: a service with a fixed capacity, bare and behind three limiters,
@@ -50,11 +50,7 @@ export async function runOverloadBench(options: OverloadOptions): Promise<number
 
 function describeRun(options: OverloadOptions): string {
   const capacity = (options.slots * 1000) / options.serviceMs
-  const adaptive = options.variants.includes('adaptive')
-    ? adaptiveSource() === 'rule'
-      ? '; adaptive = the adaptive-concurrency rule'
-      : '; adaptive = the adaptive-concurrency engine through the bench stand-in (the rule is not wired yet)'
-    : ''
+  const adaptive = options.variants.includes('adaptive') ? '; adaptive = the adaptive-concurrency rule' : ''
   return (
     `diana bench (overload): a service of ${options.slots} slots × ${options.serviceMs} ms ±10 % (capacity ${Math.round(capacity)}/s), ` +
     `closed-loop clients thinking ${options.serviceMs} ms; steps ${options.steps.map((s) => `${s}×`).join(' ')}, ` +

@@ -3,7 +3,6 @@ import type { Progress } from '../progress'
 import { type ServerProcess, startServerProcess } from '../server-process'
 import { ClosedLoop, StepRecorder, unloadedLatencies } from './closed-loop'
 import { OVERLOAD_SERVER_COMMAND, type OverloadOptions, VARIANT_LABELS, type Variant } from './options'
-import { adaptiveRuleIsWired } from './variant-admission'
 
 /** What one variant did at one step of offered load. */
 export interface StepResult {
@@ -154,9 +153,4 @@ function startService(variant: Variant, options: OverloadOptions): Promise<Serve
     ['bench', OVERLOAD_SERVER_COMMAND, variant, String(options.slots), String(options.serviceMs)],
     { execArgv: process.execArgv },
   )
-}
-
-/** How the adaptive variant is built in this run: the limiter's rule, or the bench's stand-in. */
-export function adaptiveSource(): 'rule' | 'shim' {
-  return adaptiveRuleIsWired() ? 'rule' : 'shim'
 }

@@ -1,7 +1,4 @@
 import { createLimiter } from '../../src/limiter'
-import { algorithmNames } from '../../src/registry'
-import type { Rule } from '../../src/rules/rule'
-import { createAdaptiveShim } from './adaptive-shim'
 import type { Admission } from './admission'
 import type { Variant } from './options'
 
@@ -15,10 +12,9 @@ import type { Variant } from './options'
 export function createAdmission(variant: Variant, slots: number, serviceMs: number): Admission | undefined {
   if (variant === 'bare') return undefined
   if (variant === 'adaptive') {
-    if (!adaptiveRuleIsWired()) return createAdaptiveShim()
-    const rule = { name: 'adaptive', algorithm: 'adaptive-concurrency', dimension: 'global', limit: 1000 }
-    // A concurrency rule has no window to count in; the type of Rule learns that with the rule.
-    return createLimiter({ rules: [rule as Rule] })
+    return createLimiter({
+      rules: [{ name: 'adaptive', algorithm: 'adaptive-concurrency', dimension: 'global', limit: 1000 }],
+    })
   }
   const factor = variant === 'bucket-2x' ? 2 : 1
   const capacity = (slots * 1000) / serviceMs
@@ -34,9 +30,4 @@ export function createAdmission(variant: Variant, slots: number, serviceMs: numb
       },
     ],
   })
-}
-
-/** Whether the limiter accepts `adaptive-concurrency` rules (until then the bench uses its shim). */
-export function adaptiveRuleIsWired(): boolean {
-  return algorithmNames().includes('adaptive-concurrency')
 }
