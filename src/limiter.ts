@@ -344,7 +344,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       } else {
         const held = heldByStore(rules, all, subjectKeys)
         if (local.length > 0 || held !== undefined) {
-          decision.release = this.#releaser(permits, held, cost, takenAt)
+          decision.release = this.#releaser(permits, held, cost, takenAt, decision.delayMs)
         }
       }
       return this.#report(decision, subject, started)
@@ -370,13 +370,16 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    * The `release()` of an admitted decision: once, whoever calls it and however often. The
    * adapters pass `abandoned` when the client went away before the response was sent: how long
    * that took says nothing about the service, and a client hanging up early on purpose must not
-   * make it look fast, so the adaptive permits are freed without a sample.
+   * make it look fast, so the adaptive permits are freed without a sample. The wait a leaky
+   * bucket in `shape` mode imposed (`delayMs`) is Diana's own doing, not the service's, so it
+   * is taken out of the sample: otherwise shaping would read as queueing and shrink the limit.
    */
   #releaser(
     permits: readonly Permit[],
     held: HeldByStore | undefined,
     cost: number,
     takenAt: number,
+    delayMs: number,
   ): (abandoned?: unknown) => void {
     let released = false
     return (abandoned) => {
@@ -384,7 +387,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       released = true
       const now = this.#monotonic()
       const heldMs = Math.max(0, now - takenAt)
-      const sample = abandoned === true ? undefined : heldMs
+      const sample = abandoned === true ? undefined : Math.max(0, heldMs - delayMs)
       for (const permit of permits) permit.release(sample, now)
       if (held !== undefined) this.#giveBack(held, cost, heldMs)
     }

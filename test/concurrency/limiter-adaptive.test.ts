@@ -74,6 +74,37 @@ describe('an adaptive-concurrency rule in the limiter', () => {
     expect((await limiter.check({ account: 'c', priority: 'critical' })).allowed).toBe(true)
   })
 
+  it("does not read a leaky bucket's shaping wait as the service's latency", async () => {
+    // 20 requests at once, shaped to one per 100 ms: the last waits 1.9 s before it starts, and
+    // then the service answers each in 10 ms. The service is fast; only the shaping is slow.
+    const shaping: Rule = {
+      name: 'shape',
+      dimension: 'global',
+      algorithm: 'leaky-bucket',
+      limit: 10,
+      window: '1s',
+      burst: 100,
+    }
+    const { clock, limiter } = setup([{ ...adaptive, limit: 100, minLimit: 1 }, shaping])
+    const admittedPerRound: number[] = []
+    for (let round = 0; round < 30; round++) {
+      const start = clock.now()
+      const decisions = []
+      for (let i = 0; i < 20; i++) decisions.push(await limiter.check({ priority: 'critical' }))
+      const admitted = decisions.filter((decision) => decision.allowed)
+      admittedPerRound.push(admitted.length)
+      admitted.sort((a, b) => a.delayMs - b.delayMs)
+      for (const decision of admitted) {
+        clock.set(Math.max(clock.now(), start + decision.delayMs + 10))
+        decision.release?.()
+      }
+      clock.set(start + 5_000) // the bucket drains between rounds
+    }
+    // The service keeps up, so the limit grows past 20 and every request gets in. Taking the wait
+    // for latency, the limit was held at 9 to 19 of the 20.
+    expect(admittedPerRound.slice(10)).toEqual(new Array(20).fill(20))
+  })
+
   it('reclaims a permit never released once its window has passed', async () => {
     const { clock, limiter } = setup([{ ...adaptive, window: '10s' }])
     for (let i = 0; i < 4; i++) await limiter.check({ priority: 'critical' })
