@@ -56,6 +56,7 @@ export type BuiltInAlgorithm =
   | 'sliding-window'
   | 'token-bucket'
   | 'leaky-bucket'
+  | 'concurrency'
   | 'adaptive-concurrency'
 /** Built-in dimension names; registered ones are any other string. */
 export type BuiltInDimension = 'global' | 'account' | 'device' | 'resource' | 'ip'
