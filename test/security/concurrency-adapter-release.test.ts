@@ -47,3 +47,22 @@ describe.each(frameworks)('$name: concurrency permits and shaping delays', (fram
     expect(hits.get('/hang')).toBe(1)
   })
 })
+
+describe.each(frameworks)('$name: concurrency permits and skipFailedRequests', (framework) => {
+  const start = startsApps(framework)
+
+  it('failed responses do not give back a permit twice (a refund and a release)', async () => {
+    const { url, hits } = await start({
+      options: { rules: [twoInFlight], clock: fakeClock().now, skipFailedRequests: true },
+    })
+    send(`${url}/hang`).catch(() => {})
+    await expect.poll(() => hits.get('/hang')).toBe(1)
+    // Each 404 the client asks for must free only its own permit, not the one /hang holds.
+    for (let i = 0; i < 5; i++) expect((await send(`${url}/status/404`)).status).toBe(404)
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    send(`${url}/hang`).catch(() => {})
+    await expect.poll(() => hits.get('/hang')).toBe(2)
+    // Two in flight: a third is turned away.
+    expect((await send(`${url}/health`)).status).toBe(503)
+  })
+})
