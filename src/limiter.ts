@@ -342,7 +342,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
         for (const permit of permits) permit.release(undefined, takenAt)
         if (local.length > 0 || rules.some(isStorePermitRule)) decision.release = noRelease
       } else {
-        const held = heldByStore(rules, all, subjectKeys)
+        const held = heldByStore(rules, all, subjectKeys, degraded)
         if (local.length > 0 || held !== undefined) {
           decision.release = this.#releaser(permits, held, cost, takenAt, decision.delayMs)
         }
@@ -402,7 +402,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     const store = this.#store
     if (store.refund === undefined) return
     try {
-      const done = store.refund(held.rules, held.subjectKeys, cost, heldMs)
+      const done = store.refund(held.rules, held.subjectKeys, cost, heldMs, held.degraded)
       if (isPromiseLike(done)) Promise.resolve(done).catch(() => {})
     } catch {
       // See above: the window reclaims what could not be handed back.
@@ -576,6 +576,8 @@ function forwardStoreEvents(store: Store, limiter: Limiter): void {
 interface HeldByStore {
   rules: CompiledRule[]
   subjectKeys: string[]
+  /** Taken by a degraded evaluation: locally, so only given back locally (see `Store.refund`). */
+  degraded: boolean
 }
 
 function holdsPermits(rules: RuleSet): boolean {
@@ -590,13 +592,14 @@ function heldByStore(
   rules: readonly CompiledRule[],
   verdicts: readonly RuleVerdict[],
   subjectKeys: readonly string[],
+  degraded: boolean,
 ): HeldByStore | undefined {
   let held: HeldByStore | undefined
   for (let i = 0; i < rules.length; i++) {
     const rule = rules[i] as CompiledRule
     // A shadow rule that would have denied took nothing, so it has nothing to give back.
     if (!isStorePermitRule(rule) || !(verdicts[i] as RuleVerdict).allowed) continue
-    held ??= { rules: [], subjectKeys: [] }
+    held ??= { rules: [], subjectKeys: [], degraded }
     held.rules.push(rule)
     held.subjectKeys.push(subjectKeys[i] as string)
   }

@@ -5,6 +5,7 @@ import { verifiedDeviceId } from '../../src/device-id'
 import type { Limiter } from '../../src/limiter'
 import type { Logger } from '../../src/logger'
 import { isPromiseLike, type MaybePromise } from '../../src/maybe-async'
+import { findAlgorithm } from '../../src/registry'
 import type { Subject } from '../../src/types'
 import { clientKey } from './client-ip'
 import { PolicyCache, wholeSeconds, writeRateLimitHeaders } from './headers'
@@ -469,7 +470,7 @@ export class Gate<Req, Res> {
     // not wait for), so every way out of it hands the permits back.
     if (decision.release !== undefined) releaseWhenDone(binding.raw(res), decision.release)
     if (decision.rule !== undefined && (options.skipFailedRequests || options.skipSuccessfulRequests)) {
-      this.#refundWhenResponded(subject, res)
+      this.#refundWhenResponded(subject, res, decision.release !== undefined)
     }
     if (decision.delayMs > 0) return hold(Math.min(decision.delayMs, options.maxDelayMs), binding.raw(res))
     return true
@@ -480,18 +481,37 @@ export class Gate<Req, Res> {
    * once its response shows it is of the kind not to count. A refund that fails (the limiter
    * closed with the app) is logged once; it never reaches a request.
    */
-  #refundWhenResponded(subject: Subject, res: Res): void {
+  #refundWhenResponded(subject: Subject, res: Res, holdsPermits: boolean): void {
     const options = this.#options
     whenResponded(this.#binding.raw(res), (failed) => {
       if (failed ? !options.skipFailedRequests : !options.skipSuccessfulRequests) return
-      this.limiter.refund(subject, { cost: 1 }).catch((error: unknown) => {
-        if (this.#refundFailed) return
-        this.#refundFailed = true
-        this.warn(
-          `giving back a skipped request's unit failed (${error instanceof Error ? error.message : String(error)}); reported once`,
-        )
-      })
+      // The release gives a permit rule's units back already: refunding them too would free a
+      // permit another request still holds, and every skipped request would raise the limit.
+      const only = holdsPermits ? this.#quotaRuleNames() : undefined
+      const refunds =
+        only === undefined
+          ? [this.limiter.refund(subject, { cost: 1 })]
+          : only.map((rule) => this.limiter.refund(subject, { cost: 1, rule }))
+      for (const refund of refunds) {
+        refund.catch((error: unknown) => {
+          if (this.#refundFailed) return
+          this.#refundFailed = true
+          this.warn(
+            `giving back a skipped request's unit failed (${error instanceof Error ? error.message : String(error)}); reported once`,
+          )
+        })
+      }
     })
+  }
+
+  /** The rules in force that count units rather than hold permits. */
+  #quotaRuleNames(): string[] {
+    const names: string[] = []
+    for (const rule of this.limiter.rules) {
+      if (OVERLOAD_ALGORITHMS.has(rule.algorithm) || findAlgorithm(rule.algorithm)?.permits === true) continue
+      names.push(rule.name)
+    }
+    return names
   }
 
   /**

@@ -65,12 +65,17 @@ export interface Store {
    * `heldMs`: how long ago (ms, on the caller's monotonic clock) the units were taken, passed
    * on to the algorithms' `refund`; a Decision's `release()` gives it for the permit rules of
    * its check (see `Algorithm.permits`), and it is undefined for a plain `limiter.refund`.
+   *
+   * `degraded`: the units were taken by a degraded evaluation, so they live only in the local
+   * state that answered it; a shared backend never took them and must not give them back (it
+   * would free units another request holds).
    */
   refund?(
     rules: readonly CompiledRule[],
     subjectKeys: readonly string[],
     cost: number,
     heldMs?: number,
+    degraded?: boolean,
   ): void | PromiseLike<void>
   /**
    * Told the rules now in force after every rule-set change, so a store holding state per rule

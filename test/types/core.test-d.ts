@@ -47,7 +47,12 @@ describe('createLimiter', () => {
 
   it('rules name a built-in algorithm or a registered one, and a window as ms or a duration', () => {
     expectTypeOf<BuiltInAlgorithm>().toEqualTypeOf<
-      'fixed-window' | 'sliding-window' | 'token-bucket' | 'leaky-bucket' | 'concurrency' | 'adaptive-concurrency'
+      | 'fixed-window'
+      | 'sliding-window'
+      | 'token-bucket'
+      | 'leaky-bucket'
+      | 'concurrency'
+      | 'adaptive-concurrency'
     >()
     expectTypeOf<BuiltInAlgorithm>().toExtend<Rule['algorithm']>()
     expectTypeOf<'daily-quota'>().toExtend<Rule['algorithm']>()

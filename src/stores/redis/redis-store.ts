@@ -327,12 +327,14 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
    * away only the local shares get the units back). A TypeError, before anything changes, when
    * a rule's algorithm has no `refund` or no `luaRefund`. `heldMs` goes to the algorithms as
    * it is: the caller's measure of how long the units were held, read against Redis time.
+   * `degraded` units were taken by the local fallback alone and are given back only there.
    */
   refund(
     rules: readonly CompiledRule[],
     subjectKeys: readonly string[],
     cost: number,
     heldMs?: number,
+    degraded = false,
   ): Promise<void> {
     for (const rule of rules) {
       refundOf(rule)
@@ -345,6 +347,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const keys = this.#keysOf(rules, subjectKeys)
     const args = rules.map((rule) => this.#argsOf(rule))
     if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost, heldMs)
+    // Taken while Redis was away: Redis never counted them, and giving them back there would
+    // free a place a request admitted by Redis still holds.
+    if (degraded) return Promise.resolve()
     const header = this.#refundHeader(cost, heldMs)
     return this.#changeKeys(keys, () => {
       const script = this.#refundScriptNow()
