@@ -312,7 +312,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     const permits: Permit[] = []
     let localDenied = false
     /** Each adaptive rule's limit for this priority, by name: what a decision it binds reports. */
-    const shares: Record<string, number> = {}
+    const shares = new Map<string, number>()
     for (let i = 0; i < rules.length; i++) {
       const rule = rules[i] as CompiledRule
       if (!isAdaptive(rule)) continue
@@ -328,7 +328,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
           latencyMs: gate.limit.latencyMs,
         }),
       )
-      shares[rule.name] = shareOf(gate, priority)
+      shares.set(rule.name, shareOf(gate, priority))
     }
     const stored = withoutAdaptive(request)
     const settle = (verdicts: readonly RuleVerdict[], degraded: boolean): Decision => {
@@ -336,7 +336,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
       const all = merged(rules, verdicts, () => local[next++] as RuleVerdict)
       const decision = decide(rules, all, degraded)
       if (rules !== this.#rules.rules) this.#variantWindows.note(rules, decision)
-      const share = decision.rule === undefined ? undefined : shares[decision.rule]
+      const share = decision.rule === undefined ? undefined : shares.get(decision.rule)
       if (share !== undefined) decision.limit = share
       if (!decision.allowed) {
         for (const permit of permits) permit.release(undefined, takenAt)

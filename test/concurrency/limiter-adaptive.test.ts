@@ -105,6 +105,14 @@ describe('an adaptive-concurrency rule in the limiter', () => {
     expect(admittedPerRound.slice(10)).toEqual(new Array(20).fill(20))
   })
 
+  it("reports the limit of a rule named like an Object method as that rule's own", async () => {
+    // Beside an adaptive rule, the binding rule's name is looked up among the adaptive shares:
+    // a rule called toString must not find Object.prototype's.
+    const { limiter } = setup([adaptive, { ...perAccount, name: 'toString' }])
+    const decision = await limiter.check({ account: 'a', priority: 'critical' })
+    expect(decision).toMatchObject({ allowed: true, rule: 'toString', limit: 1 })
+  })
+
   it('reclaims a permit never released once its window has passed', async () => {
     const { clock, limiter } = setup([{ ...adaptive, window: '10s' }])
     for (let i = 0; i < 4; i++) await limiter.check({ priority: 'critical' })
