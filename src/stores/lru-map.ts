@@ -19,9 +19,17 @@ export class LruMap<V> {
     return slot < 0 ? undefined : this.#values[slot]
   }
 
-  set(key: string, value: V): void {
-    const slot = this.#index.find(key)
-    this.#values[slot < 0 ? this.#index.add(key) : slot] = value
+  /** Sets `key`; returns the value of the least recently used key evicted to make room, if any. */
+  set(key: string, value: V): V | undefined {
+    const found = this.#index.find(key)
+    if (found >= 0) {
+      this.#values[found] = value
+      return undefined
+    }
+    const slot = this.#index.add(key)
+    const evicted = this.#values[slot]
+    this.#values[slot] = value
+    return evicted
   }
 
   delete(key: string): boolean {

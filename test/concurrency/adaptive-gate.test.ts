@@ -79,22 +79,34 @@ describe('AdaptiveGate', () => {
 describe('AdaptiveGateTable', () => {
   it('keeps at most maxKeys gates, however many keys arrive', () => {
     const table = new AdaptiveGateTable({ maxKeys: 1_000 })
+    // Every attacker request stays in flight, so each evicted gate is set aside: up to a cap.
     for (let i = 0; i < 50_000; i++) table.tryAcquire(`attacker-${i}`, 'normal', i)
     expect(table.size).toBe(1_000)
+    expect(table.setAside).toBeLessThanOrEqual(4_000)
   })
 
-  it('ignores the release of a permit whose key was forgotten in the meantime', () => {
+  it('gives a busy key evicted by a flood of other keys its own gate back, places held', () => {
     const table = new AdaptiveGateTable({ maxKeys: 2, limit: { initialLimit: 2 } })
     const old = [table.tryAcquire('global', 'critical', 0), table.tryAcquire('global', 'critical', 0)]
     expect(table.tryAcquire('global', 'critical', 0)).toBeUndefined()
     table.tryAcquire('a', 'normal', 1)
     table.tryAcquire('b', 'normal', 1)
-    const fresh = table.tryAcquire('global', 'critical', 2)
-    expect(table.gate('global', 2).inFlight).toBe(1)
-    for (const permit of old) permit?.release(10, 3)
-    expect(table.gate('global', 3).inFlight).toBe(1)
-    fresh?.release(10, 4)
-    expect(table.gate('global', 4).inFlight).toBe(0)
+    // global was evicted with both places held: it must not start again with both free.
+    expect(table.tryAcquire('global', 'critical', 2)).toBeUndefined()
+    expect(table.gate('global', 2).inFlight).toBe(2)
+    old[0]?.release(10, 3)
+    expect(table.tryAcquire('global', 'critical', 3)).toBeDefined()
+    expect(table.tryAcquire('global', 'critical', 3)).toBeUndefined()
+  })
+
+  it('starts an idle key that was evicted afresh', () => {
+    const table = new AdaptiveGateTable({ maxKeys: 2, limit: { initialLimit: 2 } })
+    table.tryAcquire('global', 'critical', 0)?.release(10, 0)
+    table.tryAcquire('a', 'normal', 1)
+    table.tryAcquire('b', 'normal', 1)
+    expect(table.setAside).toBe(0) // global, idle, was evicted and not kept
+    expect(table.gate('global', 2).inFlight).toBe(0)
+    expect(table.setAside).toBe(1) // now a, with its request in flight, was
   })
 })
 
