@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
 import { hint } from '../src/did-you-mean'
-import { algorithmNames, findAlgorithm } from '../src/registry'
+import { algorithmNames, holdsPermits } from '../src/registry'
 
 export const USAGE = `usage:
   diana bench [--algorithm A] [--store memory|redis] [--redis-url URL] [--keys N]
@@ -206,6 +206,5 @@ function seconds(raw: string | undefined): number {
  * and `adaptive-concurrency` hold a place per request in flight until `release()`).
  */
 function isRateLimit(name: string): boolean {
-  if (name === 'adaptive-concurrency') return false
-  return findAlgorithm(name)?.permits !== true
+  return !holdsPermits(name)
 }

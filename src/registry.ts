@@ -60,6 +60,15 @@ export function findAlgorithm(name: string): Algorithm | undefined {
   return builtIn.algorithms.get(name) ?? registered.algorithms.get(name)
 }
 
+/**
+ * Whether rules of the algorithm `name` hold permits while a request is in flight rather than
+ * count units: `adaptive-concurrency`, and every algorithm marked `permits` (`concurrency`).
+ * Their denials mean overload, and their units come back by `release()`, not by a refund.
+ */
+export function holdsPermits(name: string): boolean {
+  return name === ADAPTIVE_CONCURRENCY || findAlgorithm(name)?.permits === true
+}
+
 export function findDimension(name: string): Dimension | undefined {
   return builtIn.dimensions.get(name) ?? registered.dimensions.get(name)
 }

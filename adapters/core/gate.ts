@@ -5,7 +5,7 @@ import { verifiedDeviceId } from '../../src/device-id'
 import type { Limiter } from '../../src/limiter'
 import type { Logger } from '../../src/logger'
 import { isPromiseLike, type MaybePromise } from '../../src/maybe-async'
-import { findAlgorithm } from '../../src/registry'
+import { holdsPermits } from '../../src/registry'
 import type { Subject } from '../../src/types'
 import { clientKey } from './client-ip'
 import { PolicyCache, wholeSeconds, writeRateLimitHeaders } from './headers'
@@ -82,9 +82,6 @@ function peerGone(res: ServerResponse): boolean {
   const socket = res.socket
   return res.destroyed || !socket || socket.destroyed || socket.localAddress !== undefined
 }
-
-/** Algorithms whose denials mean overload rather than a spent quota. */
-const OVERLOAD_ALGORITHMS: ReadonlySet<string> = new Set(['concurrency', 'adaptive-concurrency'])
 
 /**
  * Calls `release` when the response is over: sent in full, or the connection closed first (the
@@ -508,8 +505,7 @@ export class Gate<Req, Res> {
   #quotaRuleNames(): string[] {
     const names: string[] = []
     for (const rule of this.limiter.rules) {
-      if (OVERLOAD_ALGORITHMS.has(rule.algorithm) || findAlgorithm(rule.algorithm)?.permits === true) continue
-      names.push(rule.name)
+      if (!holdsPermits(rule.algorithm)) names.push(rule.name)
     }
     return names
   }
@@ -524,9 +520,7 @@ export class Gate<Req, Res> {
     if (decision.release === undefined || options.overloadStatus === options.status) return options.status
     const name = decision.rule
     const rule = this.limiter.rules.find((candidate) => candidate.name === name)
-    return rule !== undefined && OVERLOAD_ALGORITHMS.has(rule.algorithm)
-      ? options.overloadStatus
-      : options.status
+    return rule !== undefined && holdsPermits(rule.algorithm) ? options.overloadStatus : options.status
   }
 
   async #limitedByHook(decision: Decision, status: number, req: Req, res: Res): Promise<boolean> {
