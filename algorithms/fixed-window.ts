@@ -206,6 +206,7 @@ export const fixedWindow: Algorithm = {
   stateSize: 4,
   acceptsBurst: false,
   lua: LUA,
+  lease: 'window',
   stepInto,
   step: stepFromStepInto(stepInto, 4),
   refund,

@@ -367,6 +367,7 @@ export const slidingWindow: Algorithm = {
   stateSize: 6,
   acceptsBurst: false,
   lua: LUA,
+  lease: 'window',
   stepInto,
   step: stepFromStepInto(stepInto, 6),
   refund,

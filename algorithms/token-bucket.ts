@@ -131,6 +131,7 @@ export const tokenBucket: Algorithm = {
   stateSize: 2,
   acceptsBurst: true,
   lua: LUA,
+  lease: 'bucket',
   validate({ burst }) {
     if (burst !== undefined && burst < 1)
       return { field: 'burst', message: 'must be at least 1 for token-bucket' }

@@ -54,6 +54,16 @@ export interface Algorithm {
    * `Store.refund` with `heldMs`.
    */
   readonly permits?: true
+  /**
+   * How the Redis store may lease this algorithm's quota (rule field `lease`, see
+   * docs/redis.md): `'window'` when units are counted per aligned window of W ms (a slice is
+   * spent within the window it was taken in, and ends with it); `'bucket'` when units refill
+   * a bucket of capacity `burst` (a slice is held at most the lease's `ttl`, and held units are
+   * kept out of the bucket meanwhile). Either way `remaining` of a step with cost 0 must be the
+   * units a request could take now, and `refund` must exist. Absent: rules of this algorithm
+   * cannot be leased.
+   */
+  readonly lease?: 'window' | 'bucket'
   /** Values accepted for `mode`; the first one is the default. Absent: `mode` is rejected. */
   readonly modes?: readonly string[]
   /** Extra checks on a rule's parameters; returns a message naming the problem, or undefined. */

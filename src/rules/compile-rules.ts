@@ -1,4 +1,4 @@
-import type { RuleParams } from '../algorithm'
+import type { Algorithm, RuleParams } from '../algorithm'
 import {
   ADAPTIVE_CONCURRENCY,
   adaptiveConcurrency,
@@ -10,7 +10,7 @@ import { parseDuration } from '../duration'
 import { algorithmNames, dimensionNames, findAlgorithm, findDimension } from '../registry'
 import { read } from '../schema/schema'
 import type { Subject } from '../types'
-import { type CompiledRule, fingerprintOf } from './compiled-rule'
+import { type CompiledRule, fingerprintOf, type LeaseTuning } from './compiled-rule'
 import { compileGlobs, type Glob, MAX_GLOB_UNITS_PER_RULE_SET } from './glob'
 import { keyPart } from './key-part'
 import { checkOverrides, compileOverrides, globUnitsOf } from './overrides'
@@ -134,6 +134,7 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     burst: input.burst,
     mode: input.mode ?? algorithm.modes?.[0],
   }
+  const lease = leaseOf(input, algorithm, fail)
   const problem = algorithm.validate?.(params)
   if (problem) fail(problem.field, problem.message)
   // Overrides are checked against the rule's parameters: only once those are known good.
@@ -154,6 +155,7 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     blockMs:
       input.blockFor === undefined || input.shadow === true ? undefined : parseDuration(input.blockFor),
     subjectKey: subjectKeyReader(dimensions, input.match),
+    lease,
   }
   return {
     ...shared,
@@ -169,6 +171,36 @@ function compileRule(input: RuleInput, index: number, issues: RuleIssue[]): Comp
     overrides: plans.length === 0 ? undefined : compileOverrides(shared, plans, dimensions[0] as Dimension),
     variant: false,
   }
+}
+
+/** The rule's `lease`, read; undefined when it is not leased. Problems go to `fail`. */
+function leaseOf(
+  input: RuleInput,
+  algorithm: Algorithm,
+  fail: (field: string, message: string) => void,
+): LeaseTuning | undefined {
+  const lease = input.lease
+  if (lease === undefined || lease === false) return undefined
+  if (algorithm.lease === undefined) {
+    fail(
+      'lease',
+      `is not valid for ${input.algorithm}; only fixed-window, sliding-window and token-bucket quotas can be leased (a leaky bucket spaces requests in one shared queue, and permits must be released where they were taken)`,
+    )
+    return undefined
+  }
+  if (input.blockFor !== undefined) {
+    fail(
+      'lease',
+      'cannot go with blockFor: a block must reach every instance at once, so keep this rule exact',
+    )
+    return undefined
+  }
+  if (lease === true) return { maxSlice: undefined, ttlMs: undefined }
+  if (lease.ttl !== undefined && algorithm.lease !== 'bucket') {
+    fail('lease', `ttl is for token-bucket only; slices of ${input.algorithm} end with their window`)
+    return undefined
+  }
+  return { maxSlice: lease.maxSlice, ttlMs: lease.ttl === undefined ? undefined : parseDuration(lease.ttl) }
 }
 
 /**

@@ -21,6 +21,12 @@ export interface CompiledRule {
    */
   readonly blockMs: number | undefined
   /**
+   * The rule's `lease`, when set (true or tuning): the Redis store leases its quota. Not part
+   * of the fingerprint: leased and exact instances count in the same state, so turning a lease
+   * on or off keeps the counts.
+   */
+  readonly lease: LeaseTuning | undefined
+  /**
    * Identity of what is counted (name, dimensions, algorithm and its parameters). Two rules
    * with the same fingerprint share counters, so a reload that keeps a rule keeps its counts.
    * Computed from the definition alone, so nothing process-wide remembers the definitions seen.
@@ -41,6 +47,12 @@ export interface CompiledRule {
    * position, dimensions and `match`, the override's parameters, and a fingerprint of its own.
    */
   readonly variant: boolean
+}
+
+/** A rule's `lease` tuning, read (see `RuleLease`); undefined fields take their defaults. */
+export interface LeaseTuning {
+  readonly maxSlice: number | undefined
+  readonly ttlMs: number | undefined
 }
 
 /** A rule's {@link CompiledRule.fingerprint}: what it counts, and nothing else. */

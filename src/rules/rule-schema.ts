@@ -27,6 +27,18 @@ const blockForSchema = refine(
   'must be a duration such as 500ms, 1s, 1m, 1h, 1d, or a whole number of ms, at most 365d',
 )
 
+/** The longest lease `ttl`: held tokens count against their bucket until it ends. */
+export const MAX_LEASE_TTL_MS = 60_000
+
+const leaseTtlSchema = refine(
+  durationSchema,
+  (value) => {
+    const ms = parseDuration(value) as number
+    return ms >= 1 && ms <= MAX_LEASE_TTL_MS
+  },
+  'must be a duration such as 500ms or 1s, or a whole number of ms, from 1ms to 1m',
+)
+
 /** Rule names become header policy names and key parts, so they are kept plain. */
 export const RULE_NAME_PATTERN = '^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$'
 
@@ -175,6 +187,30 @@ export const ruleSchema = object(
     blockFor: describe(
       optional(blockForSchema),
       "A penalty: once this rule denies a key, the key is denied for this long (ms, or a duration such as '10m', at most '365d'), whatever its quota says; retryAfterMs is then the block's remaining time (or longer, if the rule itself would still deny when it ends). limiter.reset lifts it. Ignored on shadow rules. Default: none.",
+    ),
+    lease: describe(
+      optional(
+        union(
+          [
+            boolean('must be true or false'),
+            object(
+              {
+                maxSlice: describe(
+                  optional(positiveInteger('must be a whole number of units, at least 1')),
+                  'The most units one slice holds. Quota left unused when the pool runs dry is at most (instances − 1) × maxSlice per window (or bucket), so smaller is more exact and larger asks Redis less often. Default: 1% of the capacity (burst, else limit), at least 1.',
+                ),
+                ttl: describe(
+                  optional(leaseTtlSchema),
+                  "token-bucket only: how long an instance may hold a slice (ms, or a duration such as '500ms', at most '1m'). Held tokens count against the bucket until then, so that the bucket's promise holds for the fleet. Slices of window algorithms end with their window. Default: 1s, or the window if shorter.",
+                ),
+              },
+              'must be a mapping with maxSlice and/or ttl',
+            ),
+          ],
+          'must be true, false or a mapping with maxSlice and/or ttl',
+        ),
+      ),
+      'Redis store: instead of a script call per check, each instance takes slices of the key\'s quota from Redis and decides locally against them, asking for the next slice before it runs out (see docs/redis.md, "Leased quotas"). The fleet never admits more than the exact rule would; what sits unused in other instances\' slices is bounded. true, or tuning. fixed-window, sliding-window and token-bucket only; not with blockFor. Other stores decide exactly and ignore it. Default: false.',
     ),
     overrides: describe(
       optional(

@@ -73,6 +73,16 @@ export interface Rule {
    */
   blockFor?: number | string
   /**
+   * Redis store: instead of a script call per check, each instance takes slices of the key's
+   * quota from Redis and decides locally against them, asking for the next slice before it
+   * runs out (see docs/redis.md, "Leased quotas"). The fleet never admits more than the exact
+   * rule would; what sits unused in other instances' slices is bounded. `true`, or tuning.
+   * fixed-window, sliding-window and token-bucket only; not with `blockFor`. Other stores
+   * decide exactly and ignore it.
+   * @default false
+   */
+  lease?: boolean | RuleLease
+  /**
    * Other parameters, or no limit, for some values of the rule's dimension: VIP accounts, an
    * internal service's address. Single-dimension rules only (not `global`). The first override
    * whose `values` match the subject's value applies; other values get the rule as written.
@@ -85,6 +95,24 @@ export interface Rule {
    * @example [{ values: ['acct-vip-1', 'partner-*'], limit: 1000 }, { values: ['10.0.0.7'], unlimited: true }]
    */
   overrides?: RuleOverride[]
+}
+
+/** Tuning of a leased rule (see {@link Rule.lease}). */
+export interface RuleLease {
+  /**
+   * The most units one slice holds. Quota left unused when the pool runs dry is at most
+   * (instances − 1) × maxSlice per window (or bucket), so smaller is more exact and larger asks
+   * Redis less often.
+   * @default 1% of the capacity (`burst`, else `limit`), at least 1
+   */
+  maxSlice?: number
+  /**
+   * token-bucket only: how long an instance may hold a slice (ms, or a duration such as
+   * `'500ms'`, at most `'1m'`). Held tokens count against the bucket until then, so that the
+   * bucket's promise holds for the fleet. Slices of window algorithms end with their window.
+   * @default 1s, or the window if shorter
+   */
+  ttl?: number | string
 }
 
 /** Parameters of a {@link Rule} for some values of its dimension (see {@link Rule.overrides}). */

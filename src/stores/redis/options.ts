@@ -114,6 +114,12 @@ export interface RedisStoreOptions {
    */
   fallbackMaxKeys?: number
   /**
+   * Most keys (rule × subject) of leased rules this instance holds slices for (see the rule
+   * field `lease`); the least recently used hands its slice back to make room.
+   * @default 10_000
+   */
+  leaseMaxKeys?: number
+  /**
    * Where the store reports going degraded and recovering (once per transition).
    * `false` is silent; the limiter's `degraded` and `recovered` events fire either way.
    * @default console
@@ -134,6 +140,7 @@ export const DEFAULT_REDIS_STORE_OPTIONS = {
   batch: { maxChecks: 64 },
   keyPrefix: 'diana',
   fallbackMaxKeys: 100_000,
+  leaseMaxKeys: 10_000,
 } as const satisfies RedisStoreOptions
 
 /** The options with every default applied, checked. */
@@ -149,6 +156,7 @@ export interface ResolvedRedisStoreOptions {
   batchMaxChecks: number
   keyPrefix: string
   fallbackMaxKeys: number
+  leaseMaxKeys: number
   logger: Logger | undefined
 }
 
@@ -255,6 +263,10 @@ const fileFields = {
     optional(wholeNumber),
     'Most keys (rule × subject) the local fallback keeps. Default: 100000.',
   ),
+  leaseMaxKeys: describe(
+    optional(wholeNumber),
+    'Most keys (rule × subject) of leased rules this instance holds slices for (see the rule field lease); the least recently used hands its slice back to make room. Default: 10000.',
+  ),
 }
 
 /** The `store:` section of `diana.yaml` when `type: redis`, and its part of `diana.schema.json`. */
@@ -310,6 +322,7 @@ export function resolveRedisStoreOptions(given: RedisStoreOptions): ResolvedRedi
     batchMaxChecks: batch === false ? 1 : (batch.maxChecks ?? d.batch.maxChecks),
     keyPrefix: options.keyPrefix ?? d.keyPrefix,
     fallbackMaxKeys: options.fallbackMaxKeys ?? d.fallbackMaxKeys,
+    leaseMaxKeys: options.leaseMaxKeys ?? d.leaseMaxKeys,
     logger,
   }
 }

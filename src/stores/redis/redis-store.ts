@@ -13,6 +13,7 @@ import { CircuitBreaker } from './circuit-breaker'
 import { buildClient } from './client'
 import { DenialCache } from './denial-cache'
 import { KeyLayout } from './keys'
+import { type ExactPath, LeaseBook } from './lease/lease-book'
 import { LocalFallback } from './local-fallback'
 import {
   type FailurePolicy,
@@ -176,6 +177,10 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   /** The refund script for `#algorithms` as they were when it was built (see `#refundScriptNow`). */
   #refundScript: { script: RedisScript; algorithms: number } | undefined
   readonly #batcher: Batcher<PendingCheck>
+  /** Slices of leased rules' quotas this instance holds (rule field `lease`). */
+  readonly #leases: LeaseBook
+  /** The exact path, for the rules of a leased check that are not decided from a slice. */
+  readonly #exactPath: ExactPath = (request, peek) => this.#evaluate(request, peek)
   /** Pending until the first connection is up; rejected while it fails before that. */
   #connected: Promise<void> | undefined
   /** What the client last reported going wrong with its connection, until it is ready again. */
@@ -221,6 +226,19 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#denials =
       this.#options.denialCacheMaxKeys > 0 ? new DenialCache(this.#options.denialCacheMaxKeys) : undefined
     this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch) => this.#send(batch))
+    this.#leases = new LeaseBook(this.#options.leaseMaxKeys, this.#instanceId, this.#localClock, {
+      ruleArg: (rule) => this.#argsOf(rule),
+      algorithms: () => this.#algorithms,
+      keyOf: (rule, subjectKey) => this.#keys.ruleKey(rule, subjectKey),
+      run: (script, keys, args) => this.#run(script, keys, args),
+      header: () => {
+        const args = this.#headerArgs('decide', 0)
+        return [args[0] as string, args[1] as string]
+      },
+      unavailable: () => this.#breaker.isOpen || this.#closed,
+      succeeded: () => this.#breaker.success(),
+      failed: (error) => this.#breaker.failure(this.#reason(error)),
+    })
     this.#breaker = new CircuitBreaker({
       failureThreshold: this.#options.failureThreshold,
       probeMinMs: this.#options.probeMinMs,
@@ -273,6 +291,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 
   evaluate(request: EvaluationRequest): MaybePromise<Evaluation> {
+    if (LeaseBook.anyLeased(request.rules)) return this.#leases.evaluate(request, this.#exactPath)
     return this.#evaluate(request, false)
   }
 
@@ -282,6 +301,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
    * denial the local denial cache holds is answered from it, as a check would be.
    */
   peek(request: EvaluationRequest): MaybePromise<Evaluation> {
+    if (LeaseBook.anyLeased(request.rules)) return this.#leases.peek(request, this.#exactPath)
     return this.#evaluate(request, true)
   }
 
@@ -310,6 +330,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   reset(rules: readonly CompiledRule[], subjectKeys: readonly string[]): Promise<void> {
     const keys = this.#keysOf(rules, subjectKeys)
     this.#fallback.reset(rules, subjectKeys)
+    this.#leases.forget(keys)
     return this.#changeKeys(keys, () => {
       const client = this.#client
       if (!this.#isCluster) {
@@ -344,9 +365,16 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         )
       }
     }
+    if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost, heldMs)
+    if (LeaseBook.anyLeased(rules)) {
+      // Units of leased rules go back into this instance's slices; only the others to Redis.
+      const rest = this.#leases.refund(rules, subjectKeys, cost)
+      if (rest.length === 0) return Promise.resolve()
+      rules = rest.map((i) => rules[i] as CompiledRule)
+      subjectKeys = rest.map((i) => subjectKeys[i] as string)
+    }
     const keys = this.#keysOf(rules, subjectKeys)
     const args = rules.map((rule) => this.#argsOf(rule))
-    if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost, heldMs)
     // Taken while Redis was away: Redis never counted them, and giving them back there would
     // free a place a request admitted by Redis still holds.
     if (degraded) return Promise.resolve()
@@ -410,6 +438,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 
   async close(): Promise<void> {
+    if (this.#closed) return
+    // Before the store counts as closed: handing slices back needs Redis.
+    await this.#leases.close()
     if (this.#closed) return
     this.#closed = true
     this.#breaker.stop()

@@ -90,7 +90,7 @@ if redis.replicate_commands then pcall(redis.replicate_commands) end
 `
 
 /** `now` in epoch ms: Redis's clock, or `now_arg` where a test drives the time. */
-const READ_NOW = `local now
+export const READ_NOW = `local now
 if now_arg ~= '' then
   now = tonumber(now_arg)
 else
@@ -103,7 +103,7 @@ end`
  * `whole_floor` and `whole_ceil` are also promised to registered algorithms' Lua (see
  * `Algorithm.lua`), so they stay even when no built-in twin uses one.
  */
-const HELPERS = `
+export const HELPERS = `
 local INF = math.huge
 local function whole_floor(x) return math.max(0, math.floor(x + 1e-9)) end
 local function whole_ceil(x) return math.max(0, math.ceil(x - 1e-9)) end

@@ -1,0 +1,425 @@
+import type { Algorithm, RuleVerdict } from '../../../algorithm'
+import type { Clock } from '../../../clock'
+import { isPromiseLike, type MaybePromise } from '../../../maybe-async'
+import type { CompiledRule } from '../../../rules/compiled-rule'
+import { LruMap } from '../../lru-map'
+import type { Evaluation, EvaluationRequest } from '../../store'
+import type { RedisScript } from '../script-runner'
+import { RedisScript as Script } from '../script-runner'
+import { buildGiveBackScript, buildLeaseScript, LEASE_KEY_SUFFIX } from './lease-scripts'
+import { LeaseSlot } from './lease-slot'
+
+/** What the book needs of the Redis store it serves. */
+export interface LeaseTransport {
+  /** The rule's script argument (see `rule_def`); registers its algorithm with the store. */
+  ruleArg(rule: CompiledRule): string
+  /** The store's algorithms, numbered as its scripts number them. */
+  algorithms(): readonly Algorithm[]
+  /** The store key of `rule` for `subjectKey`. */
+  keyOf(rule: CompiledRule, subjectKey: string): string
+  /** One script call, bounded by the store's deadline; rejects on any failure. */
+  run(script: RedisScript, keys: readonly string[], args: readonly string[]): Promise<unknown>
+  /** The first two arguments of every script: the test clock ('' = TIME) and the minimum TTL. */
+  header(): readonly [string, string]
+  /** True while Redis is known to be away (or the store is closed): no asking. */
+  unavailable(): boolean
+  succeeded(): void
+  failed(error: unknown): void
+}
+
+/** Decides the rules of a sub-request exactly (Redis, or the store's fallback): the store's own path. */
+export type ExactPath = (request: EvaluationRequest, peek: boolean) => MaybePromise<Evaluation>
+
+/**
+ * How long a slice should last at the instance's own rate: long enough that a busy instance
+ * asks a few times a second at most, short enough that what it holds unused is small. The
+ * rule's `maxSlice` and the fair share bound it anyway.
+ */
+const LEAD_MS = 100
+/** After an ask failed, the key is decided exactly (and by the fallback) this long. */
+const PAUSE_AFTER_FAILURE_MS = 1000
+/**
+ * Asks one check may wait for: units another check takes meanwhile may leave too few again,
+ * and after this many the check is decided exactly instead (always correct, one round trip).
+ */
+const MAX_ROUNDS = 3
+/** Default token-bucket slice life, when the window is longer. */
+const DEFAULT_BUCKET_TTL_MS = 1000
+
+const ALLOW = 0
+const DENY = 1
+const EXACT = 2
+const REFILL = 3
+
+/**
+ * Leased rules of one Redis store (rule field `lease`): each key's slice on this instance,
+ * decided locally, and the asks and hand-backs that keep it filled. Checks that also have
+ * exact rules are decided together with them, all-or-nothing: the leased units are taken
+ * first and put back when an exact rule denies. A leased rule that cannot get a slice (Redis
+ * failing, or the check waited too often) is decided exactly, which falls back as always.
+ */
+export class LeaseBook {
+  readonly #slots: LruMap<LeaseSlot>
+  /** The same slots, to walk on close (an LruMap cannot be walked); as bounded, since eviction drops from both. */
+  readonly #all = new Map<string, LeaseSlot>()
+  readonly #instanceId: string
+  readonly #clock: Clock
+  readonly #transport: LeaseTransport
+  #scripts: { take: RedisScript; giveBack: RedisScript; algorithms: number } | undefined
+  readonly #tuning = new WeakMap<CompiledRule, { maxSlice: number; ttlMs: number; bucket: boolean }>()
+
+  constructor(maxKeys: number, instanceId: string, clock: Clock, transport: LeaseTransport) {
+    this.#slots = new LruMap(maxKeys)
+    this.#instanceId = instanceId
+    this.#clock = clock
+    this.#transport = transport
+  }
+
+  /** Keys this instance holds slices for (or asked for). */
+  get size(): number {
+    return this.#slots.size
+  }
+
+  /** Whether any of `rules` is leased: the store sends checks without leased rules on as before. */
+  static anyLeased(rules: readonly CompiledRule[]): boolean {
+    for (let i = 0; i < rules.length; i++) if ((rules[i] as CompiledRule).lease !== undefined) return true
+    return false
+  }
+
+  evaluate(request: EvaluationRequest, exact: ExactPath): MaybePromise<Evaluation> {
+    return this.#decide(request, exact, 0)
+  }
+
+  /**
+   * What `evaluate` would answer, changing nothing: a leased rule whose slice covers the cost is
+   * allowed, one whose pool ran dry denied, and any other is peeked at exactly.
+   */
+  peek(request: EvaluationRequest, exact: ExactPath): MaybePromise<Evaluation> {
+    const { rules, subjectKeys, cost } = request
+    const now = this.#clock()
+    const verdicts: RuleVerdict[] = new Array(rules.length)
+    const exactAt: number[] = []
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule
+      const slot =
+        rule.lease === undefined ? undefined : this.#slots.get(this.#keyOf(rule, subjectKeys[i] as string))
+      if (slot !== undefined && slot.validAt(now) >= cost) verdicts[i] = allowVerdict(slot, cost, now)
+      else if (slot !== undefined && now < slot.dryUntil) verdicts[i] = denyVerdict(slot, now)
+      else exactAt.push(i)
+    }
+    return this.#withExact(request, verdicts, exactAt, exact, true, undefined)
+  }
+
+  /**
+   * Puts units back into this instance's slices, each as far as it took them since it last
+   * asked (see `LeaseSlot.spent`). Returns the positions of the rules that are not leased, for
+   * the store to refund in Redis.
+   */
+  refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): number[] {
+    const rest: number[] = []
+    const now = this.#clock()
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule
+      if (rule.lease === undefined) {
+        rest.push(i)
+        continue
+      }
+      const slot = this.#slots.get(this.#keyOf(rule, subjectKeys[i] as string))
+      if (slot !== undefined) credit(slot, cost, now)
+    }
+    return rest
+  }
+
+  /**
+   * Drops this instance's slices of these keys (a reset): their units are not given back, since
+   * the state they were counted in is gone. Other instances keep theirs until they end.
+   */
+  forget(keys: readonly string[]): void {
+    for (const key of keys) {
+      this.#slots.delete(key)
+      this.#all.delete(key)
+    }
+  }
+
+  /** Hands every slice's unused units back (see `buildGiveBackScript`); never rejects. */
+  async close(): Promise<void> {
+    const calls: Promise<unknown>[] = []
+    for (const slot of this.#all.values()) calls.push(this.#giveBack(slot))
+    this.#all.clear()
+    this.#slots.clear()
+    await Promise.all(calls)
+  }
+
+  #decide(request: EvaluationRequest, exact: ExactPath, round: number): MaybePromise<Evaluation> {
+    const { rules, subjectKeys, cost } = request
+    const n = rules.length
+    const now = this.#clock()
+    const kinds: number[] = new Array(n)
+    const slots: (LeaseSlot | undefined)[] = new Array(n)
+    let asks: Promise<void>[] | undefined
+    for (let i = 0; i < n; i++) {
+      const rule = rules[i] as CompiledRule
+      if (rule.lease === undefined) {
+        kinds[i] = EXACT
+        continue
+      }
+      const slot = this.#slotOf(rule, subjectKeys[i] as string, now)
+      slots[i] = slot
+      if (round === 0) slot.demand += cost
+      const kind = this.#kindOf(rule, slot, cost, now, round)
+      kinds[i] = kind
+      if (kind === REFILL) {
+        asks ??= []
+        asks.push(this.#ask(rule, slot, cost - slot.validAt(now)))
+      }
+    }
+    if (asks !== undefined) {
+      const retry = () => this.#decide(request, exact, round + 1)
+      return Promise.all(asks).then(retry, retry)
+    }
+    const verdicts: RuleVerdict[] = new Array(n)
+    const exactAt: number[] = []
+    let denied = false
+    for (let i = 0; i < n; i++) {
+      const kind = kinds[i]
+      const slot = slots[i] as LeaseSlot
+      if (kind === ALLOW) verdicts[i] = allowVerdict(slot, cost, now)
+      else if (kind === DENY) {
+        verdicts[i] = denyVerdict(slot, now)
+        if (!(rules[i] as CompiledRule).shadow) denied = true
+      } else exactAt.push(i)
+    }
+    if (denied) return this.#withExact(request, verdicts, exactAt, exact, true, undefined)
+    const taken: LeaseSlot[] = []
+    for (let i = 0; i < n; i++) {
+      if (kinds[i] !== ALLOW) continue
+      const slot = slots[i] as LeaseSlot
+      slot.remaining -= cost
+      slot.spent += cost
+      taken.push(slot)
+      this.#maybePrefetch(rules[i] as CompiledRule, slot, cost, now)
+    }
+    return this.#withExact(request, verdicts, exactAt, exact, false, taken)
+  }
+
+  #kindOf(rule: CompiledRule, slot: LeaseSlot, cost: number, now: number, round: number): number {
+    if (slot.validAt(now) >= cost) return ALLOW
+    if (now < slot.dryUntil) return DENY
+    if (now < slot.failedUntil || round >= MAX_ROUNDS || this.#transport.unavailable()) return EXACT
+    // More than the whole quota: the exact rule says so, with its retryAfterMs of Infinity.
+    if (cost > capacityOf(rule)) return EXACT
+    return REFILL
+  }
+
+  /**
+   * Fills in the verdicts of the rules at `exactAt` from the exact path and decides the whole
+   * check: when an enforcing exact rule denies, the units `taken` from slices go back.
+   */
+  #withExact(
+    request: EvaluationRequest,
+    verdicts: RuleVerdict[],
+    exactAt: readonly number[],
+    exact: ExactPath,
+    peek: boolean,
+    taken: readonly LeaseSlot[] | undefined,
+  ): MaybePromise<Evaluation> {
+    if (exactAt.length === 0) return { verdicts, degraded: false }
+    const { rules, subjectKeys, cost } = request
+    const sub: EvaluationRequest = {
+      rules: exactAt.map((i) => rules[i] as CompiledRule),
+      subjectKeys: exactAt.map((i) => subjectKeys[i] as string),
+      cost,
+    }
+    const merge = (evaluation: Evaluation): Evaluation => {
+      let admitted = true
+      for (let j = 0; j < exactAt.length; j++) {
+        const at = exactAt[j] as number
+        const verdict = evaluation.verdicts[j] as RuleVerdict
+        verdicts[at] = verdict
+        if (!verdict.allowed && !(rules[at] as CompiledRule).shadow) admitted = false
+      }
+      if (!admitted && taken !== undefined) {
+        const now = this.#clock()
+        for (const slot of taken) credit(slot, cost, now)
+      }
+      return { verdicts, degraded: evaluation.degraded }
+    }
+    const answer = exact(sub, peek)
+    return isPromiseLike(answer) ? Promise.resolve(answer).then(merge) : merge(answer)
+  }
+
+  /** Asks for the next slice once half of the last one is spent, while checks still pass. */
+  #maybePrefetch(rule: CompiledRule, slot: LeaseSlot, cost: number, now: number): void {
+    if (slot.refilling !== undefined || now < slot.dryUntil || now < slot.failedUntil) return
+    if (slot.remaining * 2 > slot.lastGrant && slot.remaining >= cost) return
+    if (this.#transport.unavailable()) return
+    this.#ask(rule, slot, 0)
+  }
+
+  /**
+   * Asks Redis for the next slice of `rule` for the slot's key, unless an ask is under way
+   * (then its outcome is waited for). `need`: units the waiting check lacks (0 for an ask
+   * ahead of time). Never rejects: a failure pauses the key's leasing (see `failedUntil`).
+   */
+  #ask(rule: CompiledRule, slot: LeaseSlot, need: number): Promise<void> {
+    if (slot.refilling !== undefined) return slot.refilling
+    const tuning = this.#tuningOf(rule)
+    const sentAt = this.#clock()
+    const held = slot.validAt(sentAt)
+    slot.spent = 0
+    const elapsed = sentAt - slot.askedAt
+    if (elapsed > 0) {
+      const rate = slot.demand / elapsed
+      slot.rate = slot.rate === 0 ? rate : (slot.rate + rate) / 2
+      slot.demand = 0
+      slot.askedAt = sentAt
+    }
+    const ask = Math.min(tuning.maxSlice, Math.max(1, Math.ceil(slot.rate * LEAD_MS)))
+    const [clockArg, minTtl] = this.#transport.header()
+    const args = [
+      clockArg,
+      minTtl,
+      this.#transport.ruleArg(rule),
+      this.#instanceId,
+      String(ask),
+      String(Math.max(0, need)),
+      String(held),
+      tuning.bucket ? 'b' : 'w',
+      String(tuning.ttlMs),
+      String(tuning.maxSlice),
+    ]
+    const key = slot.key
+    const call = this.#transport.run(this.#scriptsNow().take, [key, key + LEASE_KEY_SUFFIX], args).then(
+      (reply) => {
+        const [grant, life, left, retry, reset] = String(reply).split(' ').map(Number) as [
+          number,
+          number,
+          number,
+          number,
+          number,
+        ]
+        const now = this.#clock()
+        slot.remaining = slot.validAt(now) + grant
+        slot.deadline = sentAt + life
+        slot.left = left
+        slot.resetAt = sentAt + reset
+        slot.lastGrant = grant
+        slot.dryUntil = grant === 0 || grant < need ? sentAt + retry : Number.NEGATIVE_INFINITY
+        slot.refilling = undefined
+        this.#transport.succeeded()
+      },
+      (error: unknown) => {
+        slot.failedUntil = this.#clock() + PAUSE_AFTER_FAILURE_MS
+        slot.refilling = undefined
+        this.#transport.failed(error)
+      },
+    )
+    slot.refilling = call
+    return call
+  }
+
+  #giveBack(slot: LeaseSlot): Promise<unknown> {
+    const rule = slot.rule
+    const units = slot.validAt(this.#clock())
+    if (units <= 0 || this.#transport.unavailable()) return Promise.resolve()
+    slot.remaining = 0
+    const [clockArg, minTtl] = this.#transport.header()
+    const tuning = this.#tuningOf(rule)
+    return this.#transport
+      .run(
+        this.#scriptsNow().giveBack,
+        [slot.key, slot.key + LEASE_KEY_SUFFIX],
+        [
+          clockArg,
+          minTtl,
+          this.#transport.ruleArg(rule),
+          this.#instanceId,
+          String(units),
+          tuning.bucket ? 'b' : 'w',
+        ],
+      )
+      .catch(() => {})
+  }
+
+  #slotOf(rule: CompiledRule, subjectKey: string, now: number): LeaseSlot {
+    const key = this.#keyOf(rule, subjectKey)
+    let slot = this.#slots.get(key)
+    if (slot === undefined) {
+      slot = new LeaseSlot(rule, key, now)
+      const evicted = this.#slots.set(key, slot)
+      this.#all.set(key, slot)
+      if (evicted !== undefined) {
+        this.#all.delete(evicted.key)
+        void this.#giveBack(evicted)
+      }
+    }
+    return slot
+  }
+
+  #keyOf(rule: CompiledRule, subjectKey: string): string {
+    return this.#transport.keyOf(rule, subjectKey)
+  }
+
+  #tuningOf(rule: CompiledRule): { maxSlice: number; ttlMs: number; bucket: boolean } {
+    let tuning = this.#tuning.get(rule)
+    if (tuning === undefined) {
+      const lease = rule.lease
+      const bucket = rule.algorithm.lease === 'bucket'
+      tuning = {
+        maxSlice: lease?.maxSlice ?? Math.max(1, Math.floor(capacityOf(rule) / 100)),
+        ttlMs: lease?.ttlMs ?? Math.min(DEFAULT_BUCKET_TTL_MS, rule.params.windowMs),
+        bucket,
+      }
+      this.#tuning.set(rule, tuning)
+    }
+    return tuning
+  }
+
+  /** The lease scripts for every algorithm the store knows (built again when one is added). */
+  #scriptsNow(): { take: RedisScript; giveBack: RedisScript } {
+    const algorithms = this.#transport.algorithms()
+    const built = this.#scripts
+    if (built !== undefined && built.algorithms === algorithms.length) return built
+    const scripts = {
+      take: new Script(buildLeaseScript(algorithms)),
+      giveBack: new Script(buildGiveBackScript(algorithms)),
+      algorithms: algorithms.length,
+    }
+    this.#scripts = scripts
+    return scripts
+  }
+}
+
+/** The most units a leased rule's pool holds: a window's limit, a bucket's capacity. */
+function capacityOf(rule: CompiledRule): number {
+  return rule.algorithm.lease === 'bucket' ? (rule.params.burst ?? rule.params.limit) : rule.params.limit
+}
+
+/** Puts back up to `cost` units taken from `slot` (see `LeaseSlot.spent`). */
+function credit(slot: LeaseSlot, cost: number, now: number): void {
+  if (now >= slot.deadline) return
+  const back = Math.min(cost, slot.spent)
+  slot.remaining += back
+  slot.spent -= back
+}
+
+function allowVerdict(slot: LeaseSlot, cost: number, now: number): RuleVerdict {
+  return {
+    allowed: true,
+    remaining: Math.max(0, Math.floor(slot.remaining - cost + slot.left)),
+    resetMs: Math.max(0, slot.resetAt - now),
+    retryAfterMs: 0,
+    delayMs: 0,
+  }
+}
+
+function denyVerdict(slot: LeaseSlot, now: number): RuleVerdict {
+  const retryAfterMs = Math.max(1, Math.ceil(slot.dryUntil - now))
+  return {
+    allowed: false,
+    remaining: Math.max(0, Math.floor(slot.validAt(now))),
+    resetMs: Math.max(retryAfterMs, slot.resetAt - now),
+    retryAfterMs,
+    delayMs: 0,
+  }
+}

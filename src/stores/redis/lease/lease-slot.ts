@@ -1,0 +1,49 @@
+import type { CompiledRule } from '../../../rules/compiled-rule'
+
+/**
+ * What one instance holds of one leased key (rule × subject): the units it may still admit
+ * on its own, until when, and what it knows of the pool. Times are on the store's local clock;
+ * a slice's end is measured from when it was asked for, so it ends no later than Redis ends it,
+ * whatever the two clocks read (see docs/redis.md, "Leased quotas").
+ */
+export class LeaseSlot {
+  /** Units this instance may still admit; void from `deadline` on. */
+  remaining = 0
+  deadline = Number.NEGATIVE_INFINITY
+  /**
+   * Units taken since the last ask was sent: the most a refund or an undone check may put back,
+   * since units taken before were already reported held, and putting those back would hold
+   * more than Redis counts.
+   */
+  spent = 0
+  /** Units left in the pool after the last grant, for the verdicts' `remaining`. */
+  left = 0
+  /** When the rule's state resets, by the last grant's `resetMs`. */
+  resetAt = 0
+  /** The pool had too little: no asking (and no admitting beyond `remaining`) before then. */
+  dryUntil = Number.NEGATIVE_INFINITY
+  /** Asking failed: the key is decided exactly until then. */
+  failedUntil = Number.NEGATIVE_INFINITY
+  /** The last slice's size, so the next is asked for when half of it is spent. */
+  lastGrant = 0
+  /** This instance's demand on the key: units asked for since `askedAt`, and units per ms. */
+  demand = 0
+  askedAt: number
+  rate = 0
+  /** The ask under way, if any: one at a time per key. */
+  refilling: Promise<void> | undefined
+
+  constructor(
+    /** The rule the slice is of (an override's variant, where one applies). */
+    readonly rule: CompiledRule,
+    readonly key: string,
+    now: number,
+  ) {
+    this.askedAt = now
+  }
+
+  /** The units this instance may admit at `now`. */
+  validAt(now: number): number {
+    return now < this.deadline ? this.remaining : 0
+  }
+}
