@@ -62,6 +62,8 @@ export class LeaseBook {
   readonly #slots: LruMap<LeaseSlot>
   /** The same slots, to walk on close (an LruMap cannot be walked); as bounded, since eviction drops from both. */
   readonly #all = new Map<string, LeaseSlot>()
+  /** The slot each rule was last checked against (see `#slotOf`). */
+  readonly #recent = new WeakMap<CompiledRule, LeaseSlot>()
   readonly #instanceId: string
   readonly #clock: Clock
   readonly #transport: LeaseTransport
@@ -87,6 +89,21 @@ export class LeaseBook {
   }
 
   evaluate(request: EvaluationRequest, exact: ExactPath): MaybePromise<Evaluation> {
+    const { rules, cost } = request
+    if (rules.length === 1) {
+      // The hot case leasing is for: one leased rule whose slice covers the check.
+      const rule = rules[0] as CompiledRule
+      const now = this.#clock()
+      const slot = this.#slotOf(rule, request.subjectKeys[0] as string, now)
+      if (slot.validAt(now) >= cost) {
+        const verdict = allowVerdict(slot, cost, now)
+        slot.demand += cost
+        slot.remaining -= cost
+        slot.spent += cost
+        this.#maybePrefetch(rule, slot, cost, now)
+        return { verdicts: [verdict], degraded: false }
+      }
+    }
     return this.#decide(request, exact, 0)
   }
 
@@ -136,6 +153,8 @@ export class LeaseBook {
    */
   forget(keys: readonly string[]): void {
     for (const key of keys) {
+      const slot = this.#all.get(key)
+      if (slot !== undefined) slot.live = false
       this.#slots.delete(key)
       this.#all.delete(key)
     }
@@ -144,7 +163,10 @@ export class LeaseBook {
   /** Hands every slice's unused units back (see `buildGiveBackScript`); never rejects. */
   async close(): Promise<void> {
     const calls: Promise<unknown>[] = []
-    for (const slot of this.#all.values()) calls.push(this.#giveBack(slot))
+    for (const slot of this.#all.values()) {
+      slot.live = false
+      calls.push(this.#giveBack(slot))
+    }
     this.#all.clear()
     this.#slots.clear()
     await Promise.all(calls)
@@ -342,13 +364,24 @@ export class LeaseBook {
   }
 
   #slotOf(rule: CompiledRule, subjectKey: string, now: number): LeaseSlot {
+    // A hot key is asked for again and again: its slot is found by the rule, without building
+    // and hashing the store key each time (measured: that lookup was a third of a leased check).
+    const recent = this.#recent.get(rule)
+    if (recent !== undefined && recent.subjectKey === subjectKey && recent.live) return recent
+    const slot = this.#lookUp(rule, subjectKey, now)
+    this.#recent.set(rule, slot)
+    return slot
+  }
+
+  #lookUp(rule: CompiledRule, subjectKey: string, now: number): LeaseSlot {
     const key = this.#keyOf(rule, subjectKey)
     let slot = this.#slots.get(key)
     if (slot === undefined) {
-      slot = new LeaseSlot(rule, key, now)
+      slot = new LeaseSlot(rule, subjectKey, key, now)
       const evicted = this.#slots.set(key, slot)
       this.#all.set(key, slot)
       if (evicted !== undefined) {
+        evicted.live = false
         this.#all.delete(evicted.key)
         void this.#giveBack(evicted)
       }

@@ -30,12 +30,17 @@ export class LeaseSlot {
   demand = 0
   askedAt: number
   rate = 0
+  /** False once the slot left the book (evicted, reset, closed): it is then found anew. */
+  live = true
   /** The ask under way, if any: one at a time per key. */
   refilling: Promise<void> | undefined
 
   constructor(
     /** The rule the slice is of (an override's variant, where one applies). */
     readonly rule: CompiledRule,
+    /** The subject's part of `key` (see `CompiledRule.subjectKey`). */
+    readonly subjectKey: string,
+    /** The store key of the rule's state. */
     readonly key: string,
     now: number,
   ) {
