@@ -12,7 +12,7 @@ export const USAGE = `usage:
               [--variants LIST] [--json | --markdown] [--out FILE.md] [--svg FILE]
   diana bench lease [--processes N] [--concurrency N] [--duration S] [--samples N]
               [--redis-url URL] [--limit N] [--window W] [--variants LIST] [--denial-cache]
-              [--json] [--out FILE.md]
+              [--command-timeout MS] [--json] [--out FILE.md]
 
   --algorithm A     fixed-window | sliding-window | token-bucket | leaky-bucket | concurrency (default: all but concurrency)
   --store S         memory (default) | redis
@@ -54,7 +54,10 @@ export const USAGE = `usage:
   --window W        the global rule's window, such as 1s or 500ms (default 1s)
   --variants LIST   of exact, leased, 4-rules-exact, 4-rules-leased (default: all four)
   --denial-cache    keep the Redis store's denial cache on (off by default: it answers a hot
-                    key past its limit from memory, and exact mode would not go to Redis)`
+                    key past its limit from memory, and exact mode would not go to Redis)
+  --command-timeout MS  the Redis store's commandTimeoutMs (default: the store's, 50): on a
+                    machine with fewer cores than processes, late replies are answered by the
+                    local fallback, which the table flags (!)`
 
 /** The hidden subcommand the HTTP benchmark starts its server processes with. */
 export const HTTP_SERVER_COMMAND = '__http-server'

@@ -49,6 +49,8 @@ export interface LeaseOptions {
    * measure a round trip per exact check (what leasing is to spare).
    */
   denialCache: boolean
+  /** The Redis store's `commandTimeoutMs`; undefined: the store's default. */
+  commandTimeoutMs: number | undefined
   json: boolean
   out: string | undefined
   /** The command line as typed, for reports. */
@@ -78,6 +80,7 @@ export const LEASE_LIMITS = {
   limit: 100_000_000,
   windowMinMs: 100,
   windowMaxMs: 60_000,
+  commandTimeoutMs: 10_000,
 }
 
 /** Parses `diana bench lease ...` (without `lease`), or throws a {@link UsageError}. */
@@ -99,6 +102,7 @@ export function parseLeaseArgs(argv: string[]): LeaseOptions {
         window: { type: 'string' },
         variants: { type: 'string' },
         'denial-cache': { type: 'boolean' },
+        'command-timeout': { type: 'string' },
         json: { type: 'boolean' },
         out: { type: 'string' },
       },
@@ -121,6 +125,10 @@ export function parseLeaseArgs(argv: string[]): LeaseOptions {
     windowMs: window(values.window as string | undefined),
     variants: variants(values.variants as string | undefined),
     denialCache: values['denial-cache'] === true,
+    commandTimeoutMs:
+      values['command-timeout'] === undefined
+        ? undefined
+        : whole('command-timeout', values['command-timeout'], 0, max.commandTimeoutMs),
     json: values.json === true,
     out,
     argv: ['lease', ...argv],

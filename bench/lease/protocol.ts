@@ -10,6 +10,7 @@ export type ToWorker =
       spec: WorkloadSpec
       redisUrl: string
       denialCache: boolean
+      commandTimeoutMs: number | undefined
       concurrency: number
       offset: number
     }

@@ -109,6 +109,7 @@ export function describeLeaseRun(options: LeaseOptions, redis: string): string {
     `global rule: fixed window, ${options.limit.toLocaleString('en')} per ${options.windowMs} ms; ` +
     `${options.durationS} s per variant in ${options.samples} samples, taking turns, after a warm-up sample; ` +
     `denial cache ${options.denialCache ? 'on' : 'off (every exact check goes to Redis)'}; ` +
+    `commandTimeoutMs ${options.commandTimeoutMs ?? 'default (50)'}; ` +
     'decisions/s: medians with min–max; Redis cmds/decision: every command the Redis ran (INFO commandstats: ' +
     'those inside scripts and heartbeats included) over the decisions; scripts/decision: script calls ' +
     '(EVAL, EVALSHA, FCALL), the round trips that decide; admitted/window: allowed decisions of the whole fleet in the ' +
@@ -128,6 +129,7 @@ export function variantJson(r: VariantResult, options: LeaseOptions): Record<str
     windowMs: options.windowMs,
     samples: options.samples,
     denialCache: options.denialCache,
+    commandTimeoutMs: options.commandTimeoutMs ?? null,
   }
   if (r.unavailable !== undefined) return { ...base, unavailable: r.unavailable }
   return {

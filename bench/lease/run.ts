@@ -151,6 +151,7 @@ async function runSample(
         spec,
         redisUrl,
         denialCache: options.denialCache,
+        commandTimeoutMs: options.commandTimeoutMs,
         concurrency: options.concurrency,
         offset: Math.floor((i * 10_000) / fleet.length),
       }),

@@ -56,6 +56,7 @@ export async function serve(): Promise<number> {
             type: 'redis',
             url: message.redisUrl,
             ...(message.denialCache ? {} : { denialCache: false }),
+            ...(message.commandTimeoutMs === undefined ? {} : { commandTimeoutMs: message.commandTimeoutMs }),
           } as unknown as LimiterOptions['store'],
         })
       } catch (error) {

@@ -40,6 +40,7 @@ describe('diana bench lease: arguments', () => {
       durationS: DEFAULT_LEASE_OPTIONS.durationS,
       redisUrl: undefined,
       denialCache: false,
+      commandTimeoutMs: undefined,
       variants: ['exact', 'leased', '4-rules-exact', '4-rules-leased'],
     })
     // At least 5 whole windows fit in a sample by default.
@@ -55,11 +56,14 @@ describe('diana bench lease: arguments', () => {
       '--redis-url',
       'redis://localhost:7000',
       '--denial-cache',
+      '--command-timeout',
+      '2000',
     ])
     expect(options.windowMs).toBe(250)
     expect(options.variants).toEqual(['leased', 'exact'])
     expect(options.redisUrl).toBe('redis://localhost:7000')
     expect(options.denialCache).toBe(true)
+    expect(options.commandTimeoutMs).toBe(2000)
     expect(parseLeaseArgs(['--window', '2000']).windowMs).toBe(2000)
   })
 
@@ -76,6 +80,7 @@ describe('diana bench lease: arguments', () => {
     [['--redis-url', 'http://127.0.0.1:6379'], /--redis-url must start with redis:\/\//],
     [['--redis-url', 'not a url'], /--redis-url must be a redis:\/\/ URL/],
     [['--variants', 'leasd'], /unknown variant "leasd".*did you mean "leased"/],
+    [['--command-timeout', '0'], /--command-timeout must be a whole number from 1 to 10,000/],
     [['--out', ' '], /--out needs a file name/],
     [['--compare'], /Unknown option '--compare'/],
     [['now'], /unexpected argument "now"/],
