@@ -1,6 +1,7 @@
 import { StoreUnavailableError } from './contenders'
 import { type DecisionResult, runDecisions } from './decisions'
 import { describeEnvironment } from './environment'
+import { LEASE_WORKER_COMMAND, type LeaseOptions, parseLeaseArgs } from './lease/options'
 import { MissingModuleError } from './optional-module'
 import { type BenchOptions, HTTP_SERVER_COMMAND, parseBenchArgs, USAGE, UsageError } from './options'
 import { OVERLOAD_SERVER_COMMAND, type OverloadOptions, parseOverloadArgs } from './overload/options'
@@ -11,7 +12,8 @@ import { announce, writeMarkdown } from './run-report'
 /**
  * `diana bench`: decisions per second and latency percentiles of Diana's limiter, optionally
  * side by side with rate-limiter-flexible; `diana bench http`: whole HTTP servers; `diana bench
- * overload`: a service with a fixed capacity past its capacity, bare and behind limiters.
+ * overload`: a service with a fixed capacity past its capacity, bare and behind limiters;
+ * `diana bench lease`: a fleet of processes on one Redis, exact and leased rules.
  */
 export const benchCommand = {
   summary: 'measure decisions per second and latency (diana bench --help)',
@@ -23,7 +25,8 @@ async function run(args: string[]): Promise<number> {
   if (
     args[0] === '--help' ||
     args[0] === '-h' ||
-    ((args[0] === 'http' || args[0] === 'overload') && (args[1] === '--help' || args[1] === '-h'))
+    ((args[0] === 'http' || args[0] === 'overload' || args[0] === 'lease') &&
+      (args[1] === '--help' || args[1] === '-h'))
   ) {
     process.stdout.write(`${USAGE}\n`)
     return 0
@@ -31,7 +34,9 @@ async function run(args: string[]): Promise<number> {
   if (args[0] === HTTP_SERVER_COMMAND) return (await import('./http-server')).serve(args.slice(1))
   if (args[0] === OVERLOAD_SERVER_COMMAND)
     return (await import('./overload/service-process')).serve(args.slice(1))
+  if (args[0] === LEASE_WORKER_COMMAND) return (await import('./lease/worker')).serve()
   if (args[0] === 'overload') return runOverload(args.slice(1))
+  if (args[0] === 'lease') return runLease(args.slice(1))
   let options: BenchOptions
   try {
     options = parseBenchArgs(args)
@@ -73,6 +78,22 @@ async function runOverload(args: string[]): Promise<number> {
   }
   try {
     return await (await import('./overload/command')).runOverloadBench(options)
+  } catch (error) {
+    return explain(error)
+  }
+}
+
+async function runLease(args: string[]): Promise<number> {
+  let options: LeaseOptions
+  try {
+    options = parseLeaseArgs(args)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`diana bench lease: ${error.message}\n${USAGE}\n`)
+    return 2
+  }
+  try {
+    return await (await import('./lease/command')).runLeaseBench(options)
   } catch (error) {
     return explain(error)
   }

@@ -27,6 +27,23 @@ export class Histogram {
     this.#total += other.#total
   }
 
+  /** The non-empty buckets as [index, count] pairs: a histogram sent between processes. */
+  toBuckets(): [number, number][] {
+    const buckets: [number, number][] = []
+    for (let i = 0; i < BUCKET_COUNT; i++)
+      if (this.#counts[i] !== 0) buckets.push([i, this.#counts[i] as number])
+    return buckets
+  }
+
+  /** Adds buckets from {@link toBuckets} of another histogram (indexes out of range are ignored). */
+  mergeBuckets(buckets: readonly (readonly [number, number])[]): void {
+    for (const [index, count] of buckets) {
+      if (!Number.isInteger(index) || index < 0 || index >= BUCKET_COUNT || !(count > 0)) continue
+      this.#counts[index] = (this.#counts[index] as number) + count
+      this.#total += count
+    }
+  }
+
   /** The `p`-th percentile (0–100) in nanoseconds, at the bucket's geometric middle; NaN if empty. */
   percentile(p: number): number {
     if (this.#total === 0) return Number.NaN

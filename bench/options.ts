@@ -10,6 +10,9 @@ export const USAGE = `usage:
               [--concurrency N] [--duration S] [--samples N] [--compare] [--json] [--out FILE.md]
   diana bench overload [--slots N] [--service-time MS] [--steps LIST] [--duration S]
               [--variants LIST] [--json | --markdown] [--out FILE.md] [--svg FILE]
+  diana bench lease [--processes N] [--concurrency N] [--duration S] [--samples N]
+              [--redis-url URL] [--limit N] [--window W] [--variants LIST] [--denial-cache]
+              [--command-timeout MS] [--json] [--out FILE.md]
 
   --algorithm A     fixed-window | sliding-window | token-bucket | leaky-bucket | concurrency (default: all but concurrency)
   --store S         memory (default) | redis
@@ -35,7 +38,26 @@ export const USAGE = `usage:
   --variants LIST   of bare, bucket-2x (token bucket at 2x capacity), bucket (at capacity),
                     adaptive (the adaptive-concurrency rule, untuned) (default: all four)
   --markdown        print the table as Markdown
-  --svg FILE        also write goodput against offered load as an SVG chart`
+  --svg FILE        also write goodput against offered load as an SVG chart
+
+  lease: worker processes sharing one Redis, each with its own limiter and N checks in flight,
+  starting together; one hot global fixed-window rule exact and leased, and 4 rules (global +
+  account, device, resource) against 1; decisions/s, p50/p99, Redis commands per decision
+  (INFO commandstats) and what each whole window admitted, as a share of the limit
+  --processes N     worker processes, at most 16 (default 4)
+  --concurrency N   checks in flight per process (default 64)
+  --duration S      measured seconds per variant and sample (default 6)
+  --samples N       samples per variant, taking turns (default 3)
+  --redis-url URL   a Redis on this machine (loopback only) (default: start a private
+                    redis-server on a free loopback port)
+  --limit N         the global rule's limit per window (default 20000)
+  --window W        the global rule's window, such as 1s or 500ms (default 1s)
+  --variants LIST   of exact, leased, 4-rules-exact, 4-rules-leased (default: all four)
+  --denial-cache    keep the Redis store's denial cache on (off by default: it answers a hot
+                    key past its limit from memory, and exact mode would not go to Redis)
+  --command-timeout MS  the Redis store's commandTimeoutMs (default: the store's, 50): on a
+                    machine with fewer cores than processes, late replies are answered by the
+                    local fallback, which the table flags (!)`
 
 /** The hidden subcommand the HTTP benchmark starts its server processes with. */
 export const HTTP_SERVER_COMMAND = '__http-server'
@@ -110,7 +132,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   }
   if (positionals.length > 0) {
     throw new UsageError(
-      `unexpected argument "${positionals[0]}"${hint(positionals[0] as string, ['http', 'overload'])}`,
+      `unexpected argument "${positionals[0]}"${hint(positionals[0] as string, ['http', 'overload', 'lease'])}`,
     )
   }
   if (http) {

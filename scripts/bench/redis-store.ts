@@ -10,11 +10,11 @@ import { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import type { Contender } from '../../bench/contender'
 import { BENCH_LIMIT, BENCH_WINDOW_S } from '../../bench/quota'
+import { startRedis } from '../../bench/redis-server'
 import { interleave, spread } from '../../bench/sampling'
 import { createLimiter, type Limiter } from '../../src/limiter'
 import type { Rule } from '../../src/rules/rule'
 import { RedisStore } from '../../src/stores/redis/redis-store'
-import { startRedis } from './redis-server'
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number) => {

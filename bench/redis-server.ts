@@ -1,8 +1,8 @@
 /**
- * A private redis-server for the Redis benchmark: a free loopback port, a throwaway directory,
- * no persistence, so nothing shared (the Redis on 6379 included) is touched. The tests have a
- * fuller launcher (kills, restarts, Cluster) in test/support; a benchmark script must not
- * depend on test code, and needs only this.
+ * A private redis-server for the Redis benchmarks (`diana bench lease`, scripts/bench/redis-store.ts):
+ * a free loopback port, a throwaway directory, no persistence, so nothing shared (the Redis on
+ * 6379 included) is touched. The tests have a fuller launcher (kills, restarts, Cluster) in
+ * test/support; a benchmark must not depend on test code, and needs only this.
  */
 import { spawn } from 'node:child_process'
 import { mkdtempSync, rmSync } from 'node:fs'
