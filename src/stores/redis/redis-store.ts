@@ -220,7 +220,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#fallback = new LocalFallback(clock, this.#options.fallbackMaxKeys)
     this.#denials =
       this.#options.denialCacheMaxKeys > 0 ? new DenialCache(this.#options.denialCacheMaxKeys) : undefined
-    this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch) => this.#send(batch))
+    this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch, done) => this.#send(batch, done))
     this.#breaker = new CircuitBreaker({
       failureThreshold: this.#options.failureThreshold,
       probeMinMs: this.#options.probeMinMs,
@@ -439,7 +439,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#batcher.add(check)
   }
 
-  #send(checks: readonly PendingCheck[]): void {
+  /** One script call deciding `checks`; `done` (the batcher's) is called once it has settled. */
+  #send(checks: readonly PendingCheck[], done?: () => void): void {
     const keys: string[] = []
     // A peek is sent on its own (see `#enqueue`), so the mode is the whole call's.
     const args = this.#headerArgs((checks[0] as PendingCheck).peek ? 'peek' : 'decide', checks.length)
@@ -453,6 +454,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#maybeBeat()
     this.#run(this.#script, keys, args).then(
       (reply) => {
+        done?.()
         this.#breaker.success()
         const fields = reply as string[]
         const now = this.#denials ? this.#localClock() : 0
@@ -475,6 +477,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         }
       },
       (error) => {
+        done?.()
         for (const check of checks) check.resolve(this.#failed(check, error))
       },
     )
