@@ -6,17 +6,19 @@
  * and check latency while Redis is stopped with SIGSTOP.
  *
  *   npx tsup && node --import tsx scripts/bench/redis-store.ts [--seconds 1] [--samples 5]
+ *
+ * Diana is the built package (hence `npx tsup` first), as users run it: tsx's transform of the
+ * sources names every closure as it is made (esbuild's keepNames), which alone costs Diana about
+ * a sixth of its client time per check and would be measured against the peer's plain JS.
  */
+
+import { createLimiter, type Limiter, RedisStore, type Rule } from 'diana-limiter'
 import { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import type { Contender } from '../../bench/contender'
 import { Histogram } from '../../bench/histogram'
 import { BENCH_LIMIT, BENCH_WINDOW_S } from '../../bench/quota'
 import { interleave, spread } from '../../bench/sampling'
-// The built package (run `npx tsup` first), as users run it: tsx's transform of the sources
-// names every closure as it is made (esbuild's keepNames), which alone costs Diana about a
-// sixth of its client time per check and would be measured against the peer's plain JS.
-import { createLimiter, type Limiter, RedisStore, type Rule } from 'diana-limiter'
 import { startRedis } from './redis-server'
 
 const args = process.argv.slice(2)
