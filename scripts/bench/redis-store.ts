@@ -1,20 +1,25 @@
 /**
  * Diana's Redis store side by side with rate-limiter-flexible's RateLimiterRedis on the same
- * self-started redis-server, at 256 checks in flight, taking turns (bench/sampling.ts).
- * Also: 4 rules per check against 1, batching on and off, and check latency while Redis
- * is stopped with SIGSTOP.
+ * self-started redis-server, taking turns (bench/sampling.ts): decisions/s and p50 latency at
+ * one check in flight (a quiet service, where a round trip's latency is all there is) and at
+ * 256 (where batching pays). Also, at 256: 4 rules per check against 1, batching on and off;
+ * and check latency while Redis is stopped with SIGSTOP.
  *
- *   node --import tsx scripts/bench/redis-store.ts [--seconds 1] [--samples 5]
+ *   npx tsup && node --import tsx scripts/bench/redis-store.ts [--seconds 1] [--samples 5]
+ *
+ * Diana is the built package (hence `npx tsup` first), as users run it: tsx's transform of the
+ * sources names every closure as it is made (esbuild's keepNames), which alone costs Diana about
+ * a sixth of its client time per check and would be measured against the peer's plain JS.
  */
+
+import { createLimiter, type Limiter, RedisStore, type Rule } from 'diana-limiter'
 import { Redis } from 'ioredis'
 import { RateLimiterRedis } from 'rate-limiter-flexible'
 import type { Contender } from '../../bench/contender'
+import { Histogram } from '../../bench/histogram'
 import { BENCH_LIMIT, BENCH_WINDOW_S } from '../../bench/quota'
 import { startRedis } from '../../bench/redis-server'
 import { interleave, spread } from '../../bench/sampling'
-import { createLimiter, type Limiter } from '../../src/limiter'
-import type { Rule } from '../../src/rules/rule'
-import { RedisStore } from '../../src/stores/redis/redis-store'
 
 const args = process.argv.slice(2)
 const option = (name: string, fallback: number) => {
@@ -37,21 +42,41 @@ const rule = (name: string, dimension: string): Rule => ({
 /** Decisions taken locally during the throughput runs: those would flatter the figures. */
 let degradedDuringRuns = 0
 
-/** Decisions per second with IN_FLIGHT checks always outstanding over KEYS keys, for SECONDS. */
-async function throughput(contender: Contender): Promise<number> {
+/** Each round's median check latency (ms) per contender and concurrency, beside its throughput. */
+const p50s = new Map<string, number[]>()
+
+/**
+ * Decisions per second with `inFlight` checks always outstanding over KEYS keys, for SECONDS;
+ * records the round's median latency under `label` (kept rounds only: `keep`).
+ */
+async function throughput(
+  contender: Contender,
+  inFlight: number,
+  label: string,
+  keep: boolean,
+): Promise<number> {
   const end = performance.now() + SECONDS * 1000
+  const latency = new Histogram()
   let done = 0
   let n = 0
   const lane = async () => {
     while (performance.now() < end) {
+      const started = performance.now()
       const answer = await contender.check(String(n++ % KEYS))
+      latency.record((performance.now() - started) * 1e6)
       if (contender.degraded?.(answer)) degradedDuringRuns++
       done++
     }
   }
   const started = performance.now()
-  await Promise.all(Array.from({ length: IN_FLIGHT }, lane))
-  return done / ((performance.now() - started) / 1000)
+  await Promise.all(Array.from({ length: inFlight }, lane))
+  const rate = done / ((performance.now() - started) / 1000)
+  if (keep) {
+    const kept = p50s.get(label) ?? []
+    kept.push(latency.percentile(50) / 1e6)
+    p50s.set(label, kept)
+  }
+  return rate
 }
 
 const subject = (key: string) => ({
@@ -116,21 +141,30 @@ try {
   await Promise.all(stores.map((store) => store.ready()))
 
   const byName = new Map(contenders.map((c) => [c.name, c]))
-  const results = await interleave(
-    contenders.map((c) => c.name),
-    { warmups: 1, samples: SAMPLES },
-    (name) => throughput(byName.get(name) as Contender),
-  )
-  const median = (name: string) => spread(results[name] ?? []).median
-  for (const { name } of contenders) {
-    const s = spread(results[name] ?? [])
+  /** Contender name, then `@1` for one check in flight; plain names run at IN_FLIGHT. */
+  const runs = [...contenders.map((c) => c.name), `${flexible.name}@1`, 'diana-1-rule@1']
+  const results = await interleave(runs, { warmups: 1, samples: SAMPLES }, (run, round) => {
+    const [name, one] = run.split('@')
+    return throughput(byName.get(name as string) as Contender, one ? 1 : IN_FLIGHT, run, round >= 1)
+  })
+  const median = (run: string) => spread(results[run] ?? []).median
+  const p50 = (run: string) => spread(p50s.get(run) ?? []).median
+  for (const run of runs) {
+    const s = spread(results[run] ?? [])
+    const at = run.endsWith('@1') ? '1 in flight' : `${IN_FLIGHT} in flight`
     console.log(
-      `${name.padEnd(24)} ${Math.round(s.median)} decisions/s (min ${Math.round(s.min)}, max ${Math.round(s.max)})`,
+      `${run.replace('@1', '').padEnd(24)} ${at.padEnd(15)} ${Math.round(s.median)} decisions/s (min ${Math.round(s.min)}, max ${Math.round(s.max)}), p50 ${(p50(run) * 1000).toFixed(1)} µs`,
     )
   }
-  console.log(
-    `diana 1 rule / rate-limiter-flexible: ${(median('diana-1-rule') / median('rate-limiter-flexible')).toFixed(2)}x`,
-  )
+  const ratios = (suffix: string, at: string) => {
+    const d = `diana-1-rule${suffix}`
+    const f = `rate-limiter-flexible${suffix}`
+    console.log(
+      `diana 1 rule / rate-limiter-flexible, ${at}: ${(median(d) / median(f)).toFixed(2)}x decisions/s, p50 ${(p50(d) * 1000).toFixed(1)} vs ${(p50(f) * 1000).toFixed(1)} µs (${(p50(f) / p50(d)).toFixed(2)}x)`,
+    )
+  }
+  ratios('@1', '1 in flight')
+  ratios('', `${IN_FLIGHT} in flight`)
   console.log(
     `cost of 4 rules vs 1 (time per check): ${(median('diana-1-rule') / median('diana-4-rules')).toFixed(2)}x`,
   )

@@ -98,8 +98,9 @@ export interface RedisStoreOptions {
    */
   denialCache?: false | { maxKeys?: number }
   /**
-   * Checks started in the same tick share one script call (single Redis only), at most
-   * `maxChecks` per call. `false` sends one call per check.
+   * A check with no call in flight is sent at once; checks started while one is in flight
+   * share one script call, sent on the next tick (single Redis only), at most `maxChecks` per
+   * call. `false` sends one call per check.
    * @default { maxChecks: 64 }
    */
   batch?: false | { maxChecks?: number }
@@ -248,7 +249,7 @@ const fileFields = {
         'must be false or { maxChecks }',
       ),
     ),
-    'Checks started in the same tick share one script call (single Redis only), at most maxChecks per call. false sends one call per check. Default: { maxChecks: 64 }.',
+    'A check with no call in flight is sent at once; checks started while one is in flight share one script call, sent on the next tick (single Redis only), at most maxChecks per call. false sends one call per check. Default: { maxChecks: 64 }.',
   ),
   keyPrefix: describe(
     optional(

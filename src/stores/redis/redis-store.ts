@@ -11,6 +11,7 @@ import type { Evaluation, EvaluationRequest, Store } from '../store'
 import { Batcher } from './batcher'
 import { CircuitBreaker } from './circuit-breaker'
 import { buildClient } from './client'
+import { DeadlineQueue, MAX_STALLS, STALL_MS } from './deadline-queue'
 import { DenialCache } from './denial-cache'
 import { KeyLayout } from './keys'
 import { type ExactPath, LeaseBook } from './lease/lease-book'
@@ -63,14 +64,6 @@ const DAY_MS = 86_400_000
 /** How long `closed` tells callers to wait while Redis is away. */
 const CLOSED_RETRY_AFTER_MS = 1000
 
-/**
- * A timer firing this much after its time means the event loop was blocked (busy CPU, a long
- * synchronous task): the time is this process's, not Redis's, and a deadline then gets another
- * full term, at most {@link MAX_STALLS} times.
- */
-const STALL_MS = 10
-const MAX_STALLS = 3
-
 class TimeoutError extends Error {
   constructor(ms: number) {
     super(`no reply within ${ms} ms`)
@@ -90,53 +83,17 @@ function isNotConnected(error: unknown): boolean {
   return message.startsWith("Stream isn't writeable") || message.startsWith('Connection is closed')
 }
 
-/**
- * Calls `onExpire` once `ms` have passed during which this process could have read a reply;
- * returns a cancel function. Timers run before the event loop's poll phase reads sockets, so
- * after a blocked loop an expired timer would fire with the reply still unread: the verdict
- * waits for `setImmediate`, which runs after that phase. And a timer that fires late measures
- * a blocked loop, whose time does not count against Redis (see {@link STALL_MS}).
- */
-function startDeadline(ms: number, onExpire: () => void): () => void {
-  let cancelled = false
-  let stalls = 0
-  let due = 0
-  let timer: NodeJS.Timeout | undefined
-  const expire = () => {
-    const late = performance.now() - due
-    setImmediate(() => {
-      if (cancelled) return
-      if (late > STALL_MS && stalls < MAX_STALLS) {
-        stalls++
-        arm()
-        return
-      }
-      cancelled = true
-      onExpire()
-    })
-  }
-  const arm = () => {
-    due = performance.now() + ms
-    timer = setTimeout(expire, ms)
-  }
-  arm()
-  return () => {
-    cancelled = true
-    clearTimeout(timer)
-  }
-}
-
-/** `promise`, or `error()` once its deadline (see {@link startDeadline}) has passed. */
-function withDeadline<T>(promise: Promise<T>, ms: number, error: () => Error): Promise<T> {
+/** `promise`, or `error()` once its deadline (see {@link DeadlineQueue}) has passed. */
+function withDeadline<T>(promise: Promise<T>, deadlines: DeadlineQueue, error: () => Error): Promise<T> {
   return new Promise<T>((resolve, reject) => {
-    const cancel = startDeadline(ms, () => reject(error()))
+    const deadline = deadlines.start(() => reject(error()))
     promise.then(
       (value) => {
-        cancel()
+        deadline.cancel()
         resolve(value)
       },
       (failure) => {
-        cancel()
+        deadline.cancel()
         reject(failure)
       },
     )
@@ -174,6 +131,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   readonly #slots = new Map<Algorithm, string>()
   readonly #ruleArgs = new WeakMap<CompiledRule, string>()
   #script = new RedisScript(buildEvaluateScript([]))
+  /** Deadlines by length (`commandTimeoutMs`, `connectWaitMs`), each length on one timer. */
+  readonly #deadlineQueues = new Map<number, DeadlineQueue>()
   /** The refund script for `#algorithms` as they were when it was built (see `#refundScriptNow`). */
   #refundScript: { script: RedisScript; algorithms: number } | undefined
   readonly #batcher: Batcher<PendingCheck>
@@ -225,7 +184,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#fallback = new LocalFallback(clock, this.#options.fallbackMaxKeys)
     this.#denials =
       this.#options.denialCacheMaxKeys > 0 ? new DenialCache(this.#options.denialCacheMaxKeys) : undefined
-    this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch) => this.#send(batch))
+    this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch, done) => this.#send(batch, done))
     this.#leases = new LeaseBook(this.#options.leaseMaxKeys, this.#instanceId, this.#localClock, {
       ruleArg: (rule) => this.#argsOf(rule),
       algorithms: () => this.#algorithms,
@@ -470,7 +429,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#batcher.add(check)
   }
 
-  #send(checks: readonly PendingCheck[]): void {
+  /** One script call deciding `checks`; `done` (the batcher's) is called once it has settled. */
+  #send(checks: readonly PendingCheck[], done?: () => void): void {
     const keys: string[] = []
     // A peek is sent on its own (see `#enqueue`), so the mode is the whole call's.
     const args = this.#headerArgs((checks[0] as PendingCheck).peek ? 'peek' : 'decide', checks.length)
@@ -482,31 +442,60 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       }
     }
     this.#maybeBeat()
-    this.#run(this.#script, keys, args).then(
-      (reply) => {
-        this.#breaker.success()
-        const fields = reply as string[]
-        const now = this.#denials ? this.#localClock() : 0
-        let at = 0
-        for (const check of checks) {
-          const verdicts: RuleVerdict[] = new Array(check.rules.length)
-          let admitted = true
-          let hasShadow = false
-          for (let i = 0; i < check.rules.length; i++) {
-            const verdict = parseVerdict((fields[at++] as string).split(VERDICT_SEPARATOR))
-            verdicts[i] = verdict
-            if ((check.rules[i] as CompiledRule).shadow) hasShadow = true
-            else if (!verdict.allowed) admitted = false
-          }
-          if (!check.peek) {
-            if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, now)
-            if (admitted) this.#charge(check, verdicts)
-          }
-          check.resolve({ verdicts, degraded: false })
+    const onReply = (reply: unknown) => {
+      done?.()
+      this.#breaker.success()
+      const fields = reply as string[]
+      const now = this.#denials ? this.#localClock() : 0
+      let at = 0
+      for (const check of checks) {
+        const verdicts: RuleVerdict[] = new Array(check.rules.length)
+        let admitted = true
+        let hasShadow = false
+        for (let i = 0; i < check.rules.length; i++) {
+          const verdict = parseVerdict(fields[at++] as string)
+          verdicts[i] = verdict
+          if ((check.rules[i] as CompiledRule).shadow) hasShadow = true
+          else if (!verdict.allowed) admitted = false
         }
+        if (!check.peek) {
+          if (this.#denials) this.#learn(check, verdicts, admitted, hasShadow, now)
+          if (admitted) this.#charge(check, verdicts)
+        }
+        check.resolve({ verdicts, degraded: false })
+      }
+    }
+    const onError = (error: unknown) => {
+      done?.()
+      for (const check of checks) check.resolve(this.#failed(check, error))
+    }
+    if (this.#connected !== undefined) {
+      this.#run(this.#script, keys, args).then(onReply, onError)
+      return
+    }
+    // What #run does, without its promise and closures: on a quiet store this is a check's
+    // whole round trip, so each allocation and timer on it shows in the check's latency.
+    const ms = this.#options.commandTimeoutMs
+    let settled = false
+    const deadline = this.#deadlines(ms).start(() => {
+      settled = true
+      onError(new TimeoutError(ms))
+    })
+    this.#script.call(
+      this.#client as unknown as ScriptClient,
+      keys,
+      args,
+      (reply) => {
+        if (settled) return
+        settled = true
+        deadline.cancel()
+        onReply(reply)
       },
       (error) => {
-        for (const check of checks) check.resolve(this.#failed(check, error))
+        if (settled) return
+        settled = true
+        deadline.cancel()
+        onError(error)
       },
     )
   }
@@ -565,12 +554,12 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       if (settled) return
       settled = true
       releasing = true
-      cancelDeadline()
+      deadline.cancel()
       for (let i = 0; i < n; i++) release(i)
       check.resolve(this.#failed(check, error))
     }
     const ms = this.#options.commandTimeoutMs
-    const cancelDeadline = startDeadline(ms, () => fail(new TimeoutError(ms)))
+    const deadline = this.#deadlines(ms).start(() => fail(new TimeoutError(ms)))
     for (let i = 0; i < n; i++) {
       const rule = check.rules[i] as CompiledRule
       // A peek writes nothing, so it reserves nothing and has nothing to release.
@@ -592,7 +581,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
           }
           if (--waiting > 0) return
           settled = true
-          cancelDeadline()
+          deadline.cancel()
           this.#breaker.success()
           const verdicts: RuleVerdict[] = new Array(n)
           let admitted = true
@@ -714,13 +703,22 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     const connected = this.#connected
     if (connected === undefined) return call()
     const ms = this.#options.connectWaitMs
-    return withDeadline(connected, ms, () => new ConnectingError(ms)).then(call)
+    return withDeadline(connected, this.#deadlines(ms), () => new ConnectingError(ms)).then(call)
   }
 
   /** `promise`, or a TimeoutError once `commandTimeoutMs` have passed (see {@link startDeadline}). */
   #bounded<T>(promise: Promise<T>): Promise<T> {
     const ms = this.#options.commandTimeoutMs
-    return withDeadline(promise, ms, () => new TimeoutError(ms))
+    return withDeadline(promise, this.#deadlines(ms), () => new TimeoutError(ms))
+  }
+
+  #deadlines(ms: number): DeadlineQueue {
+    let queue = this.#deadlineQueues.get(ms)
+    if (queue === undefined) {
+      queue = new DeadlineQueue(ms)
+      this.#deadlineQueues.set(ms, queue)
+    }
+    return queue
   }
 
   /**
@@ -883,7 +881,12 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 }
 
-function parseVerdict(fields: readonly string[]): RuleVerdict {
+/**
+ * One rule's reply, `allowed remaining resetMs retryAfterMs delayMs` (see VERDICT_SEPARATOR),
+ * or those fields already split (a reservation's reply has two more).
+ */
+function parseVerdict(reply: string | readonly string[]): RuleVerdict {
+  const fields = typeof reply === 'string' ? reply.split(VERDICT_SEPARATOR) : reply
   return {
     allowed: fields[0] === '1',
     remaining: Number(fields[1]),
