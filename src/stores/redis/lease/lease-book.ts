@@ -178,7 +178,8 @@ export class LeaseBook {
     const now = this.#clock()
     const kinds: number[] = new Array(n)
     const slots: (LeaseSlot | undefined)[] = new Array(n)
-    let asks: Promise<void>[] | undefined
+    let refills = false
+    let denied = false
     for (let i = 0; i < n; i++) {
       const rule = rules[i] as CompiledRule
       if (rule.lease === undefined) {
@@ -190,35 +191,44 @@ export class LeaseBook {
       if (round === 0) slot.demand += cost
       const kind = this.#kindOf(rule, slot, cost, now, round)
       kinds[i] = kind
-      if (kind === REFILL) {
-        asks ??= []
-        asks.push(this.#ask(rule, slot, cost - slot.validAt(now)))
-      }
+      if (kind === REFILL) refills = true
+      else if (kind === DENY && !rule.shadow) denied = true
     }
-    if (asks !== undefined) {
+    // A check a dry rule denies asks for nothing: a slice asked for it would only sit unused.
+    if (refills && !denied) {
+      const asks: Promise<void>[] = []
+      for (let i = 0; i < n; i++) {
+        if (kinds[i] !== REFILL) continue
+        const slot = slots[i] as LeaseSlot
+        asks.push(this.#ask(rules[i] as CompiledRule, slot, cost - slot.validAt(now)))
+      }
       const retry = () => this.#decide(request, exact, round + 1)
       return Promise.all(asks).then(retry, retry)
     }
     const verdicts: RuleVerdict[] = new Array(n)
     const exactAt: number[] = []
-    let denied = false
     for (let i = 0; i < n; i++) {
       const kind = kinds[i]
       const slot = slots[i] as LeaseSlot
       if (kind === ALLOW) verdicts[i] = allowVerdict(slot, cost, now)
-      else if (kind === DENY) {
-        verdicts[i] = denyVerdict(slot, now)
-        if (!(rules[i] as CompiledRule).shadow) denied = true
-      } else exactAt.push(i)
+      else if (kind === DENY) verdicts[i] = denyVerdict(slot, now)
+      // EXACT, or (in a denied check, which asks for nothing) REFILL: peeked at exactly.
+      else exactAt.push(i)
     }
     if (denied) return this.#withExact(request, verdicts, exactAt, exact, true, undefined)
-    const taken: LeaseSlot[] = []
+    // Units taken while exact rules are asked are pending: reported held by any ask sent
+    // meanwhile, so that they can come back if an exact rule denies.
+    const waits = exactAt.length > 0
+    const taken: Taken[] = []
     for (let i = 0; i < n; i++) {
       if (kinds[i] !== ALLOW) continue
       const slot = slots[i] as LeaseSlot
       slot.remaining -= cost
       slot.spent += cost
-      taken.push(slot)
+      if (waits) {
+        slot.pending += cost
+        taken.push({ slot, term: slot.term })
+      }
       this.#maybePrefetch(rules[i] as CompiledRule, slot, cost, now)
     }
     return this.#withExact(request, verdicts, exactAt, exact, false, taken)
@@ -228,8 +238,10 @@ export class LeaseBook {
     if (slot.validAt(now) >= cost) return ALLOW
     if (now < slot.dryUntil) return DENY
     if (now < slot.failedUntil || round >= MAX_ROUNDS || this.#transport.unavailable()) return EXACT
-    // More than the whole quota: the exact rule says so, with its retryAfterMs of Infinity.
-    if (cost > capacityOf(rule)) return EXACT
+    // More than a slice holds (more than the whole quota, too: the exact rule says so, with its
+    // retryAfterMs of Infinity): a slice of that size, put back when an exact rule of the check
+    // denies, would sit on this instance unused and starve the others.
+    if (cost > this.#tuningOf(rule).maxSlice) return EXACT
     return REFILL
   }
 
@@ -243,7 +255,7 @@ export class LeaseBook {
     exactAt: readonly number[],
     exact: ExactPath,
     peek: boolean,
-    taken: readonly LeaseSlot[] | undefined,
+    taken: readonly Taken[] | undefined,
   ): MaybePromise<Evaluation> {
     if (exactAt.length === 0) return { verdicts, degraded: false }
     const { rules, subjectKeys, cost } = request
@@ -260,9 +272,9 @@ export class LeaseBook {
         verdicts[at] = verdict
         if (!verdict.allowed && !(rules[at] as CompiledRule).shadow) admitted = false
       }
-      if (!admitted && taken !== undefined) {
+      if (taken !== undefined) {
         const now = this.#clock()
-        for (const slot of taken) credit(slot, cost, now)
+        for (const { slot, term } of taken) settle(slot, term, cost, !admitted, now)
       }
       return { verdicts, degraded: evaluation.degraded }
     }
@@ -273,7 +285,10 @@ export class LeaseBook {
   /** Asks for the next slice once half of the last one is spent, while checks still pass. */
   #maybePrefetch(rule: CompiledRule, slot: LeaseSlot, cost: number, now: number): void {
     if (slot.refilling !== undefined || now < slot.dryUntil || now < slot.failedUntil) return
-    if (slot.remaining * 2 > slot.lastGrant && slot.remaining >= cost) return
+    // Pending units count as still held: checks an exact rule denies put them back, and asking
+    // on their account would let a client denied by its own rule pile slices on this instance.
+    const held = slot.remaining + slot.pending
+    if (held * 2 > slot.lastGrant && held >= cost) return
     if (this.#transport.unavailable()) return
     this.#ask(rule, slot, 0)
   }
@@ -287,7 +302,7 @@ export class LeaseBook {
     if (slot.refilling !== undefined) return slot.refilling
     const tuning = this.#tuningOf(rule)
     const sentAt = this.#clock()
-    const held = slot.validAt(sentAt)
+    const held = sentAt < slot.deadline ? slot.remaining + slot.pending : 0
     slot.spent = 0
     const elapsed = sentAt - slot.askedAt
     if (elapsed > 0) {
@@ -321,6 +336,11 @@ export class LeaseBook {
           number,
         ]
         const now = this.#clock()
+        if (now >= slot.deadline) {
+          // The units held ended before this slice came: a new term (see `LeaseSlot.term`).
+          slot.term++
+          slot.pending = 0
+        }
         slot.remaining = slot.validAt(now) + grant
         slot.deadline = sentAt + life
         slot.left = left
@@ -426,6 +446,24 @@ export class LeaseBook {
 /** The most units a leased rule's pool holds: a window's limit, a bucket's capacity. */
 function capacityOf(rule: CompiledRule): number {
   return rule.algorithm.lease === 'bucket' ? (rule.params.burst ?? rule.params.limit) : rule.params.limit
+}
+
+/** Units a check took from a slice while its exact rules were asked (see `LeaseSlot.pending`). */
+interface Taken {
+  readonly slot: LeaseSlot
+  readonly term: number
+}
+
+/**
+ * A check that took `cost` from `slot` in `term` is decided: the units are no longer pending,
+ * and when the check was denied they go back into the slice, if it has not ended meanwhile.
+ */
+function settle(slot: LeaseSlot, term: number, cost: number, denied: boolean, now: number): void {
+  if (slot.term !== term) return
+  slot.pending = Math.max(0, slot.pending - cost)
+  if (!denied || now >= slot.deadline) return
+  slot.remaining += cost
+  slot.spent = Math.max(0, slot.spent - cost)
 }
 
 /** Puts back up to `cost` units taken from `slot` (see `LeaseSlot.spent`). */
