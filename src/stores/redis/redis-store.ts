@@ -180,7 +180,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   /** Slices of leased rules' quotas this instance holds (rule field `lease`). */
   readonly #leases: LeaseBook
   /** The exact path, for the rules of a leased check that are not decided from a slice. */
-  readonly #exactPath: ExactPath = (request, peek) => this.#evaluate(request, peek)
+  readonly #exactPath: ExactPath = (request, peek, away) =>
+    away ? this.#degraded(request, peek) : this.#evaluate(request, peek)
   /** Pending until the first connection is up; rejected while it fails before that. */
   #connected: Promise<void> | undefined
   /** What the client last reported going wrong with its connection, until it is ready again. */

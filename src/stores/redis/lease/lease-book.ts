@@ -27,8 +27,12 @@ export interface LeaseTransport {
   failed(error: unknown): void
 }
 
-/** Decides the rules of a sub-request exactly (Redis, or the store's fallback): the store's own path. */
-export type ExactPath = (request: EvaluationRequest, peek: boolean) => MaybePromise<Evaluation>
+/**
+ * Decides the rules of a sub-request exactly (Redis, or the store's fallback): the store's own
+ * path. `away`: an ask of this check just failed, so it is decided by the fallback at once
+ * rather than wait for Redis a second time.
+ */
+export type ExactPath = (request: EvaluationRequest, peek: boolean, away: boolean) => MaybePromise<Evaluation>
 
 /**
  * How long a slice should last at the instance's own rate: long enough that a busy instance
@@ -124,7 +128,7 @@ export class LeaseBook {
       else if (slot !== undefined && now < slot.dryUntil) verdicts[i] = denyVerdict(slot, now)
       else exactAt.push(i)
     }
-    return this.#withExact(request, verdicts, exactAt, exact, true, undefined)
+    return this.#withExact(request, verdicts, exactAt, exact, true, undefined, false)
   }
 
   /**
@@ -172,7 +176,12 @@ export class LeaseBook {
     await Promise.all(calls)
   }
 
-  #decide(request: EvaluationRequest, exact: ExactPath, round: number): MaybePromise<Evaluation> {
+  #decide(
+    request: EvaluationRequest,
+    exact: ExactPath,
+    round: number,
+    away = false,
+  ): MaybePromise<Evaluation> {
     const { rules, subjectKeys, cost } = request
     const n = rules.length
     const now = this.#clock()
@@ -196,14 +205,15 @@ export class LeaseBook {
     }
     // A check a dry rule denies asks for nothing: a slice asked for it would only sit unused.
     if (refills && !denied) {
-      const asks: Promise<void>[] = []
+      const asks: Promise<boolean>[] = []
       for (let i = 0; i < n; i++) {
         if (kinds[i] !== REFILL) continue
         const slot = slots[i] as LeaseSlot
         asks.push(this.#ask(rules[i] as CompiledRule, slot, cost - slot.validAt(now)))
       }
-      const retry = () => this.#decide(request, exact, round + 1)
-      return Promise.all(asks).then(retry, retry)
+      return Promise.all(asks).then((answered) =>
+        this.#decide(request, exact, round + 1, away || answered.includes(false)),
+      )
     }
     const verdicts: RuleVerdict[] = new Array(n)
     const exactAt: number[] = []
@@ -215,7 +225,7 @@ export class LeaseBook {
       // EXACT, or (in a denied check, which asks for nothing) REFILL: peeked at exactly.
       else exactAt.push(i)
     }
-    if (denied) return this.#withExact(request, verdicts, exactAt, exact, true, undefined)
+    if (denied) return this.#withExact(request, verdicts, exactAt, exact, true, undefined, away)
     // Units taken while exact rules are asked are pending: reported held by any ask sent
     // meanwhile, so that they can come back if an exact rule denies.
     const waits = exactAt.length > 0
@@ -231,7 +241,7 @@ export class LeaseBook {
       }
       this.#maybePrefetch(rules[i] as CompiledRule, slot, cost, now)
     }
-    return this.#withExact(request, verdicts, exactAt, exact, false, taken)
+    return this.#withExact(request, verdicts, exactAt, exact, false, taken, away)
   }
 
   #kindOf(rule: CompiledRule, slot: LeaseSlot, cost: number, now: number, round: number): number {
@@ -256,6 +266,7 @@ export class LeaseBook {
     exact: ExactPath,
     peek: boolean,
     taken: readonly Taken[] | undefined,
+    away: boolean,
   ): MaybePromise<Evaluation> {
     if (exactAt.length === 0) return { verdicts, degraded: false }
     const { rules, subjectKeys, cost } = request
@@ -278,7 +289,7 @@ export class LeaseBook {
       }
       return { verdicts, degraded: evaluation.degraded }
     }
-    const answer = exact(sub, peek)
+    const answer = exact(sub, peek, away)
     return isPromiseLike(answer) ? Promise.resolve(answer).then(merge) : merge(answer)
   }
 
@@ -296,9 +307,10 @@ export class LeaseBook {
   /**
    * Asks Redis for the next slice of `rule` for the slot's key, unless an ask is under way
    * (then its outcome is waited for). `need`: units the waiting check lacks (0 for an ask
-   * ahead of time). Never rejects: a failure pauses the key's leasing (see `failedUntil`).
+   * ahead of time). Resolves false when it failed, which pauses the key's leasing (see
+   * `failedUntil`); never rejects.
    */
-  #ask(rule: CompiledRule, slot: LeaseSlot, need: number): Promise<void> {
+  #ask(rule: CompiledRule, slot: LeaseSlot, need: number): Promise<boolean> {
     if (slot.refilling !== undefined) return slot.refilling
     const tuning = this.#tuningOf(rule)
     const sentAt = this.#clock()
@@ -349,11 +361,13 @@ export class LeaseBook {
         slot.dryUntil = grant === 0 || grant < need ? sentAt + retry : Number.NEGATIVE_INFINITY
         slot.refilling = undefined
         this.#transport.succeeded()
+        return true
       },
       (error: unknown) => {
         slot.failedUntil = this.#clock() + PAUSE_AFTER_FAILURE_MS
         slot.refilling = undefined
         this.#transport.failed(error)
+        return false
       },
     )
     slot.refilling = call

@@ -44,7 +44,7 @@ export class LeaseSlot {
   /** False once the slot left the book (evicted, reset, closed): it is then found anew. */
   live = true
   /** The ask under way, if any: one at a time per key. */
-  refilling: Promise<void> | undefined
+  refilling: Promise<boolean> | undefined
 
   constructor(
     /** The rule the slice is of (an override's variant, where one applies). */
