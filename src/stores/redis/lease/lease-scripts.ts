@@ -34,7 +34,8 @@ end
  * the rule's state, so leased and exact instances count in one state and a slice can never
  * take what an exact check could not: grants never exceed the quota.
  *
- * - The size: what the instance asks (from its own rate), at most `maxSlice`, and at most a fair
+ * - The size: what the instance asks (from its own rate), at most `maxSlice` with what it still
+ *   holds (`held`), and at most a fair
  *   share of what is left (left ÷ instances holding or asking), so that a quiet instance
  *   cannot take what a busy one needs; but at least `need` (what the waiting check lacks),
  *   or nothing when that much is not left.
@@ -83,7 +84,9 @@ if raw then state = decode(raw) end
 if bucket and state ~= nil then state = { state[1], state[2] } end
 local _, _, left, reset = step(state, now, 0, limit, window, burst, mode)
 local fair = math.max(1, math.floor(left / wanters))
-local want = math.max(need, math.min(ask, fair, max_slice))
+-- What the instance holds with the new slice stays within max_slice (unless the waiting check
+-- needs more): the next slice is asked for before the last is spent, and held units are kept.
+local want = math.max(need, math.min(ask, fair, max_slice - held))
 local grant = 0
 if want > 0 and want <= left then
   local allowed, next_state, remaining, reset_after, _, _, keep = step(state, now, want, limit, window, burst, mode)
@@ -106,7 +109,7 @@ if bucket then
   redis.call('SET', KEYS[1], encode({ tokens[1], tokens[2], others + held + grant, till }), 'PX', ttl_of(math.max(reset, till - now)))
 end
 local retry = 0
-if grant < need or grant == 0 then
+if grant < need or (grant == 0 and want > 0) then
   local target = math.max(need, 1, math.min(ask, max_slice))
   local _, _, _, _, wait = step(state, now, target, limit, window, burst, mode)
   retry = wait
