@@ -56,8 +56,9 @@ describeRedis('leased quotas: unused quota when the pool runs dry', () => {
     const busy = fleet.instance([global], clock)
     // The quiet instance is busy for a while (slices of maxSlice), then stops where it holds most.
     let most = 0
+    let quietAllowed = 0
     for (let i = 0; i < 60; i++) {
-      await quiet.limiter.check({})
+      if ((await quiet.limiter.check({})).allowed) quietAllowed++
       clock.advance(1)
       await new Promise((resolve) => setTimeout(resolve, 2))
       most = Math.max(most, ...(await heldByTable(client)))
@@ -70,5 +71,7 @@ describeRedis('leased quotas: unused quota when the pool runs dry', () => {
     while ((await quiet.limiter.check({})).allowed) unused++
     expect(most).toBeLessThanOrEqual(MAX_SLICE)
     expect(unused).toBeLessThanOrEqual(MAX_SLICE)
+    // And the fleet admitted the limit: no more, and nothing lost on the way.
+    expect(quietAllowed + busyAllowed + unused).toBe(1000)
   })
 })
