@@ -72,6 +72,7 @@ export class LeaseBook {
   readonly #clock: Clock
   readonly #transport: LeaseTransport
   #scripts: { take: RedisScript; giveBack: RedisScript; algorithms: number } | undefined
+  #closing = false
   readonly #tuning = new WeakMap<CompiledRule, { maxSlice: number; ttlMs: number; bucket: boolean }>()
 
   constructor(maxKeys: number, instanceId: string, clock: Clock, transport: LeaseTransport) {
@@ -164,8 +165,14 @@ export class LeaseBook {
     }
   }
 
-  /** Hands every slice's unused units back (see `buildGiveBackScript`); never rejects. */
+  /**
+   * Hands every slice's unused units back (see `buildGiveBackScript`); never rejects. Asks
+   * under way land first, and none is sent from now on (checks are decided exactly), so no
+   * slice taken for this instance is left counted in Redis.
+   */
   async close(): Promise<void> {
+    this.#closing = true
+    await Promise.all(Array.from(this.#all.values(), (slot) => slot.refilling))
     const calls: Promise<unknown>[] = []
     for (const slot of this.#all.values()) {
       slot.live = false
@@ -247,7 +254,9 @@ export class LeaseBook {
   #kindOf(rule: CompiledRule, slot: LeaseSlot, cost: number, now: number, round: number): number {
     if (slot.validAt(now) >= cost) return ALLOW
     if (now < slot.dryUntil) return DENY
-    if (now < slot.failedUntil || round >= MAX_ROUNDS || this.#transport.unavailable()) return EXACT
+    if (now < slot.failedUntil || round >= MAX_ROUNDS || this.#closing || this.#transport.unavailable()) {
+      return EXACT
+    }
     // More than a slice holds (more than the whole quota, too: the exact rule says so, with its
     // retryAfterMs of Infinity): a slice of that size, put back when an exact rule of the check
     // denies, would sit on this instance unused and starve the others.
@@ -300,7 +309,7 @@ export class LeaseBook {
     // on their account would let a client denied by its own rule pile slices on this instance.
     const held = slot.remaining + slot.pending
     if (held * 2 > slot.lastGrant && held >= cost) return
-    if (this.#transport.unavailable()) return
+    if (this.#closing || this.#transport.unavailable()) return
     this.#ask(rule, slot, 0)
   }
 
