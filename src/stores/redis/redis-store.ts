@@ -227,7 +227,10 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#denials =
       this.#options.denialCacheMaxKeys > 0 ? new DenialCache(this.#options.denialCacheMaxKeys) : undefined
     this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch) => this.#send(batch))
-    this.#leases = new LeaseBook(this.#options.leaseMaxKeys, this.#instanceId, this.#localClock, {
+    // Slices are measured on a monotonic clock: a wall clock stepping back would keep one alive
+    // past its window's end in Redis (see docs/redis.md, "Leased quotas").
+    const leaseClock = this.#testClock ?? (() => performance.now())
+    this.#leases = new LeaseBook(this.#options.leaseMaxKeys, this.#instanceId, leaseClock, {
       ruleArg: (rule) => this.#argsOf(rule),
       algorithms: () => this.#algorithms,
       keyOf: (rule, subjectKey) => this.#keys.ruleKey(rule, subjectKey),

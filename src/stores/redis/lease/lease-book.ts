@@ -47,6 +47,8 @@ const PAUSE_AFTER_FAILURE_MS = 1000
  * and after this many the check is decided exactly instead (always correct, one round trip).
  */
 const MAX_ROUNDS = 3
+/** A slice's life is shortened by this fraction of itself (see `#ask`). */
+const SKEW_RATE_DIVISOR = 1000
 /** Default token-bucket slice life, when the window is longer. */
 const DEFAULT_BUCKET_TTL_MS = 1000
 
@@ -363,7 +365,9 @@ export class LeaseBook {
           slot.pending = 0
         }
         slot.remaining = slot.validAt(now) + grant
-        slot.deadline = sentAt + life
+        // Less a thousandth: a local clock ticking slower than Redis's (up to 1,000 ppm, far more
+        // than NTP lets clocks drift) still ends the slice first.
+        slot.deadline = sentAt + life - life / SKEW_RATE_DIVISOR
         slot.left = left
         slot.resetAt = sentAt + reset
         slot.lastGrant = grant

@@ -16,6 +16,8 @@ export interface Instance {
 
 export function fleetOn(url: string): {
   instance(rules: Rule[], clock?: Clock, options?: Partial<RedisStoreOptions>): Instance
+  /** An instance whose store and limiter run on `clock` (a wall clock), Redis on its own TIME. */
+  instanceWithClock(rules: Rule[], clock: Clock): Instance
   closeAll(): Promise<void>
 } {
   const prefix = `atk${Math.random().toString(36).slice(2, 10)}`
@@ -32,6 +34,16 @@ export function fleetOn(url: string): {
       }
       const store = new RedisStore(clock ? withTestClock(base, clock) : base, clock ?? Date.now)
       const limiter = createLimiter({ rules, store, ...(clock ? { clock } : {}) })
+      const made = { limiter, store }
+      open.push(made)
+      return made
+    },
+    instanceWithClock(rules, clock) {
+      const store = new RedisStore(
+        { type: 'redis', url, keyPrefix: prefix, commandTimeoutMs: 5000, logger: false },
+        clock,
+      )
+      const limiter = createLimiter({ rules, store, clock })
       const made = { limiter, store }
       open.push(made)
       return made
