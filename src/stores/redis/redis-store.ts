@@ -242,6 +242,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       unavailable: () => this.#breaker.isOpen || this.#closed,
       succeeded: () => this.#breaker.success(),
       failed: (error) => this.#breaker.failure(this.#reason(error)),
+      granted: (rule, subjectKey, units) => this.#chargeSlice(rule, subjectKey, units),
     })
     this.#breaker = new CircuitBreaker({
       failureThreshold: this.#options.failureThreshold,
@@ -770,6 +771,19 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
    */
   #charge(check: PendingCheck, verdicts: readonly RuleVerdict[]): void {
     if (this.#options.onFailure === 'fallback') this.#fallback.charge(check, verdicts)
+  }
+
+  /**
+   * A slice granted to this instance is taken from the local fallback's share as far as it
+   * holds (see `#charge`): the units were taken through Redis, so an outage must not hand them
+   * out again on top.
+   */
+  #chargeSlice(rule: CompiledRule, subjectKey: string, units: number): void {
+    if (this.#options.onFailure !== 'fallback') return
+    const request: EvaluationRequest = { rules: [rule], subjectKeys: [subjectKey], cost: 0 }
+    const room = Math.floor((this.#fallback.peek(request).verdicts[0] as RuleVerdict).remaining)
+    const cost = Math.min(units, room)
+    if (cost > 0) this.#fallback.charge({ ...request, cost }, [{ allowed: true } as RuleVerdict])
   }
 
   #learn(

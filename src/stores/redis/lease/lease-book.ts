@@ -25,6 +25,11 @@ export interface LeaseTransport {
   unavailable(): boolean
   succeeded(): void
   failed(error: unknown): void
+  /**
+   * `units` of `rule`'s quota for `subjectKey` were granted to this instance: the store's local
+   * fallback charges them to its share, as it charges what Redis admits.
+   */
+  granted(rule: CompiledRule, subjectKey: string, units: number): void
 }
 
 /**
@@ -374,6 +379,7 @@ export class LeaseBook {
         slot.dryUntil = grant === 0 || grant < need ? sentAt + retry : Number.NEGATIVE_INFINITY
         slot.refilling = undefined
         this.#transport.succeeded()
+        if (grant > 0) this.#transport.granted(rule, slot.subjectKey, grant)
         return true
       },
       (error: unknown) => {
