@@ -183,7 +183,7 @@ export class LeaseBook {
     const calls: Promise<unknown>[] = []
     for (const slot of this.#all.values()) {
       slot.live = false
-      calls.push(this.#giveBack(slot))
+      calls.push(this.#giveBack(slot, true))
     }
     this.#all.clear()
     this.#slots.clear()
@@ -393,10 +393,15 @@ export class LeaseBook {
     return call
   }
 
-  #giveBack(slot: LeaseSlot): Promise<unknown> {
+  /**
+   * `always`: also when nothing is left (on close), so that the instance's entry leaves the
+   * key's lease table, where it would count as wanting the key until its slice's end.
+   */
+  #giveBack(slot: LeaseSlot, always: boolean): Promise<unknown> {
     const rule = slot.rule
     const units = slot.validAt(this.#clock())
-    if (units <= 0 || this.#transport.unavailable()) return Promise.resolve()
+    const asked = slot.deadline !== Number.NEGATIVE_INFINITY
+    if (!(units > 0 || (always && asked)) || this.#transport.unavailable()) return Promise.resolve()
     slot.remaining = 0
     const [clockArg, minTtl] = this.#transport.header()
     const tuning = this.#tuningOf(rule)
@@ -436,7 +441,7 @@ export class LeaseBook {
       if (evicted !== undefined) {
         evicted.live = false
         this.#all.delete(evicted.key)
-        void this.#giveBack(evicted)
+        void this.#giveBack(evicted, false)
       }
     }
     return slot

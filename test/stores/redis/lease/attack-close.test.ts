@@ -60,3 +60,35 @@ describeRedis('leased quotas: close() racing checks', () => {
     expect(degraded).toBeLessThan(200)
   })
 })
+
+describeRedis('leased quotas: close() leaves no lease entry behind', () => {
+  beforeAll(async () => {
+    redis = await startRedis()
+  })
+  beforeEach(() => {
+    fleet = fleetOn(redis.url)
+  })
+  afterEach(async () => {
+    await fleet.closeAll()
+  })
+  afterAll(async () => {
+    await redis?.stop()
+  })
+
+  it('instances that closed with their slices spent no longer count as wanting the key', async () => {
+    const clock = createFakeClock()
+    // Five short-lived instances each spend what they took, then close (a rolling restart);
+    // the pool of 2 runs dry on the first.
+    for (let i = 0; i < 5; i++) {
+      const gone = fleet.instance([{ ...global({ maxSlice: 1 }), limit: 2 }], clock)
+      await gone.limiter.check({})
+      await new Promise((resolve) => setTimeout(resolve, 10)) // the slice asked ahead lands
+      await gone.limiter.check({})
+      await gone.limiter.close()
+    }
+    const tables = (await redis.cli('--scan', '--pattern', '*:l')).split('\n').filter(Boolean)
+    const entries = await Promise.all(tables.map((table) => redis.cli('HLEN', table)))
+    // Each entry counts as an instance wanting the key: the fair share of the others shrinks.
+    expect(entries.map(Number).reduce((a, b) => a + b, 0)).toBe(0)
+  })
+})
