@@ -74,25 +74,44 @@ function refund(
   return [Math.min(full, units + cost * windowMs) / windowMs, now]
 }
 
+/**
+ * Redis only: tokens that leased instances hold (rule field \`lease\`, see
+ * src/stores/redis/lease/lease-scripts.ts) travel in the state as \`[tokens, lastMs, held,
+ * heldUntil]\`, and until \`heldUntil\` the bucket's capacity is \`burst - held\`, so that an
+ * exact decision of the key cannot refill what the slices hold. The state is written on with them.
+ */
+const HELD_LUA = `
+local function held_of(state, now)
+  if state ~= nil and state[4] ~= nil and now < state[4] then return state[3] or 0, state[4] end
+  return 0, nil
+end
+local function with_held(next_state, held, till)
+  if till ~= nil then next_state[3] = held next_state[4] = till end
+  return next_state
+end
+`
+
 /** The Lua twin of {@link refund}, for the Redis store (see `Algorithm.luaRefund`). */
-export const LUA_REFUND = `${SNAP_LUA}
+export const LUA_REFUND = `${SNAP_LUA}${HELD_LUA}
 return function(state, now, cost, limit, window, burst)
   if state == nil or not (cost > 0) then return nil end
-  local capacity = burst or limit
+  local held, till = held_of(state, now)
+  local capacity = math.max(0, (burst or limit) - held)
   local full = capacity * window
   local stored_last = state[2] or now
   local refill = 0
   if now >= stored_last then refill = (now - stored_last) * limit end
   local units = math.min(full, snap((state[1] or capacity) * window) + refill)
   if units >= full then return nil end
-  return { math.min(full, units + cost * window) / window, now }
+  return with_held({ math.min(full, units + cost * window) / window, now }, held, till)
 end
 `
 
 /** The Lua twin of {@link tokenBucket}'s step, for the Redis store (see `Algorithm.lua`). */
-export const LUA = `${SNAP_LUA}
+export const LUA = `${SNAP_LUA}${HELD_LUA}
 return function(state, now, cost, limit, window, burst)
-  local capacity = burst or limit
+  local held, till = held_of(state, now)
+  local capacity = math.max(0, (burst or limit) - held)
   local full = capacity * window
   local units = full
   local stepped_back = false
@@ -106,13 +125,21 @@ return function(state, now, cost, limit, window, burst)
   local need = cost * window
   if units >= need then
     local left = units - need
-    return true, { left / window, now }, math.max(0, math.floor(left / window)), math.ceil((full - left) / limit), 0, 0
+    local reset = math.ceil((full - left) / limit)
+    -- The key outlives the slices it counts: keepMs is the later of their end and resetMs.
+    local keep = nil
+    if till ~= nil then keep = math.max(reset, till - now) end
+    return true, with_held({ left / window, now }, held, till), math.max(0, math.floor(left / window)), reset, 0, 0, keep
   end
   local retry = INF
-  if cost <= capacity then retry = math.ceil((need - units) / limit) end
+  if cost <= capacity then retry = math.ceil((need - units) / limit)
+  elseif till ~= nil and cost <= (burst or limit) then retry = math.max(math.ceil((need - units) / limit), till - now) end
+  local reset = math.ceil((full - units) / limit)
   local kept = state
-  if stepped_back then kept = { units / window, now } end
-  return false, kept, math.max(0, math.floor(units / window)), math.ceil((full - units) / limit), retry, 0
+  local keep = nil
+  if stepped_back then kept = with_held({ units / window, now }, held, till) end
+  if till ~= nil then keep = math.max(reset, till - now) end
+  return false, kept, math.max(0, math.floor(units / window)), reset, retry, 0, keep
 end
 `
 

@@ -139,7 +139,8 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   /** Slices of leased rules' quotas this instance holds (rule field `lease`). */
   readonly #leases: LeaseBook
   /** The exact path, for the rules of a leased check that are not decided from a slice. */
-  readonly #exactPath: ExactPath = (request, peek) => this.#evaluate(request, peek)
+  readonly #exactPath: ExactPath = (request, peek, away) =>
+    away ? this.#degraded(request, peek) : this.#evaluate(request, peek)
   /** Pending until the first connection is up; rejected while it fails before that. */
   #connected: Promise<void> | undefined
   /** What the client last reported going wrong with its connection, until it is ready again. */
@@ -185,7 +186,10 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#denials =
       this.#options.denialCacheMaxKeys > 0 ? new DenialCache(this.#options.denialCacheMaxKeys) : undefined
     this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch, done) => this.#send(batch, done))
-    this.#leases = new LeaseBook(this.#options.leaseMaxKeys, this.#instanceId, this.#localClock, {
+    // Slices are measured on a monotonic clock: a wall clock stepping back would keep one alive
+    // past its window's end in Redis (see docs/redis.md, "Leased quotas").
+    const leaseClock = this.#testClock ?? (() => performance.now())
+    this.#leases = new LeaseBook(this.#options.leaseMaxKeys, this.#instanceId, leaseClock, {
       ruleArg: (rule) => this.#argsOf(rule),
       algorithms: () => this.#algorithms,
       keyOf: (rule, subjectKey) => this.#keys.ruleKey(rule, subjectKey),
@@ -197,6 +201,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       unavailable: () => this.#breaker.isOpen || this.#closed,
       succeeded: () => this.#breaker.success(),
       failed: (error) => this.#breaker.failure(this.#reason(error)),
+      granted: (rule, subjectKey, units) => this.#chargeSlice(rule, subjectKey, units),
     })
     this.#breaker = new CircuitBreaker({
       failureThreshold: this.#options.failureThreshold,
@@ -764,6 +769,19 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
    */
   #charge(check: PendingCheck, verdicts: readonly RuleVerdict[]): void {
     if (this.#options.onFailure === 'fallback') this.#fallback.charge(check, verdicts)
+  }
+
+  /**
+   * A slice granted to this instance is taken from the local fallback's share as far as it
+   * holds (see `#charge`): the units were taken through Redis, so an outage must not hand them
+   * out again on top.
+   */
+  #chargeSlice(rule: CompiledRule, subjectKey: string, units: number): void {
+    if (this.#options.onFailure !== 'fallback') return
+    const request: EvaluationRequest = { rules: [rule], subjectKeys: [subjectKey], cost: 0 }
+    const room = Math.floor((this.#fallback.peek(request).verdicts[0] as RuleVerdict).remaining)
+    const cost = Math.min(units, room)
+    if (cost > 0) this.#fallback.charge({ ...request, cost }, [{ allowed: true } as RuleVerdict])
   }
 
   #learn(

@@ -25,10 +25,19 @@ export interface LeaseTransport {
   unavailable(): boolean
   succeeded(): void
   failed(error: unknown): void
+  /**
+   * `units` of `rule`'s quota for `subjectKey` were granted to this instance: the store's local
+   * fallback charges them to its share, as it charges what Redis admits.
+   */
+  granted(rule: CompiledRule, subjectKey: string, units: number): void
 }
 
-/** Decides the rules of a sub-request exactly (Redis, or the store's fallback): the store's own path. */
-export type ExactPath = (request: EvaluationRequest, peek: boolean) => MaybePromise<Evaluation>
+/**
+ * Decides the rules of a sub-request exactly (Redis, or the store's fallback): the store's own
+ * path. `away`: an ask of this check just failed, so it is decided by the fallback at once
+ * rather than wait for Redis a second time.
+ */
+export type ExactPath = (request: EvaluationRequest, peek: boolean, away: boolean) => MaybePromise<Evaluation>
 
 /**
  * How long a slice should last at the instance's own rate: long enough that a busy instance
@@ -43,6 +52,8 @@ const PAUSE_AFTER_FAILURE_MS = 1000
  * and after this many the check is decided exactly instead (always correct, one round trip).
  */
 const MAX_ROUNDS = 3
+/** A slice's life is shortened by this fraction of itself (see `#ask`). */
+const SKEW_RATE_DIVISOR = 1000
 /** Default token-bucket slice life, when the window is longer. */
 const DEFAULT_BUCKET_TTL_MS = 1000
 
@@ -68,6 +79,7 @@ export class LeaseBook {
   readonly #clock: Clock
   readonly #transport: LeaseTransport
   #scripts: { take: RedisScript; giveBack: RedisScript; algorithms: number } | undefined
+  #closing = false
   readonly #tuning = new WeakMap<CompiledRule, { maxSlice: number; ttlMs: number; bucket: boolean }>()
 
   constructor(maxKeys: number, instanceId: string, clock: Clock, transport: LeaseTransport) {
@@ -124,7 +136,7 @@ export class LeaseBook {
       else if (slot !== undefined && now < slot.dryUntil) verdicts[i] = denyVerdict(slot, now)
       else exactAt.push(i)
     }
-    return this.#withExact(request, verdicts, exactAt, exact, true, undefined)
+    return this.#withExact(request, verdicts, exactAt, exact, true, undefined, false)
   }
 
   /**
@@ -160,25 +172,37 @@ export class LeaseBook {
     }
   }
 
-  /** Hands every slice's unused units back (see `buildGiveBackScript`); never rejects. */
+  /**
+   * Hands every slice's unused units back (see `buildGiveBackScript`); never rejects. Asks
+   * under way land first, and none is sent from now on (checks are decided exactly), so no
+   * slice taken for this instance is left counted in Redis.
+   */
   async close(): Promise<void> {
+    this.#closing = true
+    await Promise.all(Array.from(this.#all.values(), (slot) => slot.refilling))
     const calls: Promise<unknown>[] = []
     for (const slot of this.#all.values()) {
       slot.live = false
-      calls.push(this.#giveBack(slot))
+      calls.push(this.#giveBack(slot, true))
     }
     this.#all.clear()
     this.#slots.clear()
     await Promise.all(calls)
   }
 
-  #decide(request: EvaluationRequest, exact: ExactPath, round: number): MaybePromise<Evaluation> {
+  #decide(
+    request: EvaluationRequest,
+    exact: ExactPath,
+    round: number,
+    away = false,
+  ): MaybePromise<Evaluation> {
     const { rules, subjectKeys, cost } = request
     const n = rules.length
     const now = this.#clock()
     const kinds: number[] = new Array(n)
     const slots: (LeaseSlot | undefined)[] = new Array(n)
-    let asks: Promise<void>[] | undefined
+    let refills = false
+    let denied = false
     for (let i = 0; i < n; i++) {
       const rule = rules[i] as CompiledRule
       if (rule.lease === undefined) {
@@ -190,46 +214,60 @@ export class LeaseBook {
       if (round === 0) slot.demand += cost
       const kind = this.#kindOf(rule, slot, cost, now, round)
       kinds[i] = kind
-      if (kind === REFILL) {
-        asks ??= []
-        asks.push(this.#ask(rule, slot, cost - slot.validAt(now)))
-      }
+      if (kind === REFILL) refills = true
+      else if (kind === DENY && !rule.shadow) denied = true
     }
-    if (asks !== undefined) {
-      const retry = () => this.#decide(request, exact, round + 1)
-      return Promise.all(asks).then(retry, retry)
+    // A check a dry rule denies asks for nothing: a slice asked for it would only sit unused.
+    if (refills && !denied) {
+      const asks: Promise<boolean>[] = []
+      for (let i = 0; i < n; i++) {
+        if (kinds[i] !== REFILL) continue
+        const slot = slots[i] as LeaseSlot
+        asks.push(this.#ask(rules[i] as CompiledRule, slot, cost - slot.validAt(now)))
+      }
+      return Promise.all(asks).then((answered) =>
+        this.#decide(request, exact, round + 1, away || answered.includes(false)),
+      )
     }
     const verdicts: RuleVerdict[] = new Array(n)
     const exactAt: number[] = []
-    let denied = false
     for (let i = 0; i < n; i++) {
       const kind = kinds[i]
       const slot = slots[i] as LeaseSlot
       if (kind === ALLOW) verdicts[i] = allowVerdict(slot, cost, now)
-      else if (kind === DENY) {
-        verdicts[i] = denyVerdict(slot, now)
-        if (!(rules[i] as CompiledRule).shadow) denied = true
-      } else exactAt.push(i)
+      else if (kind === DENY) verdicts[i] = denyVerdict(slot, now)
+      // EXACT, or (in a denied check, which asks for nothing) REFILL: peeked at exactly.
+      else exactAt.push(i)
     }
-    if (denied) return this.#withExact(request, verdicts, exactAt, exact, true, undefined)
-    const taken: LeaseSlot[] = []
+    if (denied) return this.#withExact(request, verdicts, exactAt, exact, true, undefined, away)
+    // Units taken while exact rules are asked are pending: reported held by any ask sent
+    // meanwhile, so that they can come back if an exact rule denies.
+    const waits = exactAt.length > 0
+    const taken: Taken[] = []
     for (let i = 0; i < n; i++) {
       if (kinds[i] !== ALLOW) continue
       const slot = slots[i] as LeaseSlot
       slot.remaining -= cost
       slot.spent += cost
-      taken.push(slot)
+      if (waits) {
+        slot.pending += cost
+        taken.push({ slot, term: slot.term })
+      }
       this.#maybePrefetch(rules[i] as CompiledRule, slot, cost, now)
     }
-    return this.#withExact(request, verdicts, exactAt, exact, false, taken)
+    return this.#withExact(request, verdicts, exactAt, exact, false, taken, away)
   }
 
   #kindOf(rule: CompiledRule, slot: LeaseSlot, cost: number, now: number, round: number): number {
     if (slot.validAt(now) >= cost) return ALLOW
     if (now < slot.dryUntil) return DENY
-    if (now < slot.failedUntil || round >= MAX_ROUNDS || this.#transport.unavailable()) return EXACT
-    // More than the whole quota: the exact rule says so, with its retryAfterMs of Infinity.
-    if (cost > capacityOf(rule)) return EXACT
+    if (now < slot.failedUntil || round >= MAX_ROUNDS || this.#closing || this.#transport.unavailable()) {
+      return EXACT
+    }
+    // More than a slice holds (more than the whole quota, too: the exact rule says so, with its
+    // retryAfterMs of Infinity): a slice of that size, put back when an exact rule of the check
+    // denies, would sit on this instance unused and starve the others.
+    if (cost > this.#tuningOf(rule).maxSlice) return EXACT
     return REFILL
   }
 
@@ -243,7 +281,8 @@ export class LeaseBook {
     exactAt: readonly number[],
     exact: ExactPath,
     peek: boolean,
-    taken: readonly LeaseSlot[] | undefined,
+    taken: readonly Taken[] | undefined,
+    away: boolean,
   ): MaybePromise<Evaluation> {
     if (exactAt.length === 0) return { verdicts, degraded: false }
     const { rules, subjectKeys, cost } = request
@@ -260,34 +299,38 @@ export class LeaseBook {
         verdicts[at] = verdict
         if (!verdict.allowed && !(rules[at] as CompiledRule).shadow) admitted = false
       }
-      if (!admitted && taken !== undefined) {
+      if (taken !== undefined) {
         const now = this.#clock()
-        for (const slot of taken) credit(slot, cost, now)
+        for (const { slot, term } of taken) settle(slot, term, cost, !admitted, now)
       }
       return { verdicts, degraded: evaluation.degraded }
     }
-    const answer = exact(sub, peek)
+    const answer = exact(sub, peek, away)
     return isPromiseLike(answer) ? Promise.resolve(answer).then(merge) : merge(answer)
   }
 
   /** Asks for the next slice once half of the last one is spent, while checks still pass. */
   #maybePrefetch(rule: CompiledRule, slot: LeaseSlot, cost: number, now: number): void {
     if (slot.refilling !== undefined || now < slot.dryUntil || now < slot.failedUntil) return
-    if (slot.remaining * 2 > slot.lastGrant && slot.remaining >= cost) return
-    if (this.#transport.unavailable()) return
+    // Pending units count as still held: checks an exact rule denies put them back, and asking
+    // on their account would let a client denied by its own rule pile slices on this instance.
+    const held = slot.remaining + slot.pending
+    if (held * 2 > slot.lastGrant && held >= cost) return
+    if (this.#closing || this.#transport.unavailable()) return
     this.#ask(rule, slot, 0)
   }
 
   /**
    * Asks Redis for the next slice of `rule` for the slot's key, unless an ask is under way
    * (then its outcome is waited for). `need`: units the waiting check lacks (0 for an ask
-   * ahead of time). Never rejects: a failure pauses the key's leasing (see `failedUntil`).
+   * ahead of time). Resolves false when it failed, which pauses the key's leasing (see
+   * `failedUntil`); never rejects.
    */
-  #ask(rule: CompiledRule, slot: LeaseSlot, need: number): Promise<void> {
+  #ask(rule: CompiledRule, slot: LeaseSlot, need: number): Promise<boolean> {
     if (slot.refilling !== undefined) return slot.refilling
     const tuning = this.#tuningOf(rule)
     const sentAt = this.#clock()
-    const held = slot.validAt(sentAt)
+    const held = sentAt < slot.deadline ? slot.remaining + slot.pending : 0
     slot.spent = 0
     const elapsed = sentAt - slot.askedAt
     if (elapsed > 0) {
@@ -321,29 +364,44 @@ export class LeaseBook {
           number,
         ]
         const now = this.#clock()
+        if (now >= slot.deadline) {
+          // The units held ended before this slice came: a new term (see `LeaseSlot.term`).
+          slot.term++
+          slot.pending = 0
+        }
         slot.remaining = slot.validAt(now) + grant
-        slot.deadline = sentAt + life
+        // Less a thousandth: a local clock ticking slower than Redis's (up to 1,000 ppm, far more
+        // than NTP lets clocks drift) still ends the slice first.
+        slot.deadline = sentAt + life - life / SKEW_RATE_DIVISOR
         slot.left = left
         slot.resetAt = sentAt + reset
         slot.lastGrant = grant
         slot.dryUntil = grant === 0 || grant < need ? sentAt + retry : Number.NEGATIVE_INFINITY
         slot.refilling = undefined
         this.#transport.succeeded()
+        if (grant > 0) this.#transport.granted(rule, slot.subjectKey, grant)
+        return true
       },
       (error: unknown) => {
         slot.failedUntil = this.#clock() + PAUSE_AFTER_FAILURE_MS
         slot.refilling = undefined
         this.#transport.failed(error)
+        return false
       },
     )
     slot.refilling = call
     return call
   }
 
-  #giveBack(slot: LeaseSlot): Promise<unknown> {
+  /**
+   * `always`: also when nothing is left (on close), so that the instance's entry leaves the
+   * key's lease table, where it would count as wanting the key until its slice's end.
+   */
+  #giveBack(slot: LeaseSlot, always: boolean): Promise<unknown> {
     const rule = slot.rule
     const units = slot.validAt(this.#clock())
-    if (units <= 0 || this.#transport.unavailable()) return Promise.resolve()
+    const asked = slot.deadline !== Number.NEGATIVE_INFINITY
+    if (!(units > 0 || (always && asked)) || this.#transport.unavailable()) return Promise.resolve()
     slot.remaining = 0
     const [clockArg, minTtl] = this.#transport.header()
     const tuning = this.#tuningOf(rule)
@@ -383,7 +441,7 @@ export class LeaseBook {
       if (evicted !== undefined) {
         evicted.live = false
         this.#all.delete(evicted.key)
-        void this.#giveBack(evicted)
+        void this.#giveBack(evicted, false)
       }
     }
     return slot
@@ -426,6 +484,24 @@ export class LeaseBook {
 /** The most units a leased rule's pool holds: a window's limit, a bucket's capacity. */
 function capacityOf(rule: CompiledRule): number {
   return rule.algorithm.lease === 'bucket' ? (rule.params.burst ?? rule.params.limit) : rule.params.limit
+}
+
+/** Units a check took from a slice while its exact rules were asked (see `LeaseSlot.pending`). */
+interface Taken {
+  readonly slot: LeaseSlot
+  readonly term: number
+}
+
+/**
+ * A check that took `cost` from `slot` in `term` is decided: the units are no longer pending,
+ * and when the check was denied they go back into the slice, if it has not ended meanwhile.
+ */
+function settle(slot: LeaseSlot, term: number, cost: number, denied: boolean, now: number): void {
+  if (slot.term !== term) return
+  slot.pending = Math.max(0, slot.pending - cost)
+  if (!denied || now >= slot.deadline) return
+  slot.remaining += cost
+  slot.spent = Math.max(0, slot.spent - cost)
 }
 
 /** Puts back up to `cost` units taken from `slot` (see `LeaseSlot.spent`). */

@@ -34,7 +34,8 @@ end
  * the rule's state, so leased and exact instances count in one state and a slice can never
  * take what an exact check could not: grants never exceed the quota.
  *
- * - The size: what the instance asks (from its own rate), at most `maxSlice`, and at most a fair
+ * - The size: what the instance asks (from its own rate), at most `maxSlice` with what it still
+ *   holds (`held`), and at most a fair
  *   share of what is left (left ÷ instances holding or asking), so that a quiet instance
  *   cannot take what a busy one needs; but at least `need` (what the waiting check lacks),
  *   or nothing when that much is not left.
@@ -79,9 +80,13 @@ if bucket then burst = math.max(0, (burst or limit) - others - held) end
 local raw = redis.call('GET', KEYS[1])
 local state = nil
 if raw then state = decode(raw) end
+-- A bucket's held tokens are counted from the table here, not from the state (see below).
+if bucket and state ~= nil then state = { state[1], state[2] } end
 local _, _, left, reset = step(state, now, 0, limit, window, burst, mode)
 local fair = math.max(1, math.floor(left / wanters))
-local want = math.max(need, math.min(ask, fair, max_slice))
+-- What the instance holds with the new slice stays within max_slice (unless the waiting check
+-- needs more): the next slice is asked for before the last is spent, and held units are kept.
+local want = math.max(need, math.min(ask, fair, max_slice - held))
 local grant = 0
 if want > 0 and want <= left then
   local allowed, next_state, remaining, reset_after, _, _, keep = step(state, now, want, limit, window, burst, mode)
@@ -90,13 +95,21 @@ if want > 0 and want <= left then
     left = remaining
     reset = reset_after
     state = next_state
-    redis.call('SET', KEYS[1], encode(next_state), 'PX', ttl_of(keep or reset_after))
+    if not bucket then redis.call('SET', KEYS[1], encode(next_state), 'PX', ttl_of(keep or reset_after)) end
   end
 end
 redis.call('HSET', KEYS[2], id, whole(held + grant) .. ',' .. whole(now + life))
 redis.call('PEXPIRE', KEYS[2], ttl_of(math.max(life, last_expiry - now)))
+if bucket then
+  -- The tokens held travel in the state until the last slice ends, so that an exact decision
+  -- of the key (an instance without lease, or this one's fallback to exact) keeps them out of
+  -- the bucket too (see the token bucket's Lua); the key lives until then.
+  local till = math.max(last_expiry, now + life)
+  local tokens = state or { burst, now }
+  redis.call('SET', KEYS[1], encode({ tokens[1], tokens[2], others + held + grant, till }), 'PX', ttl_of(math.max(reset, till - now)))
+end
 local retry = 0
-if grant < need or grant == 0 then
+if grant < need or (grant == 0 and want > 0) then
   local target = math.max(need, 1, math.min(ask, max_slice))
   local _, _, _, _, wait = step(state, now, target, limit, window, burst, mode)
   retry = wait
@@ -139,7 +152,17 @@ local burst = def[4]
 if bucket then burst = math.max(0, (burst or def[2]) - others) end
 local refund = refunds[def[1]]
 local raw = redis.call('GET', KEYS[1])
-if raw and refund and units > 0 then
+if raw and bucket then
+  -- The state carries the tokens held (see buildLeaseScript): now the others' alone.
+  local state = decode(raw)
+  state = { state[1], state[2] }
+  if refund and units > 0 then state = refund(state, now, units, def[2], def[3], burst, def[5]) or state end
+  if last_expiry > now then
+    state[3] = others
+    state[4] = last_expiry
+  end
+  redis.call('SET', KEYS[1], encode(state), 'KEEPTTL')
+elseif raw and refund and units > 0 then
   local next_state = refund(decode(raw), now, units, def[2], def[3], burst, def[5])
   if next_state ~= nil then redis.call('SET', KEYS[1], encode(next_state), 'KEEPTTL') end
 end

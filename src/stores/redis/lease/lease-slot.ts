@@ -16,6 +16,17 @@ export class LeaseSlot {
    * more than Redis counts.
    */
   spent = 0
+  /**
+   * Units taken by checks still waiting for their exact rules: reported held when the next
+   * slice is asked for, so that a check the exact rules deny can put them back even after that
+   * ask (see `LeaseBook`): a denied check takes nothing, as it would exactly.
+   */
+  pending = 0
+  /**
+   * Counts the times the units held lapsed (the slice ended before the next came): units taken
+   * in an earlier term belong to a slice that is over and never come back into a later one.
+   */
+  term = 0
   /** Units left in the pool after the last grant, for the verdicts' `remaining`. */
   left = 0
   /** When the rule's state resets, by the last grant's `resetMs`. */
@@ -33,7 +44,7 @@ export class LeaseSlot {
   /** False once the slot left the book (evicted, reset, closed): it is then found anew. */
   live = true
   /** The ask under way, if any: one at a time per key. */
-  refilling: Promise<void> | undefined
+  refilling: Promise<boolean> | undefined
 
   constructor(
     /** The rule the slice is of (an override's variant, where one applies). */
