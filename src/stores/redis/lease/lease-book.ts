@@ -25,6 +25,12 @@ export interface LeaseTransport {
   unavailable(): boolean
   succeeded(): void
   failed(error: unknown): void
+  /**
+   * A slice of `units` was taken from Redis for `rule` and `subjectKey`: the local fallback's
+   * share is charged them, as it is charged what Redis admits exactly, so that an instance
+   * falls back with only what is left of its share (see docs/redis.md, "the allowance").
+   */
+  granted(rule: CompiledRule, subjectKey: string, units: number): void
 }
 
 /** Decides the rules of a sub-request exactly (Redis, or the store's fallback): the store's own path. */
@@ -197,7 +203,6 @@ export class LeaseBook {
       slot.remaining -= cost
       slot.spent += cost
       taken.push(slot)
-      this.#maybePrefetch(rules[i] as CompiledRule, slot, cost, now)
     }
     return this.#withExact(request, verdicts, exactAt, exact, false, taken)
   }
@@ -223,8 +228,11 @@ export class LeaseBook {
     peek: boolean,
     taken: readonly LeaseSlot[] | undefined,
   ): MaybePromise<Evaluation> {
-    if (exactAt.length === 0) return { verdicts, degraded: false }
     const { rules, subjectKeys, cost } = request
+    if (exactAt.length === 0) {
+      if (taken !== undefined) this.#prefetchAll(taken, cost)
+      return { verdicts, degraded: false }
+    }
     const sub: EvaluationRequest = {
       rules: exactAt.map((i) => rules[i] as CompiledRule),
       subjectKeys: exactAt.map((i) => subjectKeys[i] as string),
@@ -238,14 +246,25 @@ export class LeaseBook {
         verdicts[at] = verdict
         if (!verdict.allowed && !(rules[at] as CompiledRule).shadow) admitted = false
       }
-      if (!admitted && taken !== undefined) {
-        const now = this.#clock()
-        for (const slot of taken) credit(slot, cost, now)
+      if (taken !== undefined) {
+        if (!admitted) {
+          const now = this.#clock()
+          for (const slot of taken) credit(slot, cost, now)
+        }
+        // Only now: an ask resets what the slot may be credited (see LeaseSlot.spent), and the
+        // units an exact rule's denial puts back must not be lost to it.
+        this.#prefetchAll(taken, cost)
       }
       return { verdicts, degraded: evaluation.degraded }
     }
     const answer = exact(sub, peek)
     return isPromiseLike(answer) ? Promise.resolve(answer).then(merge) : merge(answer)
+  }
+
+  /** {@link #maybePrefetch} for the slots a check took units from, once it is decided. */
+  #prefetchAll(taken: readonly LeaseSlot[], cost: number): void {
+    const now = this.#clock()
+    for (const slot of taken) this.#maybePrefetch(slot.rule, slot, cost, now)
   }
 
   /** Asks for the next slice once half of the last one is spent, while checks still pass. */
@@ -306,6 +325,7 @@ export class LeaseBook {
         slot.lastGrant = grant
         slot.dryUntil = grant === 0 || grant < need ? sentAt + retry : Number.NEGATIVE_INFINITY
         slot.refilling = undefined
+        if (grant > 0) this.#transport.granted(slot.rule, slot.subjectKey, grant)
         this.#transport.succeeded()
       },
       (error: unknown) => {
@@ -345,7 +365,7 @@ export class LeaseBook {
     const key = this.#keyOf(rule, subjectKey)
     let slot = this.#slots.get(key)
     if (slot === undefined) {
-      slot = new LeaseSlot(rule, key, now)
+      slot = new LeaseSlot(rule, key, subjectKey, now)
       const evicted = this.#slots.set(key, slot)
       this.#all.set(key, slot)
       if (evicted !== undefined) {

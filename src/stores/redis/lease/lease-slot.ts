@@ -36,7 +36,9 @@ export class LeaseSlot {
   constructor(
     /** The rule the slice is of (an override's variant, where one applies). */
     readonly rule: CompiledRule,
+    /** The store key, and the subject's key under the rule (for the local fallback). */
     readonly key: string,
+    readonly subjectKey: string,
     now: number,
   ) {
     this.askedAt = now
