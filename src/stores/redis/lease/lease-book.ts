@@ -149,6 +149,11 @@ export class LeaseBook {
 
   /** Hands every slice's unused units back (see `buildGiveBackScript`); never rejects. */
   async close(): Promise<void> {
+    // Asks under way first (they never reject): a slice granted after its key was handed back
+    // would be held until it expires, unused.
+    const asks: Promise<void>[] = []
+    for (const slot of this.#all.values()) if (slot.refilling !== undefined) asks.push(slot.refilling)
+    await Promise.all(asks)
     const calls: Promise<unknown>[] = []
     for (const slot of this.#all.values()) calls.push(this.#giveBack(slot))
     this.#all.clear()
@@ -196,13 +201,13 @@ export class LeaseBook {
       } else exactAt.push(i)
     }
     if (denied) return this.#withExact(request, verdicts, exactAt, exact, true, undefined)
-    const taken: LeaseSlot[] = []
+    const taken: Taken[] = []
     for (let i = 0; i < n; i++) {
       if (kinds[i] !== ALLOW) continue
       const slot = slots[i] as LeaseSlot
       slot.remaining -= cost
       slot.spent += cost
-      taken.push(slot)
+      taken.push({ slot, until: slot.deadline })
     }
     return this.#withExact(request, verdicts, exactAt, exact, false, taken)
   }
@@ -226,7 +231,7 @@ export class LeaseBook {
     exactAt: readonly number[],
     exact: ExactPath,
     peek: boolean,
-    taken: readonly LeaseSlot[] | undefined,
+    taken: readonly Taken[] | undefined,
   ): MaybePromise<Evaluation> {
     const { rules, subjectKeys, cost } = request
     if (exactAt.length === 0) {
@@ -249,7 +254,7 @@ export class LeaseBook {
       if (taken !== undefined) {
         if (!admitted) {
           const now = this.#clock()
-          for (const slot of taken) credit(slot, cost, now)
+          for (const { slot, until } of taken) undo(slot, cost, now, until)
         }
         // Only now: an ask resets what the slot may be credited (see LeaseSlot.spent), and the
         // units an exact rule's denial puts back must not be lost to it.
@@ -262,9 +267,9 @@ export class LeaseBook {
   }
 
   /** {@link #maybePrefetch} for the slots a check took units from, once it is decided. */
-  #prefetchAll(taken: readonly LeaseSlot[], cost: number): void {
+  #prefetchAll(taken: readonly Taken[], cost: number): void {
     const now = this.#clock()
-    for (const slot of taken) this.#maybePrefetch(slot.rule, slot, cost, now)
+    for (const { slot } of taken) this.#maybePrefetch(slot.rule, slot, cost, now)
   }
 
   /** Asks for the next slice once half of the last one is spent, while checks still pass. */
@@ -413,6 +418,30 @@ export class LeaseBook {
 /** The most units a leased rule's pool holds: a window's limit, a bucket's capacity. */
 function capacityOf(rule: CompiledRule): number {
   return rule.algorithm.lease === 'bucket' ? (rule.params.burst ?? rule.params.limit) : rule.params.limit
+}
+
+/** Units a check took from a slice: the slot, and the end of the slice they came from. */
+interface Taken {
+  slot: LeaseSlot
+  until: number
+}
+
+/**
+ * Puts back the `cost` units a check took from `slot` when the check as a whole was denied.
+ * A window slice's units all go back while the slice they came from lasts (`until`): a slice
+ * of the next window arrives only after that one has ended (its script ran later by Redis
+ * time, and slices end locally no later than in Redis), so they stay in the window that
+ * counted them, even when asks were sent meanwhile. A bucket's only as far as {@link credit}
+ * allows: units taken before the last ask were reported held.
+ */
+function undo(slot: LeaseSlot, cost: number, now: number, until: number): void {
+  if (slot.rule.algorithm.lease === 'bucket') {
+    credit(slot, cost, now)
+    return
+  }
+  if (now >= until || now >= slot.deadline) return
+  slot.remaining += cost
+  slot.spent = Math.max(0, slot.spent - cost)
 }
 
 /** Puts back up to `cost` units taken from `slot` (see `LeaseSlot.spent`). */
