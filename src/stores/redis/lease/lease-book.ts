@@ -117,8 +117,7 @@ export class LeaseBook {
   }
 
   /**
-   * Puts units back into this instance's slices, each as far as it took them since it last
-   * asked (see `LeaseSlot.spent`). Returns the positions of the rules that are not leased, for
+   * Puts units back into this instance's slices, each as far as {@link credit} allows. Returns the positions of the rules that are not leased, for
    * the store to refund in Redis.
    */
   refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): number[] {
@@ -207,6 +206,7 @@ export class LeaseBook {
       const slot = slots[i] as LeaseSlot
       slot.remaining -= cost
       slot.spent += cost
+      slot.used += cost
       taken.push({ slot, until: slot.deadline })
     }
     return this.#withExact(request, verdicts, exactAt, exact, false, taken)
@@ -323,6 +323,7 @@ export class LeaseBook {
           number,
         ]
         const now = this.#clock()
+        if (now >= slot.deadline) slot.used = 0
         slot.remaining = slot.validAt(now) + grant
         slot.deadline = sentAt + life
         slot.left = left
@@ -432,7 +433,7 @@ interface Taken {
  * of the next window arrives only after that one has ended (its script ran later by Redis
  * time, and slices end locally no later than in Redis), so they stay in the window that
  * counted them, even when asks were sent meanwhile. A bucket's only as far as {@link credit}
- * allows: units taken before the last ask were reported held.
+ * allows.
  */
 function undo(slot: LeaseSlot, cost: number, now: number, until: number): void {
   if (slot.rule.algorithm.lease === 'bucket') {
@@ -442,14 +443,22 @@ function undo(slot: LeaseSlot, cost: number, now: number, until: number): void {
   if (now >= until || now >= slot.deadline) return
   slot.remaining += cost
   slot.spent = Math.max(0, slot.spent - cost)
+  slot.used = Math.max(0, slot.used - cost)
 }
 
-/** Puts back up to `cost` units taken from `slot` (see `LeaseSlot.spent`). */
+/**
+ * Puts back up to `cost` units into `slot` (a refund, or an undone check of a bucket), while
+ * its slice lasts: a bucket's as far as they were taken since the last ask (`LeaseSlot.spent`:
+ * units taken before were reported held), a window's as far as this window's slices admitted
+ * (`LeaseSlot.used`: they stay in the window that counted them).
+ */
 function credit(slot: LeaseSlot, cost: number, now: number): void {
   if (now >= slot.deadline) return
-  const back = Math.min(cost, slot.spent)
+  const bucket = slot.rule.algorithm.lease === 'bucket'
+  const back = Math.min(cost, bucket ? slot.spent : slot.used)
   slot.remaining += back
-  slot.spent -= back
+  slot.spent = Math.max(0, slot.spent - back)
+  slot.used = Math.max(0, slot.used - back)
 }
 
 function allowVerdict(slot: LeaseSlot, cost: number, now: number): RuleVerdict {

@@ -16,6 +16,13 @@ export class LeaseSlot {
    * more than Redis counts.
    */
   spent = 0
+  /**
+   * Window algorithms: units admitted from this window's slices, the most a refund or an undone
+   * check may put back (as an exact refund gives back at most the window's count). Counted from
+   * the first grant known to be of this window: a reply that arrives while the last slice still
+   * lasts was decided in that slice's window, any later one may be of the next.
+   */
+  used = 0
   /** Units left in the pool after the last grant, for the verdicts' `remaining`. */
   left = 0
   /** When the rule's state resets, by the last grant's `resetMs`. */
