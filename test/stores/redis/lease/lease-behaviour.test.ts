@@ -149,6 +149,50 @@ describeRedis('a leased rule on one instance, against Redis', () => {
     }
   })
 
+  it("token bucket: a dead instance's slice keeps the bucket down only until its ttl", async () => {
+    const clock = createFakeClock(DEFAULT_START_MS + 1000)
+    const keyPrefix = `lb${Math.random().toString(36).slice(2, 10)}`
+    // 1 token a second, so that what refills in the test is negligible next to the burst.
+    const bucket: Rule = {
+      name: 'tb',
+      dimension: 'global',
+      algorithm: 'token-bucket',
+      limit: 10,
+      window: '10s',
+      burst: 10,
+      lease: { maxSlice: 5, ttl: 500 },
+    }
+    const dead = limiterOn(bucket, clock, keyPrefix)
+    const live = limiterOn(bucket, clock, keyPrefix)
+    const drain = async () => {
+      let allowed = 0
+      for (let i = 0; i <= 10; i++) {
+        clock.advance(1)
+        if (!(await live.check({})).allowed) break
+        allowed++
+      }
+      return allowed
+    }
+    try {
+      // The instance that will die admits 3 at 1 a ms, taking slices ahead of that pace.
+      for (let i = 0; i < 3; i++) {
+        clock.advance(1)
+        expect((await dead.check({})).allowed).toBe(true)
+      }
+      await new Promise((resolve) => setTimeout(resolve, 30))
+      // While its slice lasts, what it holds is kept out of the bucket: the two together stay
+      // within the burst.
+      const first = await drain()
+      expect(first).toBeGreaterThan(0)
+      expect(first).toBeLessThanOrEqual(10 - 3)
+      // It never comes back. Long after its ttl the bucket is full again, to the whole burst.
+      clock.advance(20_000)
+      expect(await drain()).toBe(10)
+    } finally {
+      await Promise.all([dead.close(), live.close()])
+    }
+  })
+
   it('reset forgets the key: its slice on this instance and the count in Redis', async () => {
     const { a, counted, drain, close } = setUp()
     try {
