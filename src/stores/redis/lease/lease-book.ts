@@ -117,8 +117,8 @@ export class LeaseBook {
   }
 
   /**
-   * Puts units back into this instance's slices, each as far as {@link credit} allows. Returns the positions of the rules that are not leased, for
-   * the store to refund in Redis.
+   * Puts units back into this instance's slices, each as far as {@link credit} allows. Returns
+   * the positions of the rules that are not leased, for the store to refund in Redis.
    */
   refund(rules: readonly CompiledRule[], subjectKeys: readonly string[], cost: number): number[] {
     const rest: number[] = []
