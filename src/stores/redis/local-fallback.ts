@@ -77,6 +77,20 @@ export class LocalFallback implements RuleSetDeriver<RuleSet> {
   }
 
   /**
+   * Takes up to `units` from the local share of one rule and subject, as far as the share holds
+   * them: what a leased slice took from Redis (see LeaseBook), so that an instance that holds or
+   * spent slices falls back with only what is left of its share, as for exact checks.
+   */
+  take(rule: CompiledRule, subjectKey: string, units: number): void {
+    const rules = [this.#share(rule)]
+    const subjectKeys = [subjectKey]
+    const first = this.#store.evaluate({ rules, subjectKeys, cost: units, ruleSet: undefined })
+    const verdict = first.verdicts[0] as RuleVerdict
+    if (verdict.allowed || !(verdict.remaining > 0)) return
+    this.#store.evaluate({ rules, subjectKeys, cost: Math.min(units, verdict.remaining), ruleSet: undefined })
+  }
+
+  /**
    * Takes from the local shares what Redis admitted for one check, rule by rule, as far as
    * they hold it (a share used up stays at empty; nothing is owed beyond it).
    */

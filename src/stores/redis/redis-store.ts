@@ -201,7 +201,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
       unavailable: () => this.#breaker.isOpen || this.#closed,
       succeeded: () => this.#breaker.success(),
       failed: (error) => this.#breaker.failure(this.#reason(error)),
-      granted: (rule, subjectKey, units) => this.#chargeSlice(rule, subjectKey, units),
+      granted: (rule, subjectKey, units) => {
+        if (this.#options.onFailure === 'fallback') this.#fallback.take(rule, subjectKey, units)
+      },
     })
     this.#breaker = new CircuitBreaker({
       failureThreshold: this.#options.failureThreshold,
@@ -329,19 +331,25 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
         )
       }
     }
-    if (this.#options.onFailure === 'fallback') this.#fallback.refund(rules, subjectKeys, cost, heldMs)
+    const fallback = this.#options.onFailure === 'fallback'
+    // Taken while Redis was away: Redis never counted them, and giving them back there (or to
+    // a leased slice, which they did not come from) would free a place a request admitted by
+    // Redis still holds. The local shares alone get them back.
+    if (degraded) {
+      if (fallback) this.#fallback.refund(rules, subjectKeys, cost, heldMs)
+      return Promise.resolve()
+    }
     if (LeaseBook.anyLeased(rules)) {
-      // Units of leased rules go back into this instance's slices; only the others to Redis.
+      // Units of leased rules go back into this instance's slices, whose units the local
+      // shares were charged when they were granted: only the others go to Redis and the shares.
       const rest = this.#leases.refund(rules, subjectKeys, cost)
       if (rest.length === 0) return Promise.resolve()
       rules = rest.map((i) => rules[i] as CompiledRule)
       subjectKeys = rest.map((i) => subjectKeys[i] as string)
     }
+    if (fallback) this.#fallback.refund(rules, subjectKeys, cost, heldMs)
     const keys = this.#keysOf(rules, subjectKeys)
     const args = rules.map((rule) => this.#argsOf(rule))
-    // Taken while Redis was away: Redis never counted them, and giving them back there would
-    // free a place a request admitted by Redis still holds.
-    if (degraded) return Promise.resolve()
     const header = this.#refundHeader(cost, heldMs)
     return this.#changeKeys(keys, () => {
       const script = this.#refundScriptNow()
@@ -769,19 +777,6 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
    */
   #charge(check: PendingCheck, verdicts: readonly RuleVerdict[]): void {
     if (this.#options.onFailure === 'fallback') this.#fallback.charge(check, verdicts)
-  }
-
-  /**
-   * A slice granted to this instance is taken from the local fallback's share as far as it
-   * holds (see `#charge`): the units were taken through Redis, so an outage must not hand them
-   * out again on top.
-   */
-  #chargeSlice(rule: CompiledRule, subjectKey: string, units: number): void {
-    if (this.#options.onFailure !== 'fallback') return
-    const request: EvaluationRequest = { rules: [rule], subjectKeys: [subjectKey], cost: 0 }
-    const room = Math.floor((this.#fallback.peek(request).verdicts[0] as RuleVerdict).remaining)
-    const cost = Math.min(units, room)
-    if (cost > 0) this.#fallback.charge({ ...request, cost }, [{ allowed: true } as RuleVerdict])
   }
 
   #learn(

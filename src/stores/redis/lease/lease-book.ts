@@ -112,6 +112,7 @@ export class LeaseBook {
         slot.demand += cost
         slot.remaining -= cost
         slot.spent += cost
+        slot.used += cost
         this.#maybePrefetch(rule, slot, cost, now)
         return { verdicts: [verdict], degraded: false }
       }
@@ -249,6 +250,7 @@ export class LeaseBook {
       const slot = slots[i] as LeaseSlot
       slot.remaining -= cost
       slot.spent += cost
+      slot.used += cost
       if (waits) {
         slot.pending += cost
         taken.push({ slot, term: slot.term })
@@ -368,6 +370,7 @@ export class LeaseBook {
           // The units held ended before this slice came: a new term (see `LeaseSlot.term`).
           slot.term++
           slot.pending = 0
+          slot.used = 0
         }
         slot.remaining = slot.validAt(now) + grant
         // Less a thousandth: a local clock ticking slower than Redis's (up to 1,000 ppm, far more
@@ -502,14 +505,21 @@ function settle(slot: LeaseSlot, term: number, cost: number, denied: boolean, no
   if (!denied || now >= slot.deadline) return
   slot.remaining += cost
   slot.spent = Math.max(0, slot.spent - cost)
+  slot.used = Math.max(0, slot.used - cost)
 }
 
-/** Puts back up to `cost` units taken from `slot` (see `LeaseSlot.spent`). */
+/**
+ * Puts back up to `cost` units taken from `slot`: a bucket's as far as they were taken since
+ * the last ask (`LeaseSlot.spent`), a window's as far as this window's slices admitted
+ * (`LeaseSlot.used`), as an exact refund lowers the window's count at most to 0.
+ */
 function credit(slot: LeaseSlot, cost: number, now: number): void {
   if (now >= slot.deadline) return
-  const back = Math.min(cost, slot.spent)
+  const bucket = slot.rule.algorithm.lease === 'bucket'
+  const back = Math.min(cost, bucket ? slot.spent : slot.used)
   slot.remaining += back
-  slot.spent -= back
+  slot.spent = Math.max(0, slot.spent - back)
+  slot.used = Math.max(0, slot.used - back)
 }
 
 function allowVerdict(slot: LeaseSlot, cost: number, now: number): RuleVerdict {

@@ -17,6 +17,13 @@ export class LeaseSlot {
    */
   spent = 0
   /**
+   * Window algorithms: units admitted from this window's slices, the most a refund may put back
+   * (as an exact refund gives back at most the window's count). Counted from the first reply
+   * known to be of this window: one that arrives while the last slice still lasts was decided in
+   * that slice's window; after it ended, the next reply may be of the next window.
+   */
+  used = 0
+  /**
    * Units taken by checks still waiting for their exact rules: reported held when the next
    * slice is asked for, so that a check the exact rules deny can put them back even after that
    * ask (see `LeaseBook`): a denied check takes nothing, as it would exactly.
