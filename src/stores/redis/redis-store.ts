@@ -47,7 +47,7 @@ interface PendingCheck {
   readonly subjectKeys: readonly string[]
   readonly keys: readonly string[]
   readonly cost: number
-  /** A `peek`: decided without writing anything, never batched, learned or charged. */
+  /** A `peek`: decided without writing anything, batched only with other peeks, never learned or charged. */
   readonly peek: boolean
   resolve(evaluation: Evaluation): void
 }
@@ -136,6 +136,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   /** The refund script for `#algorithms` as they were when it was built (see `#refundScriptNow`). */
   #refundScript: { script: RedisScript; algorithms: number } | undefined
   readonly #batcher: Batcher<PendingCheck>
+  readonly #peekBatcher: Batcher<PendingCheck>
   /** Slices of leased rules' quotas this instance holds (rule field `lease`). */
   readonly #leases: LeaseBook
   /** The exact path, for the rules of a leased check that are not decided from a slice. */
@@ -186,6 +187,7 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
     this.#denials =
       this.#options.denialCacheMaxKeys > 0 ? new DenialCache(this.#options.denialCacheMaxKeys) : undefined
     this.#batcher = new Batcher(this.#options.batchMaxChecks, (batch, done) => this.#send(batch, done))
+    this.#peekBatcher = new Batcher(this.#options.batchMaxChecks, (batch, done) => this.#send(batch, done))
     // Slices are measured on a monotonic clock: a wall clock stepping back would keep one alive
     // past its window's end in Redis (see docs/redis.md, "Leased quotas").
     const leaseClock = this.#testClock ?? (() => performance.now())
@@ -262,8 +264,9 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
   }
 
   /**
-   * What `evaluate` would answer, writing nothing (see `Store.peek`): one script call of its
-   * own (on a Cluster, one per rule, with nothing to release), never batched with checks. A
+   * What `evaluate` would answer, writing nothing (see `Store.peek`): a script call in peek
+   * mode, batched with other peeks but never with checks (on a Cluster, one per rule, with
+   * nothing to release). A
    * denial the local denial cache holds is answered from it, as a check would be.
    */
   peek(request: EvaluationRequest): MaybePromise<Evaluation> {
@@ -435,17 +438,20 @@ export class RedisStore extends EventEmitter<RedisStoreEvents> implements Store 
 
   #enqueue(check: PendingCheck): void {
     const max = this.#options.batchMaxChecks
-    if (max === 1 || this.#isCluster || check.peek) {
+    if (max === 1 || this.#isCluster) {
       this.#send([check])
       return
     }
-    this.#batcher.add(check)
+    // Peeks have a batcher of their own, since the script's mode is the whole call's. A leased
+    // check denied by its slice peeks at its exact rules, so under load peeks come in crowds too.
+    if (check.peek) this.#peekBatcher.add(check)
+    else this.#batcher.add(check)
   }
 
   /** One script call deciding `checks`; `done` (the batcher's) is called once it has settled. */
   #send(checks: readonly PendingCheck[], done?: () => void): void {
     const keys: string[] = []
-    // A peek is sent on its own (see `#enqueue`), so the mode is the whole call's.
+    // Peeks are batched apart from checks (see `#enqueue`), so the mode is the whole call's.
     const args = this.#headerArgs((checks[0] as PendingCheck).peek ? 'peek' : 'decide', checks.length)
     for (const check of checks) {
       args.push(String(check.cost), String(check.rules.length))
