@@ -5,76 +5,44 @@
  * meanwhile (its own prefetch, or another check's), or a client denied by its own per-account
  * rule could spend the global quota of everyone else.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest'
-import type { Rule } from '../../../../src/rules/rule'
+import { expect, it } from 'vitest'
 import { createFakeClock } from '../../../support/fake-clock'
-import { describeRedis, type RedisProcess, startRedis } from '../../../support/redis-server'
-import { fleetOn } from './attack-support'
+import { describeLeaseAttack, globalRule as global, perAccountRule } from './attack-support'
 
-let redis: RedisProcess
-let fleet: ReturnType<typeof fleetOn>
+const perAccount = perAccountRule(1)
 
-const global = (lease: Rule['lease']): Rule => ({
-  name: 'global',
-  dimension: 'global',
-  algorithm: 'fixed-window',
-  limit: 1000,
-  window: '1h',
-  ...(lease === undefined ? {} : { lease }),
-})
-const perAccount: Rule = {
-  name: 'per-account',
-  dimension: 'account',
-  algorithm: 'fixed-window',
-  limit: 1,
-  window: '1h',
-}
-
-describeRedis('leased quotas: a check an exact rule denies takes nothing', () => {
-  beforeAll(async () => {
-    redis = await startRedis()
-  })
-  beforeEach(() => {
-    fleet = fleetOn(redis.url)
-  })
-  afterEach(async () => {
-    await fleet.closeAll()
-  })
-  afterAll(async () => {
-    await redis?.stop()
-  })
-
+describeLeaseAttack('leased quotas: a check an exact rule denies takes nothing', (suite) => {
   it('one costly check denied by its account rule leaves the global quota whole', async () => {
     const clock = createFakeClock()
-    const a = fleet.instance([global({ maxSlice: 10 }), perAccount], clock)
+    const a = suite.fleet.instance([global({ maxSlice: 10 }), perAccount], clock)
     expect((await a.limiter.check({ account: 'x' })).allowed).toBe(true)
     // Denied by per-account (1 per hour); exactly, it would take nothing of the global 1,000.
     expect((await a.limiter.check({ account: 'x' }, { cost: 900 })).allowed).toBe(false)
     await a.limiter.close()
     // Another instance, deciding the global rule exactly, finds the 999 left.
-    const b = fleet.instance([global(undefined)], clock)
+    const b = suite.fleet.instance([global(undefined)], clock)
     expect((await b.limiter.check({}, { cost: 999 })).allowed).toBe(true)
   })
 
   it('many denied checks in flight at once leave the global quota whole', async () => {
     const clock = createFakeClock()
-    const a = fleet.instance([global({ maxSlice: 10 }), perAccount], clock)
+    const a = suite.fleet.instance([global({ maxSlice: 10 }), perAccount], clock)
     expect((await a.limiter.check({ account: 'x' })).allowed).toBe(true)
     const denied = await Promise.all(Array.from({ length: 300 }, () => a.limiter.check({ account: 'x' })))
     expect(denied.every((d) => !d.allowed)).toBe(true)
     await a.limiter.close()
-    const b = fleet.instance([global(undefined)], clock)
+    const b = suite.fleet.instance([global(undefined)], clock)
     expect((await b.limiter.check({}, { cost: 999 })).allowed).toBe(true)
   })
 
   it('a denied costly check leaves no slice beyond maxSlice on the instance: the others are not starved', async () => {
     const clock = createFakeClock()
-    const a = fleet.instance([global({ maxSlice: 10 }), perAccount], clock)
+    const a = suite.fleet.instance([global({ maxSlice: 10 }), perAccount], clock)
     expect((await a.limiter.check({ account: 'x' })).allowed).toBe(true)
     expect((await a.limiter.check({ account: 'x' }, { cost: 900 })).allowed).toBe(false)
     // Instance a stays up, holding what it holds; what it holds unused is at most what the
     // documented bound allows one instance (maxSlice, or its last slice and the next: 2 x 10).
-    const b = fleet.instance([global(undefined)], clock)
+    const b = suite.fleet.instance([global(undefined)], clock)
     expect((await b.limiter.check({}, { cost: 999 - 20 })).allowed).toBe(true)
   })
 })

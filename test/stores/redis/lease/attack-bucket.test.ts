@@ -4,32 +4,16 @@
  * Attacks: units a denied check puts back after the next slice was asked for, and exact
  * decisions of the same key beside leased ones.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest'
+import { expect, it } from 'vitest'
 import type { Limiter } from '../../../../src/limiter'
 import type { Rule } from '../../../../src/rules/rule'
 import { createFakeClock } from '../../../support/fake-clock'
-import { describeRedis, type RedisProcess, startRedis } from '../../../support/redis-server'
-import { fleetOn } from './attack-support'
-
-let redis: RedisProcess
-let fleet: ReturnType<typeof fleetOn>
+import { describeLeaseAttack, globalRule, perAccountRule } from './attack-support'
 
 // 10 tokens, refilled at 10 an hour: with the clock standing still, 10 is all there is.
-const bucket = (lease: Rule['lease']): Rule => ({
-  name: 'bucket',
-  dimension: 'global',
-  algorithm: 'token-bucket',
-  limit: 10,
-  window: '1h',
-  ...(lease === undefined ? {} : { lease }),
-})
-const perAccount: Rule = {
-  name: 'per-account',
-  dimension: 'account',
-  algorithm: 'fixed-window',
-  limit: 1,
-  window: '1h',
-}
+const bucket = (lease: Rule['lease']): Rule =>
+  globalRule(lease, { name: 'bucket', algorithm: 'token-bucket', limit: 10 })
+const perAccount = perAccountRule(1)
 
 async function drain(limiter: Limiter, prefix: string, tries = 40): Promise<number> {
   let allowed = 0
@@ -37,26 +21,13 @@ async function drain(limiter: Limiter, prefix: string, tries = 40): Promise<numb
   return allowed
 }
 
-describeRedis('leased token bucket: never more than burst at once', () => {
-  beforeAll(async () => {
-    redis = await startRedis()
-  })
-  beforeEach(() => {
-    fleet = fleetOn(redis.url)
-  })
-  afterEach(async () => {
-    await fleet.closeAll()
-  })
-  afterAll(async () => {
-    await redis?.stop()
-  })
-
+describeLeaseAttack('leased token bucket: never more than burst at once', (suite) => {
   it('units of denied checks put back after an ask are counted held: at one instant at most burst', async () => {
     // 10 tokens refilled at 10 a second, slices of 3 held up to a minute.
     const rule = { ...bucket({ maxSlice: 3, ttl: '1m' }), window: '1s' }
     const clock = createFakeClock()
-    const a = fleet.instance([rule, perAccount], clock)
-    const b = fleet.instance([rule], clock)
+    const a = suite.fleet.instance([rule, perAccount], clock)
+    const b = suite.fleet.instance([rule], clock)
     await a.limiter.check({ account: 'x' })
     for (let round = 0; round < 5; round++) {
       // Checks an exact rule denies, in flight while slices are asked for.
@@ -75,8 +46,8 @@ describeRedis('leased token bucket: never more than burst at once', () => {
     // 10 tokens refilled at 10 a second, slices of 5 held up to a minute.
     const rule = { ...bucket({ maxSlice: 5, ttl: '1m' }), window: '1s' }
     const clock = createFakeClock()
-    const leased = fleet.instance([rule], clock)
-    const exact = fleet.instance([{ ...rule, lease: false }], clock)
+    const leased = suite.fleet.instance([rule], clock)
+    const exact = suite.fleet.instance([{ ...rule, lease: false }], clock)
     // The leased instance warms up to slices of 5 and holds some.
     for (let i = 0; i < 4; i++) {
       await leased.limiter.check({})

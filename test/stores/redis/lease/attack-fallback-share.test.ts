@@ -4,42 +4,16 @@
  * Redis (docs/redis.md, the local fallback). Slices are taken through Redis too: what an
  * instance admitted from them must count against its share when Redis goes away.
  */
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest'
-import type { Rule } from '../../../../src/rules/rule'
+import { expect, it } from 'vitest'
 import { createFakeClock } from '../../../support/fake-clock'
-import { describeRedis, type RedisProcess, startRedis } from '../../../support/redis-server'
-import { fleetOn } from './attack-support'
+import { describeLeaseAttack, globalRule } from './attack-support'
 
-let redis: RedisProcess
-let fleet: ReturnType<typeof fleetOn>
+const global = globalRule({ maxSlice: 10 }, { limit: 100 })
 
-const global: Rule = {
-  name: 'global',
-  dimension: 'global',
-  algorithm: 'fixed-window',
-  limit: 100,
-  window: '1h',
-  lease: { maxSlice: 10 },
-}
-
-describeRedis('leased quotas and the local fallback', () => {
-  beforeAll(async () => {
-    redis = await startRedis()
-  })
-  beforeEach(() => {
-    fleet = fleetOn(redis.url)
-  })
-  afterEach(async () => {
-    redis.resume()
-    await fleet.closeAll()
-  })
-  afterAll(async () => {
-    await redis?.stop()
-  })
-
+describeLeaseAttack('leased quotas and the local fallback', (suite) => {
   it('one instance admits 60 from slices, then Redis hangs: the window admits 100 in all, not 160', async () => {
     const clock = createFakeClock()
-    const { limiter, store } = fleet.instance([global], clock, {
+    const { limiter, store } = suite.fleet.instance([global], clock, {
       commandTimeoutMs: 100,
       onFailure: 'fallback',
     })
@@ -50,7 +24,7 @@ describeRedis('leased quotas and the local fallback', () => {
       clock.advance(1)
     }
     expect(allowed).toBe(60)
-    redis.pause()
+    suite.redis.pause()
     for (let i = 0; i < 200; i++) {
       if ((await limiter.check({})).allowed) allowed++
     }

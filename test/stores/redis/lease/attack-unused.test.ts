@@ -5,24 +5,12 @@
  * maxSlice.
  */
 import { Redis } from 'ioredis'
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest'
-import type { Rule } from '../../../../src/rules/rule'
+import { afterAll, beforeAll, beforeEach, expect, it } from 'vitest'
 import { createFakeClock } from '../../../support/fake-clock'
-import { describeRedis, type RedisProcess, startRedis } from '../../../support/redis-server'
-import { fleetOn } from './attack-support'
-
-let redis: RedisProcess
-let fleet: ReturnType<typeof fleetOn>
+import { describeLeaseAttack, globalRule } from './attack-support'
 
 const MAX_SLICE = 10
-const global: Rule = {
-  name: 'global',
-  dimension: 'global',
-  algorithm: 'fixed-window',
-  limit: 1000,
-  window: '1h',
-  lease: { maxSlice: MAX_SLICE },
-}
+const global = globalRule({ maxSlice: MAX_SLICE })
 
 /** The units the instances hold by the key's lease table. */
 async function heldByTable(client: Redis): Promise<number[]> {
@@ -32,28 +20,22 @@ async function heldByTable(client: Redis): Promise<number[]> {
   return Object.values(entries).map((entry) => Number(entry.split(',')[0]))
 }
 
-describeRedis('leased quotas: unused quota when the pool runs dry', () => {
+describeLeaseAttack('leased quotas: unused quota when the pool runs dry', (suite) => {
   let client: Redis
-  beforeAll(async () => {
-    redis = await startRedis()
-    client = new Redis(redis.url)
+  beforeAll(() => {
+    client = new Redis(suite.redis.url)
   })
   beforeEach(async () => {
     await client.flushall()
-    fleet = fleetOn(redis.url)
   })
-  afterEach(async () => {
-    await fleet.closeAll()
-  })
-  afterAll(async () => {
+  afterAll(() => {
     client?.disconnect()
-    await redis?.stop()
   })
 
   it('2 instances: the quiet one holds at most maxSlice when the busy one finds the pool dry', async () => {
     const clock = createFakeClock()
-    const quiet = fleet.instance([global], clock)
-    const busy = fleet.instance([global], clock)
+    const quiet = suite.fleet.instance([global], clock)
+    const busy = suite.fleet.instance([global], clock)
     // The quiet instance is busy for a while (slices of maxSlice), then stops where it holds most.
     let most = 0
     let quietAllowed = 0
