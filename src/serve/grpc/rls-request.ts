@@ -1,0 +1,136 @@
+import type { Subject } from '../../types'
+
+/**
+ * Limits on what one `ShouldRateLimit` call may carry. Envoy sends a handful of descriptors of
+ * a few short entries each; anything far beyond that is a broken or hostile client, refused
+ * before it costs a limiter check or memory for a key.
+ */
+export const RLS_BOUNDS = {
+  maxDescriptors: 32,
+  maxEntriesPerDescriptor: 16,
+  maxEntries: 64,
+  maxKeyLength: 128,
+  /** Header values (an account id, a token's subject) can be long, but not unbounded. */
+  maxValueLength: 1024,
+  maxDomainLength: 255,
+  /** `hits_addend` is a uint32 on the request; a descriptor's (uint64) may not exceed it. */
+  maxCost: 0xffff_ffff,
+} as const
+
+/** A request `ShouldRateLimit` refuses: answered with INVALID_ARGUMENT and `message`. */
+export class RlsRequestError extends Error {
+  constructor(message: string) {
+    super(message)
+    this.name = 'RlsRequestError'
+  }
+}
+
+/** A `RateLimitRequest` as @grpc/proto-loader decodes it (keepCase, defaults, longs as numbers). */
+export interface RateLimitRequest {
+  domain?: unknown
+  descriptors?: unknown
+  hits_addend?: unknown
+}
+
+/** One call, read: the subject checked once for every descriptor, and at what cost. */
+export interface RlsCheck {
+  subject: Subject
+  cost: number
+  /** Per descriptor, the subject fields its entries set (to report the binding rule on it). */
+  fields: string[][]
+}
+
+/**
+ * Maps every descriptor's entries to ONE subject through `mapping` (entry key → subject field):
+ * Diana checks a request once, all-or-nothing, rather than once per descriptor. Keys the mapping
+ * does not name are ignored (Envoy adds entries such as `generic_key` for other services). Two
+ * entries setting one field to different values cannot be one subject, so they are refused.
+ */
+export function readRlsRequest(
+  request: RateLimitRequest,
+  mapping: ReadonlyMap<string, string>,
+  domains: ReadonlySet<string> | undefined,
+): RlsCheck {
+  const domain = request.domain
+  if (typeof domain !== 'string' || domain.length === 0) throw new RlsRequestError('domain is required')
+  if (domain.length > RLS_BOUNDS.maxDomainLength) {
+    throw new RlsRequestError(`domain is longer than ${RLS_BOUNDS.maxDomainLength} characters`)
+  }
+  if (domains !== undefined && !domains.has(domain)) {
+    throw new RlsRequestError(`unknown domain ${JSON.stringify(domain)}`)
+  }
+  const descriptors = request.descriptors
+  if (!Array.isArray(descriptors) || descriptors.length === 0) {
+    throw new RlsRequestError('at least one descriptor is required')
+  }
+  if (descriptors.length > RLS_BOUNDS.maxDescriptors) {
+    throw new RlsRequestError(`more than ${RLS_BOUNDS.maxDescriptors} descriptors`)
+  }
+  let cost = costOf(request.hits_addend)
+  let costFromDescriptor: number | undefined
+  // A null prototype: entry values land on it, and no key may reach Object.prototype.
+  const subject = Object.create(null) as Record<string, string>
+  const fields: string[][] = []
+  let entryCount = 0
+  for (let d = 0; d < descriptors.length; d++) {
+    const descriptor = descriptors[d] as { entries?: unknown; hits_addend?: { value?: unknown } | null }
+    const entries = descriptor?.entries
+    if (!Array.isArray(entries) || entries.length === 0) {
+      throw new RlsRequestError(`descriptor ${d} has no entries`)
+    }
+    if (entries.length > RLS_BOUNDS.maxEntriesPerDescriptor) {
+      throw new RlsRequestError(`descriptor ${d} has more than ${RLS_BOUNDS.maxEntriesPerDescriptor} entries`)
+    }
+    entryCount += entries.length
+    if (entryCount > RLS_BOUNDS.maxEntries) {
+      throw new RlsRequestError(`more than ${RLS_BOUNDS.maxEntries} entries in all`)
+    }
+    const own = descriptor.hits_addend?.value
+    if (own !== undefined && own !== null) {
+      // Newer Envoy sends a cost per descriptor; one check has one cost, so they must agree.
+      const value = costOf(own)
+      if (costFromDescriptor !== undefined && value !== costFromDescriptor) {
+        throw new RlsRequestError(
+          'descriptors carry different hits_addend; Diana checks a request once, at one cost',
+        )
+      }
+      costFromDescriptor = value
+    }
+    const set: string[] = []
+    for (const entry of entries as Array<{ key?: unknown; value?: unknown } | null>) {
+      const key = entry?.key
+      const value = entry?.value
+      if (typeof key !== 'string' || key.length === 0 || typeof value !== 'string' || value.length === 0) {
+        throw new RlsRequestError(`descriptor ${d}: every entry needs a key and a value`)
+      }
+      if (key.length > RLS_BOUNDS.maxKeyLength) {
+        throw new RlsRequestError(`descriptor ${d}: an entry key is longer than ${RLS_BOUNDS.maxKeyLength}`)
+      }
+      if (value.length > RLS_BOUNDS.maxValueLength) {
+        throw new RlsRequestError(
+          `descriptor ${d}: the value of ${key} is longer than ${RLS_BOUNDS.maxValueLength}`,
+        )
+      }
+      const field = mapping.get(key)
+      if (field === undefined) continue
+      const known = subject[field]
+      if (known !== undefined && known !== value) {
+        throw new RlsRequestError(`entries give ${field} two values; one request is one subject`)
+      }
+      subject[field] = value
+      set.push(field)
+    }
+    fields.push(set)
+  }
+  if (costFromDescriptor !== undefined) cost = costFromDescriptor
+  return { subject: subject as Subject, cost, fields }
+}
+
+/** `hits_addend`: 0 or absent means 1 (as Envoy documents). */
+function costOf(value: unknown): number {
+  if (value === undefined || value === null || value === 0) return 1
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > RLS_BOUNDS.maxCost) {
+    throw new RlsRequestError(`hits_addend must be a whole number up to ${RLS_BOUNDS.maxCost}`)
+  }
+  return value
+}
