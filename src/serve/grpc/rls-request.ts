@@ -10,7 +10,10 @@ export const RLS_BOUNDS = {
   maxEntriesPerDescriptor: 16,
   maxEntries: 64,
   maxKeyLength: 128,
-  /** Header values (an account id, a token's subject) can be long, but not unbounded. */
+  /**
+   * Header values (an account id, a token's subject) can be long, but not unbounded; a longer
+   * one is denied (see {@link RlsHostileValue}).
+   */
   maxValueLength: 1024,
   maxDomainLength: 255,
   /** `hits_addend` is a uint32 on the request; a descriptor's (uint64) may not exceed it. */
@@ -22,6 +25,23 @@ export class RlsRequestError extends Error {
   constructor(message: string) {
     super(message)
     this.name = 'RlsRequestError'
+  }
+}
+
+/**
+ * A request whose entry values (what the client sent: header contents, its address) cannot be
+ * one subject: answered OVER_LIMIT, not with an error. Envoy lets a request through when the
+ * call fails (`failure_mode_deny` is false by default), so an error here would let any client
+ * walk around its limits by sending an over-long or contradictory header.
+ */
+export class RlsHostileValue extends RlsRequestError {
+  constructor(
+    message: string,
+    /** How many descriptors the request had: each gets a status. */
+    readonly descriptorCount: number,
+  ) {
+    super(message)
+    this.name = 'RlsHostileValue'
   }
 }
 
@@ -107,15 +127,19 @@ export function readRlsRequest(
         throw new RlsRequestError(`descriptor ${d}: an entry key is longer than ${RLS_BOUNDS.maxKeyLength}`)
       }
       if (value.length > RLS_BOUNDS.maxValueLength) {
-        throw new RlsRequestError(
+        throw new RlsHostileValue(
           `descriptor ${d}: the value of ${key} is longer than ${RLS_BOUNDS.maxValueLength}`,
+          descriptors.length,
         )
       }
       const field = mapping.get(key)
       if (field === undefined) continue
       const known = subject[field]
       if (known !== undefined && known !== value) {
-        throw new RlsRequestError(`entries give ${field} two values; one request is one subject`)
+        throw new RlsHostileValue(
+          `entries give ${field} two values; one request is one subject`,
+          descriptors.length,
+        )
       }
       subject[field] = value
       set.push(field)

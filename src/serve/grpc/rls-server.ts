@@ -3,7 +3,13 @@ import type { HeaderStyle } from '../../config/response-schema'
 import type { Decision } from '../../decision'
 import type { Limiter } from '../../limiter'
 import { type Grpc, loadGrpc, rateLimitService } from './load-grpc'
-import { type RateLimitRequest, type RlsCheck, RlsRequestError, readRlsRequest } from './rls-request'
+import {
+  type RateLimitRequest,
+  type RlsCheck,
+  RlsHostileValue,
+  RlsRequestError,
+  readRlsRequest,
+} from './rls-request'
 import { type RateLimitResponse, rlsResponse } from './rls-response'
 
 export interface RlsServerOptions {
@@ -53,7 +59,8 @@ export async function startRlsServer(options: RlsServerOptions): Promise<RlsServ
       try {
         check = readRlsRequest(call.request, mapping, domains)
       } catch (error) {
-        callback(failure(grpc, error))
+        if (error instanceof RlsHostileValue) callback(null, deniedAll(error.descriptorCount))
+        else callback(failure(grpc, error))
         return
       }
       limiter.check(check.subject, { cost: check.cost }).then(
@@ -70,7 +77,12 @@ export async function startRlsServer(options: RlsServerOptions): Promise<RlsServ
           }
           callback(null, response)
         },
-        (error: unknown) => callback(failure(grpc, error)),
+        // The limiter refuses a subject whose values it cannot take (a TypeError naming the
+        // field): what a client sent, so it is denied rather than failed (see RlsHostileValue).
+        (error: unknown) =>
+          error instanceof TypeError
+            ? callback(null, deniedAll(check.fields.length))
+            : callback(failure(grpc, error)),
       )
     },
   })
@@ -140,6 +152,15 @@ function mappingOf(descriptors: Record<string, string>): Map<string, string> {
     mapping.set(key, field)
   }
   return mapping
+}
+
+/** OVER_LIMIT on every descriptor, for a request no limit can be read for (see RlsHostileValue). */
+function deniedAll(descriptorCount: number): RateLimitResponse {
+  return {
+    overall_code: 'OVER_LIMIT',
+    statuses: Array.from({ length: descriptorCount }, () => ({ code: 'OVER_LIMIT' as const })),
+    response_headers_to_add: [],
+  }
 }
 
 function failure(grpc: Grpc, error: unknown): { code: number; details: string } {
