@@ -15,6 +15,10 @@ const commands: Record<string, { summary: string; load: () => Promise<Command> }
     summary: 'check configuration files; prints FILE:LINE:COL: message per problem',
     load: async () => (await import('../config/validate-command')).validateCommand,
   },
+  serve: {
+    summary: 'run a rate-limit service for gateways (HTTP; Nginx auth_request)',
+    load: async () => (await import('../serve/serve-command')).serveCommand,
+  },
   bench: {
     summary: 'measure decisions per second and latency',
     load: async () => (await import('../../bench/cli')).benchCommand,

@@ -17,6 +17,7 @@ import {
 import { memoryStoreSchema } from '../stores/memory-store-options'
 import { redisStoreSchema } from '../stores/redis/options'
 import { type ResponseOptions, responseSchema } from './response-schema'
+import { serveSchema } from './serve-schema'
 
 export { RESPONSE_HEADER_STYLES, responseSchema } from './response-schema'
 
@@ -88,6 +89,7 @@ const configFields = {
   store: optional(storeSchema),
   remote: optional(remoteSchema),
   response: optional(responseSchema),
+  serve: optional(serveSchema),
 }
 const TOP_MESSAGE = 'must be a mapping with version and rules'
 

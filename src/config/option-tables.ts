@@ -5,6 +5,7 @@ import { memoryStoreSchema } from '../stores/memory-store-options'
 import { redisStoreSchema } from '../stores/redis/options'
 import { nacosSchema } from './config-schema'
 import { responseSchema } from './response-schema'
+import { serveSchema } from './serve-schema'
 
 /**
  * The option tables of the docs, written from the schemas that read the options (`npm run
@@ -26,6 +27,7 @@ export const OPTION_TABLES: Record<string, TableSource> = {
   'store.redis': { json: redisStoreSchema.json, omit: ['type'] },
   'remote.nacos': { json: nacosSchema.json, prefix: 'nacos.' },
   response: { json: responseSchema.json },
+  serve: { json: serveSchema.json },
   rules: { json: ruleSchema.json },
   'rules.overrides': { json: overrideSchema.json },
 }

@@ -255,6 +255,65 @@ export function unknownValue(): Schema<unknown> {
   )
 }
 
+/**
+ * A mapping of names chosen by the user (not a fixed shape) to values, each key and value
+ * checked and reported at its key. A mapping with more than `maxEntries` keys is refused before
+ * any is looked at, as {@link array} refuses a long list.
+ */
+export function mapOf<Out>(
+  key: Schema<string>,
+  value: Schema<Out>,
+  message: string,
+  options: { maxEntries: number; tooMany: string },
+): Schema<Record<string, Out>> {
+  return schema(
+    (input, path, issues) => {
+      if (!isPlainObject(input)) return fail(issues, path, message)
+      const keys = Object.keys(input)
+      if (keys.length > options.maxEntries) return fail(issues, path, options.tooMany)
+      const out: Record<string, Out> = {}
+      let valid = true
+      for (const name of keys) {
+        const at = [...path, name]
+        if (key.check(name, at, issues) === INVALID) {
+          valid = false
+          continue
+        }
+        const read = value.check(input[name], at, issues)
+        if (read === INVALID) valid = false
+        else out[name] = read
+      }
+      return valid ? out : INVALID
+    },
+    () => ({
+      type: 'object',
+      propertyNames: key.json(),
+      additionalProperties: value.json(),
+      maxProperties: options.maxEntries,
+    }),
+  )
+}
+
+/**
+ * One of the names `known()` lists when the value is read (registered dimensions, say, which a
+ * static list would miss); another name is reported with the closest known one.
+ */
+export function knownName(known: () => readonly string[], what: string, json: JsonSchema): Schema<string> {
+  return schema(
+    (input, path, issues) => {
+      if (typeof input !== 'string') return fail(issues, path, `must be ${what}`)
+      const names = known()
+      if (names.includes(input)) return input
+      return fail(
+        issues,
+        path,
+        `unknown ${what} ${quoted(input)}${hint(input, names)} (known: ${names.join(', ')})`,
+      )
+    },
+    () => json,
+  )
+}
+
 /** Any mapping, passed through unchecked (options handed on to another library). */
 export function record(message: string): Schema<Record<string, unknown>> {
   return schema(
