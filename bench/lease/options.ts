@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util'
-import { hint } from '../../src/did-you-mean'
 import { parseDuration } from '../../src/duration'
 import { UsageError } from '../options'
+import { variantList } from '../variant-list'
 
 /** The hidden subcommand the lease benchmark starts its worker processes with. */
 export const LEASE_WORKER_COMMAND = '__lease-worker'
@@ -123,7 +123,7 @@ export function parseLeaseArgs(argv: string[]): LeaseOptions {
     redisUrl: loopbackUrl(values['redis-url'] as string | undefined),
     limit: whole('limit', values.limit, d.limit, max.limit),
     windowMs: window(values.window as string | undefined),
-    variants: variants(values.variants as string | undefined),
+    variants: variantList(values.variants as string | undefined, VARIANTS),
     denialCache: values['denial-cache'] === true,
     commandTimeoutMs:
       values['command-timeout'] === undefined
@@ -196,18 +196,4 @@ function loopbackUrl(raw: string | undefined): string | undefined {
     )
   }
   return raw
-}
-
-function variants(raw: string | undefined): Variant[] {
-  if (raw === undefined) return [...VARIANTS]
-  const chosen: Variant[] = []
-  for (const name of raw.split(',').map((part) => part.trim())) {
-    if (!(VARIANTS as readonly string[]).includes(name)) {
-      throw new UsageError(
-        `--variants: unknown variant "${name}"${hint(name, VARIANTS)} (known: ${VARIANTS.join(', ')})`,
-      )
-    }
-    if (!chosen.includes(name as Variant)) chosen.push(name as Variant)
-  }
-  return chosen
 }

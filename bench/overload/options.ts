@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util'
-import { hint } from '../../src/did-you-mean'
 import { UsageError } from '../options'
+import { variantList } from '../variant-list'
 
 /** The hidden subcommand the overload benchmark starts its service processes with. */
 export const OVERLOAD_SERVER_COMMAND = '__overload-server'
@@ -84,7 +84,7 @@ export function parseOverloadArgs(argv: string[]): OverloadOptions {
     ),
     steps: steps(values.steps as string | undefined),
     durationS: seconds(values.duration as string | undefined),
-    variants: variants(values.variants as string | undefined),
+    variants: variantList(values.variants as string | undefined, VARIANTS),
     json: values.json === true,
     markdown: values.markdown === true,
     out,
@@ -126,20 +126,6 @@ function seconds(raw: string | undefined): number {
     )
   }
   return value
-}
-
-function variants(raw: string | undefined): Variant[] {
-  if (raw === undefined) return [...VARIANTS]
-  const chosen: Variant[] = []
-  for (const name of raw.split(',').map((part) => part.trim())) {
-    if (!(VARIANTS as readonly string[]).includes(name)) {
-      throw new UsageError(
-        `--variants: unknown variant "${name}"${hint(name, VARIANTS)} (known: ${VARIANTS.join(', ')})`,
-      )
-    }
-    if (!chosen.includes(name as Variant)) chosen.push(name as Variant)
-  }
-  return chosen
 }
 
 function fileName(flag: string, value: string | undefined): string | undefined {

@@ -198,7 +198,7 @@ export async function startCluster(masters = 3): Promise<RedisCluster> {
  * A loopback port nobody listens on. Cluster nodes also need port + 10000 (the bus port),
  * so those are picked from a range where that fits, and both are checked.
  */
-async function freePort(withBus = false): Promise<number> {
+export async function freePort(withBus = false): Promise<number> {
   for (let attempt = 0; attempt < 50; attempt++) {
     const port = withBus ? 20_000 + Math.floor(Math.random() * 30_000) : await anyPort()
     if ((await isFree(port)) && (!withBus || (await isFree(port + 10_000)))) return port
