@@ -9,9 +9,10 @@ type ProtoLoader = typeof import('@grpc/proto-loader')
 const RLS_PROTO = 'envoy/service/ratelimit/v3/rls.proto'
 
 /**
- * @grpc/grpc-js and Envoy's RateLimitService from the protos the package ships, loaded as
- * `diana serve` loads them (a benchmark must not import src/serve's private loader's peers
- * eagerly, nor test code).
+ * @grpc/grpc-js and Envoy's RateLimitService from the protos the package ships, with the
+ * options `diana serve` loads them with. The clients and the floor speak exactly what the
+ * server does; the bench has its own loader because it must not import test code, and reports
+ * a missing optional peer as `diana bench` reports its others.
  */
 export async function loadRateLimitService(): Promise<{
   grpc: Grpc
