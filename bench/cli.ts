@@ -8,12 +8,19 @@ import { OVERLOAD_SERVER_COMMAND, type OverloadOptions, parseOverloadArgs } from
 import { Progress } from './progress'
 import { decisionJson, decisionTable, renderText } from './report'
 import { announce, writeMarkdown } from './run-report'
+import {
+  parseServeArgs,
+  SERVE_CLIENT_COMMAND,
+  SERVE_FLOOR_COMMAND,
+  type ServeBenchOptions,
+} from './serve/options'
 
 /**
  * `diana bench`: decisions per second and latency percentiles of Diana's limiter, optionally
  * side by side with rate-limiter-flexible; `diana bench http`: whole HTTP servers; `diana bench
  * overload`: a service with a fixed capacity past its capacity, bare and behind limiters;
- * `diana bench lease`: a fleet of processes on one Redis, exact and leased rules.
+ * `diana bench lease`: a fleet of processes on one Redis, exact and leased rules; `diana bench
+ * serve`: `diana serve`'s gRPC API under many concurrent calls.
  */
 export const benchCommand = {
   summary: 'measure decisions per second and latency (diana bench --help)',
@@ -25,7 +32,7 @@ async function run(args: string[]): Promise<number> {
   if (
     args[0] === '--help' ||
     args[0] === '-h' ||
-    ((args[0] === 'http' || args[0] === 'overload' || args[0] === 'lease') &&
+    ((args[0] === 'http' || args[0] === 'overload' || args[0] === 'lease' || args[0] === 'serve') &&
       (args[1] === '--help' || args[1] === '-h'))
   ) {
     process.stdout.write(`${USAGE}\n`)
@@ -35,7 +42,10 @@ async function run(args: string[]): Promise<number> {
   if (args[0] === OVERLOAD_SERVER_COMMAND)
     return (await import('./overload/service-process')).serve(args.slice(1))
   if (args[0] === LEASE_WORKER_COMMAND) return (await import('./lease/worker')).serve()
+  if (args[0] === SERVE_CLIENT_COMMAND) return (await import('./serve/client')).serve()
+  if (args[0] === SERVE_FLOOR_COMMAND) return (await import('./serve/floor-server')).serve()
   if (args[0] === 'overload') return runOverload(args.slice(1))
+  if (args[0] === 'serve') return runServe(args.slice(1))
   if (args[0] === 'lease') return runLease(args.slice(1))
   let options: BenchOptions
   try {
@@ -94,6 +104,22 @@ async function runLease(args: string[]): Promise<number> {
   }
   try {
     return await (await import('./lease/command')).runLeaseBench(options)
+  } catch (error) {
+    return explain(error)
+  }
+}
+
+async function runServe(args: string[]): Promise<number> {
+  let options: ServeBenchOptions
+  try {
+    options = parseServeArgs(args)
+  } catch (error) {
+    if (!(error instanceof UsageError)) throw error
+    process.stderr.write(`diana bench serve: ${error.message}\n${USAGE}\n`)
+    return 2
+  }
+  try {
+    return await (await import('./serve/command')).runServeBench(options)
   } catch (error) {
     return explain(error)
   }

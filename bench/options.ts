@@ -13,6 +13,8 @@ export const USAGE = `usage:
   diana bench lease [--processes N] [--concurrency N] [--duration S] [--samples N]
               [--redis-url URL] [--limit N] [--window W] [--variants LIST] [--denial-cache]
               [--command-timeout MS] [--json] [--out FILE.md]
+  diana bench serve [--store memory|redis] [--clients N] [--concurrency N] [--duration S]
+              [--samples N] [--redis-url URL] [--json] [--out FILE.md]
 
   --algorithm A     fixed-window | sliding-window | token-bucket | leaky-bucket | concurrency (default: all but concurrency)
   --store S         memory (default) | redis
@@ -57,7 +59,18 @@ export const USAGE = `usage:
                     key past its limit from memory, and exact mode would not go to Redis)
   --command-timeout MS  the Redis store's commandTimeoutMs (default: the store's, 50): on a
                     machine with fewer cores than processes, late replies are answered by the
-                    local fallback, which the table flags (!)`
+                    local fallback, which the table flags (!)
+
+  serve: a diana serve process (--grpc) and client processes, each one HTTP/2 channel with its
+  share of the calls in flight, sending Envoy's ShouldRateLimit over 10 000 addresses and 1000
+  accounts; calls/s, p50/p99, CPU per call of server and clients, Redis commands per call, and
+  whether the targets (20 000 calls/s, p99 5 ms) were met; the stores take turns
+  --store S         memory | redis (default: both)
+  --clients N       client processes, at most 16 (default 2)
+  --concurrency N   calls in flight in all, split evenly over the clients (default 64)
+  --duration S      measured seconds per store and sample (default 5)
+  --samples N       samples per store (default 3)
+  --redis-url URL   a Redis on this machine (loopback only) (default: a private redis-server)`
 
 /** The hidden subcommand the HTTP benchmark starts its server processes with. */
 export const HTTP_SERVER_COMMAND = '__http-server'
@@ -132,7 +145,7 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
   }
   if (positionals.length > 0) {
     throw new UsageError(
-      `unexpected argument "${positionals[0]}"${hint(positionals[0] as string, ['http', 'overload', 'lease'])}`,
+      `unexpected argument "${positionals[0]}"${hint(positionals[0] as string, ['http', 'overload', 'lease', 'serve'])}`,
     )
   }
   if (http) {

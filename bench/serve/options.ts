@@ -1,0 +1,133 @@
+import { parseArgs } from 'node:util'
+import { hint } from '../../src/did-you-mean'
+import { UsageError } from '../options'
+
+/** The hidden subcommand the serve benchmark starts its client processes with. */
+export const SERVE_CLIENT_COMMAND = '__serve-client'
+/** The hidden subcommand that starts the floor: a gRPC server with no limiter behind it. */
+export const SERVE_FLOOR_COMMAND = '__serve-floor'
+
+export const SERVE_STORES = ['memory', 'redis'] as const
+export type ServeStore = (typeof SERVE_STORES)[number]
+/** The stores measured, and the floor: gRPC alone, no limiter (bench/serve/floor-server.ts). */
+export type Contestant = 'floor' | ServeStore
+
+export interface ServeBenchOptions {
+  stores: ServeStore[]
+  clients: number
+  /** Calls in flight in all, split evenly over the client processes (as one Envoy fleet's). */
+  concurrency: number
+  durationS: number
+  samples: number
+  /** Redis to use; undefined: start a private redis-server on a free loopback port. */
+  redisUrl: string | undefined
+  json: boolean
+  out: string | undefined
+  argv: string[]
+}
+
+export const DEFAULT_SERVE_OPTIONS = { clients: 2, concurrency: 64, durationS: 5, samples: 3 } as const
+const LIMITS = { clients: 16, concurrency: 4096, durationS: 600, samples: 100 }
+
+/** Parses `diana bench serve ...` (without `serve`), or throws a {@link UsageError}. */
+export function parseServeArgs(argv: string[]): ServeBenchOptions {
+  let values: Record<string, string | boolean | undefined>
+  let positionals: string[]
+  try {
+    ;({ values, positionals } = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: true,
+      options: {
+        store: { type: 'string' },
+        clients: { type: 'string' },
+        concurrency: { type: 'string' },
+        duration: { type: 'string' },
+        samples: { type: 'string' },
+        'redis-url': { type: 'string' },
+        json: { type: 'boolean' },
+        out: { type: 'string' },
+      },
+    }))
+  } catch (error) {
+    throw new UsageError(String((error as Error).message).split('\n')[0])
+  }
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+  const out = values.out as string | undefined
+  if (out !== undefined && out.trim() === '') throw new UsageError('--out needs a file name')
+  const d = DEFAULT_SERVE_OPTIONS
+  const clients = whole('clients', values.clients, d.clients, LIMITS.clients)
+  const concurrency = whole('concurrency', values.concurrency, d.concurrency, LIMITS.concurrency)
+  if (concurrency < clients) {
+    throw new UsageError(
+      `--concurrency (${concurrency}) is split over the clients: give at least one per client (${clients})`,
+    )
+  }
+  const stores = store(values.store as string | undefined)
+  const redisUrl = loopbackUrl(values['redis-url'] as string | undefined)
+  if (redisUrl !== undefined && !stores.includes('redis'))
+    throw new UsageError('--redis-url is for --store redis')
+  return {
+    stores,
+    clients,
+    concurrency,
+    durationS: seconds(values.duration as string | undefined),
+    samples: whole('samples', values.samples, d.samples, LIMITS.samples),
+    redisUrl,
+    json: values.json === true,
+    out,
+    argv: ['serve', ...argv],
+  }
+}
+
+function store(raw: string | undefined): ServeStore[] {
+  if (raw === undefined) return [...SERVE_STORES]
+  if (!(SERVE_STORES as readonly string[]).includes(raw)) {
+    throw new UsageError(`--store must be memory or redis (got "${raw}")${hint(raw, SERVE_STORES)}`)
+  }
+  return [raw as ServeStore]
+}
+
+function whole(flag: string, raw: unknown, fallback: number, max: number): number {
+  if (raw === undefined) return fallback
+  const text = String(raw)
+  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
+  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
+    throw new UsageError(
+      `--${flag} must be a whole number from 1 to ${max.toLocaleString('en')} (got "${text}")`,
+    )
+  }
+  return value
+}
+
+function seconds(raw: string | undefined): number {
+  if (raw === undefined) return DEFAULT_SERVE_OPTIONS.durationS
+  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN
+  if (!(value >= 0.1) || value > LIMITS.durationS) {
+    throw new UsageError(
+      `--duration must be a number of seconds from 0.1 to ${LIMITS.durationS} (got "${raw}")`,
+    )
+  }
+  return value
+}
+
+/** As `diana bench lease`: the run floods the Redis and reads its counters, so only a local one. */
+function loopbackUrl(raw: string | undefined): string | undefined {
+  if (raw === undefined) return undefined
+  let url: URL
+  try {
+    url = new URL(raw)
+  } catch {
+    throw new UsageError(`--redis-url must be a redis:// URL (got "${raw}")`)
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new UsageError(`--redis-url must start with redis:// or rediss:// (got "${raw}")`)
+  }
+  const host = url.hostname.replace(/^\[|\]$/g, '')
+  if (!(host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
+    throw new UsageError(
+      `--redis-url must be a loopback address (127.0.0.1, localhost, ::1): the benchmark floods it (got "${raw}")`,
+    )
+  }
+  return raw
+}
