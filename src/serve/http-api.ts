@@ -114,7 +114,13 @@ export class HttpApi {
    */
   async nginxAuth(req: IncomingMessage, res: ServerResponse): Promise<void> {
     req.resume()
-    const decision = await this.#decide({ subject: nginxSubject(req), cost: undefined }, res)
+    const subject = nginxSubject(req)
+    if (typeof subject === 'string') {
+      // A denial, not an error: Nginx turns any other status into a 500, and a hostile value
+      // must not be worth more than an honest one.
+      return send(res, 403, undefined, '')
+    }
+    const decision = await this.#decide({ subject, cost: undefined }, res)
     if (decision === undefined) return
     this.#writeHeaders(decision, res)
     send(res, decision.allowed ? 204 : 403, undefined, '')

@@ -34,16 +34,29 @@ const MAX_VALUE = 1024
  */
 const NGINX_ROUTING = routing(false, true, true)
 
-export function nginxSubject(req: IncomingMessage, ipv6Subnet?: number): Subject {
+/**
+ * The subject, or why the request is denied. The URI and the account come from the client
+ * (`$request_uri`, an API key header): an over-long one is a denial, not an absent field, or a
+ * client would walk around every `match.path` or per-account rule by padding its query string
+ * or its key past the bound.
+ */
+export function nginxSubject(req: IncomingMessage, ipv6Subnet?: number): Subject | string {
   const subject: Record<string, string> = {}
   const ip = clientKey(header(req, NGINX_HEADERS.ip) ?? req.socket.remoteAddress, ipv6Subnet)
   if (ip !== undefined) subject.ip = ip
-  const uri = header(req, NGINX_HEADERS.uri)
-  if (uri !== undefined) subject.resource = canonicalResource(targetPath(uri), NGINX_ROUTING)
+  // Bounded by the server's header size limit; the query is dropped before the bound applies.
+  const uri = req.headers[NGINX_HEADERS.uri]
+  if (typeof uri === 'string' && uri !== '') {
+    const resource = canonicalResource(targetPath(uri), NGINX_ROUTING)
+    if (resource.length > MAX_VALUE) return `the path is longer than ${MAX_VALUE} characters`
+    subject.resource = resource
+  }
   const method = header(req, NGINX_HEADERS.method)
   if (method !== undefined) subject.method = method.toUpperCase()
-  const account = header(req, NGINX_HEADERS.account)
-  if (account !== undefined) subject.account = account
+  const account = req.headers[NGINX_HEADERS.account]
+  if (typeof account === 'string' && account.length > MAX_VALUE)
+    return `${NGINX_HEADERS.account} is longer than ${MAX_VALUE} characters`
+  if (typeof account === 'string' && account !== '') subject.account = account
   const device = header(req, NGINX_HEADERS.device)
   // Keyed by source as the adapters key a device header, so it cannot name an address bucket.
   subject.device = device !== undefined ? HEADER_DEVICE + device : ADDRESS_DEVICE + (ip ?? UNKNOWN_ADDRESS)

@@ -1,4 +1,13 @@
+import { canonicalResource, routing, targetPath } from '../../../adapters/core/resource-path'
 import type { Subject } from '../../types'
+
+/**
+ * A `resource` entry is Envoy's `:path`: the raw request target, query included. Read as the
+ * adapters and `/nginx/auth` read a path (query dropped; escapes, case, duplicate and trailing
+ * slashes folded), or `/orders?1` would match no `match.path: /orders` rule and mint a fresh
+ * per-resource bucket per query string. Over-folding is the safe side.
+ */
+const PATH_ROUTING = routing(false, true, true)
 
 /**
  * Limits on what one `ShouldRateLimit` call may carry. Envoy sends a handful of descriptors of
@@ -134,14 +143,15 @@ export function readRlsRequest(
       }
       const field = mapping.get(key)
       if (field === undefined) continue
+      const read = field === 'resource' ? canonicalResource(targetPath(value), PATH_ROUTING) : value
       const known = subject[field]
-      if (known !== undefined && known !== value) {
+      if (known !== undefined && known !== read) {
         throw new RlsHostileValue(
           `entries give ${field} two values; one request is one subject`,
           descriptors.length,
         )
       }
-      subject[field] = value
+      subject[field] = read
       set.push(field)
     }
     fields.push(set)

@@ -197,6 +197,26 @@ describe('ShouldRateLimit', () => {
     expect(headers(vip)['RateLimit-Policy']).toBe('"per-account";q=1000;w=3600')
   })
 
+  it('reads a path entry as a path: a query string or another spelling is the same resource', async () => {
+    const { client } = await serve([
+      {
+        name: 'orders',
+        dimension: 'ip',
+        algorithm: 'fixed-window',
+        limit: 2,
+        window: '1h',
+        match: { path: '/orders' },
+      },
+    ])
+    const spellings = ['/orders?page=1', '/orders?page=2', '/Orders/', '//orders?x']
+    const codes: string[] = []
+    for (const path of spellings) {
+      const descriptors = [byAddress('10.0.0.9'), byAccount('acme', path)]
+      codes.push((await client.shouldRateLimit({ domain: 'edge', descriptors })).overall_code)
+    }
+    expect(codes).toEqual(['OK', 'OK', 'OVER_LIMIT', 'OVER_LIMIT'])
+  })
+
   it('answers OK with no limit and no headers when no rule applies', async () => {
     const { client } = await serve([
       { name: 'per-account', dimension: 'account', algorithm: 'fixed-window', limit: 1, window: '1m' },
