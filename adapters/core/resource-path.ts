@@ -72,6 +72,30 @@ export function canonicalResource(path: string, routing: Routing): string {
 }
 
 /**
+ * `path` with its `.` and `..` segments resolved (RFC 3986 remove_dot_segments; `..` never
+ * climbs above the root), for paths a gateway forwards raw: Nginx's `$request_uri` and
+ * Envoy's `:path` keep `/a/../login`, which the gateway itself routes (and may forward) as
+ * `/login`, so a `match.path: /login` rule must see `/login`. The adapters do not need it:
+ * their framework routes the path as it came. Apply after decoding (`canonicalResource`), so
+ * that `%2e%2e` counts too.
+ */
+export function withoutDotSegments(path: string): string {
+  if (!path.includes('/.')) return path
+  const kept: string[] = []
+  const segments = path.split('/')
+  for (let i = 1; i < segments.length; i++) {
+    const segment = segments[i] as string
+    if (segment === '.') continue
+    if (segment === '..') kept.pop()
+    else kept.push(segment)
+  }
+  // A path ending in a dot segment names the folder: `/a/b/..` is `/a/`.
+  const last = segments[segments.length - 1]
+  if ((last === '.' || last === '..') && kept[kept.length - 1] !== '') kept.push('')
+  return `/${kept.join('/')}`
+}
+
+/**
  * Every run of escapes decoded as UTF-8; a run that is not valid UTF-8 stays as it was (no
  * spelling of a routed path has one). Never an exception per run: a 12 KB path of `/%FF`
  * made 3,000 thrown and caught URIErrors, about 20 ms of event loop per request for anyone to

@@ -1,7 +1,7 @@
 import type { IncomingMessage } from 'node:http'
 import { clientKey } from '../../adapters/core/client-ip'
 import { ADDRESS_DEVICE, HEADER_DEVICE, UNKNOWN_ADDRESS } from '../../adapters/core/gate'
-import { canonicalResource, routing, targetPath } from '../../adapters/core/resource-path'
+import { canonicalResource, routing, targetPath, withoutDotSegments } from '../../adapters/core/resource-path'
 import type { Subject } from '../types'
 
 /**
@@ -47,7 +47,10 @@ export function nginxSubject(req: IncomingMessage, ipv6Subnet?: number): Subject
   // Bounded by the server's header size limit; the query is dropped before the bound applies.
   const uri = req.headers[NGINX_HEADERS.uri]
   if (typeof uri === 'string' && uri !== '') {
-    const resource = canonicalResource(targetPath(uri), NGINX_ROUTING)
+    const resource = canonicalResource(
+      withoutDotSegments(canonicalResource(targetPath(uri), NGINX_ROUTING)),
+      NGINX_ROUTING,
+    )
     if (resource.length > MAX_VALUE) return `the path is longer than ${MAX_VALUE} characters`
     subject.resource = resource
   }

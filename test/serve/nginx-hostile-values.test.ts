@@ -33,6 +33,13 @@ rules:
     expect(statuses).toEqual([204, 204, 403, 403])
   })
 
+  it('resolves dot segments as Nginx routes them: /a/../login is /login', async () => {
+    const statuses = []
+    for (const uri of ['/a/../login', '/./login', '/x/%2e%2e/login', '/login/.'])
+      statuses.push((await ask({ 'x-original-uri': uri, 'x-real-ip': '203.0.113.5' })).status)
+    expect(statuses).toEqual([204, 204, 403, 403])
+  })
+
   it('denies a path over 1024 characters rather than leaving the path rules out', async () => {
     expect((await ask({ 'x-original-uri': `/login/${'a'.repeat(1100)}` })).status).toBe(403)
     // Folded to /login: still the same bucket, still denied.

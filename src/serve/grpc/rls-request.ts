@@ -1,4 +1,9 @@
-import { canonicalResource, routing, targetPath } from '../../../adapters/core/resource-path'
+import {
+  canonicalResource,
+  routing,
+  targetPath,
+  withoutDotSegments,
+} from '../../../adapters/core/resource-path'
 import type { Subject } from '../../types'
 
 /**
@@ -143,7 +148,13 @@ export function readRlsRequest(
       }
       const field = mapping.get(key)
       if (field === undefined) continue
-      const read = field === 'resource' ? canonicalResource(targetPath(value), PATH_ROUTING) : value
+      const read =
+        field === 'resource'
+          ? canonicalResource(
+              withoutDotSegments(canonicalResource(targetPath(value), PATH_ROUTING)),
+              PATH_ROUTING,
+            )
+          : value
       const known = subject[field]
       if (known !== undefined && known !== read) {
         throw new RlsHostileValue(

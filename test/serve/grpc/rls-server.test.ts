@@ -208,7 +208,7 @@ describe('ShouldRateLimit', () => {
         match: { path: '/orders' },
       },
     ])
-    const spellings = ['/orders?page=1', '/orders?page=2', '/Orders/', '//orders?x']
+    const spellings = ['/orders?page=1', '/x/../orders?page=2', '/Orders/', '//orders?x']
     const codes: string[] = []
     for (const path of spellings) {
       const descriptors = [byAddress('10.0.0.9'), byAccount('acme', path)]
