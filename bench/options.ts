@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util'
 import { hint } from '../src/did-you-mean'
 import { algorithmNames, holdsPermits } from '../src/registry'
+import { secondsFlag, UsageError, wholeFlag } from './flags'
 
 export const USAGE = `usage:
   diana bench [--algorithm A] [--store memory|redis] [--redis-url URL] [--keys N]
@@ -75,10 +76,7 @@ export const USAGE = `usage:
 /** The hidden subcommand the HTTP benchmark starts its server processes with. */
 export const HTTP_SERVER_COMMAND = '__http-server'
 
-/** A mistake in the command line: exit 2 with the usage. */
-export class UsageError extends Error {
-  override name = 'UsageError'
-}
+export { UsageError }
 
 export const STORES = ['memory', 'redis'] as const
 export const FRAMEWORKS = ['express', 'fastify', 'koa'] as const
@@ -182,16 +180,20 @@ export function parseBenchArgs(argv: string[]): BenchOptions {
     algorithms: algorithm !== undefined ? [algorithm] : http ? ['token-bucket'] : known.filter(isRateLimit),
     store,
     redisUrl,
-    keys: whole('keys', values.keys, DEFAULT_BENCH_OPTIONS.keys, LIMITS.keys),
-    concurrency: whole(
+    keys: wholeFlag('keys', values.keys, DEFAULT_BENCH_OPTIONS.keys, LIMITS.keys),
+    concurrency: wholeFlag(
       'concurrency',
       values.concurrency,
       DEFAULT_BENCH_OPTIONS.concurrency,
       LIMITS.concurrency,
     ),
-    durationS: seconds(values.duration as string | undefined),
-    rules: whole('rules', values.rules, DEFAULT_BENCH_OPTIONS.rules, LIMITS.rules),
-    samples: whole('samples', values.samples, DEFAULT_BENCH_OPTIONS.samples, LIMITS.samples),
+    durationS: secondsFlag(
+      values.duration as string | undefined,
+      DEFAULT_BENCH_OPTIONS.durationS,
+      LIMITS.durationS,
+    ),
+    rules: wholeFlag('rules', values.rules, DEFAULT_BENCH_OPTIONS.rules, LIMITS.rules),
+    samples: wholeFlag('samples', values.samples, DEFAULT_BENCH_OPTIONS.samples, LIMITS.samples),
     compare: values.compare === true,
     json: values.json === true,
     out,
@@ -210,29 +212,6 @@ function oneOf<T extends string>(
   throw new UsageError(
     `--${flag} must be one of ${allowed.join(', ')} (got "${value}")${hint(value, allowed)}`,
   )
-}
-
-function whole(flag: string, raw: unknown, fallback: number, max: number): number {
-  if (raw === undefined) return fallback
-  const text = String(raw)
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new UsageError(
-      `--${flag} must be a whole number from 1 to ${max.toLocaleString('en')} (got "${text}")`,
-    )
-  }
-  return value
-}
-
-function seconds(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_BENCH_OPTIONS.durationS
-  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN
-  if (!(value >= 0.1) || value > LIMITS.durationS) {
-    throw new UsageError(
-      `--duration must be a number of seconds from 0.1 to ${LIMITS.durationS} (got "${raw}")`,
-    )
-  }
-  return value
 }
 
 /**

@@ -1,5 +1,5 @@
 import { hint } from '../src/did-you-mean'
-import { UsageError } from './options'
+import { UsageError } from './flags'
 
 /**
  * `--variants a,b`: the variants named, in the order given, each once; every variant when

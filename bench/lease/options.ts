@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { parseDuration } from '../../src/duration'
+import { loopbackRedisUrl, secondsFlag, wholeFlag } from '../flags'
 import { UsageError } from '../options'
 import { variantList } from '../variant-list'
 
@@ -116,46 +117,27 @@ export function parseLeaseArgs(argv: string[]): LeaseOptions {
   const d = DEFAULT_LEASE_OPTIONS
   const max = LEASE_LIMITS
   return {
-    processes: whole('processes', values.processes, d.processes, max.processes),
-    concurrency: whole('concurrency', values.concurrency, d.concurrency, max.concurrency),
-    durationS: seconds(values.duration as string | undefined),
-    samples: whole('samples', values.samples, d.samples, max.samples),
-    redisUrl: loopbackUrl(values['redis-url'] as string | undefined),
-    limit: whole('limit', values.limit, d.limit, max.limit),
+    processes: wholeFlag('processes', values.processes, d.processes, max.processes),
+    concurrency: wholeFlag('concurrency', values.concurrency, d.concurrency, max.concurrency),
+    durationS: secondsFlag(
+      values.duration as string | undefined,
+      DEFAULT_LEASE_OPTIONS.durationS,
+      LEASE_LIMITS.durationS,
+    ),
+    samples: wholeFlag('samples', values.samples, d.samples, max.samples),
+    redisUrl: loopbackRedisUrl(values['redis-url'] as string | undefined),
+    limit: wholeFlag('limit', values.limit, d.limit, max.limit),
     windowMs: window(values.window as string | undefined),
     variants: variantList(values.variants as string | undefined, VARIANTS),
     denialCache: values['denial-cache'] === true,
     commandTimeoutMs:
       values['command-timeout'] === undefined
         ? undefined
-        : whole('command-timeout', values['command-timeout'], 0, max.commandTimeoutMs),
+        : wholeFlag('command-timeout', values['command-timeout'], 0, max.commandTimeoutMs),
     json: values.json === true,
     out,
     argv: ['lease', ...argv],
   }
-}
-
-function whole(flag: string, raw: unknown, fallback: number, max: number): number {
-  if (raw === undefined) return fallback
-  const text = String(raw)
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new UsageError(
-      `--${flag} must be a whole number from 1 to ${max.toLocaleString('en')} (got "${text}")`,
-    )
-  }
-  return value
-}
-
-function seconds(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_LEASE_OPTIONS.durationS
-  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN
-  if (!(value >= 0.1) || value > LEASE_LIMITS.durationS) {
-    throw new UsageError(
-      `--duration must be a number of seconds from 0.1 to ${LEASE_LIMITS.durationS} (got "${raw}")`,
-    )
-  }
-  return value
 }
 
 function window(raw: string | undefined): number {
@@ -172,28 +154,4 @@ function window(raw: string | undefined): number {
     )
   }
   return ms
-}
-
-/**
- * The benchmark floods the Redis it is given and reads its command counters: only one on this
- * machine, so a typo cannot turn it on a shared server elsewhere.
- */
-function loopbackUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new UsageError(`--redis-url must be a redis:// URL (got "${raw}")`)
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new UsageError(`--redis-url must start with redis:// or rediss:// (got "${raw}")`)
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  if (!(host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
-    throw new UsageError(
-      `--redis-url must be a loopback address (127.0.0.1, localhost, ::1): the benchmark floods it (got "${raw}")`,
-    )
-  }
-  return raw
 }

@@ -1,4 +1,5 @@
 import { parseArgs } from 'node:util'
+import { secondsFlag, wholeFlag } from '../flags'
 import { UsageError } from '../options'
 import { variantList } from '../variant-list'
 
@@ -75,15 +76,24 @@ export function parseOverloadArgs(argv: string[]): OverloadOptions {
   const out = fileName('out', values.out as string | undefined)
   const svg = fileName('svg', values.svg as string | undefined)
   return {
-    slots: whole('slots', values.slots as string | undefined, DEFAULT_OVERLOAD_OPTIONS.slots, LIMITS.slots),
-    serviceMs: whole(
+    slots: wholeFlag(
+      'slots',
+      values.slots as string | undefined,
+      DEFAULT_OVERLOAD_OPTIONS.slots,
+      LIMITS.slots,
+    ),
+    serviceMs: wholeFlag(
       'service-time',
       values['service-time'] as string | undefined,
       DEFAULT_OVERLOAD_OPTIONS.serviceMs,
       LIMITS.serviceMs,
     ),
     steps: steps(values.steps as string | undefined),
-    durationS: seconds(values.duration as string | undefined),
+    durationS: secondsFlag(
+      values.duration as string | undefined,
+      DEFAULT_OVERLOAD_OPTIONS.durationS,
+      LIMITS.durationS,
+    ),
     variants: variantList(values.variants as string | undefined, VARIANTS),
     json: values.json === true,
     markdown: values.markdown === true,
@@ -91,17 +101,6 @@ export function parseOverloadArgs(argv: string[]): OverloadOptions {
     svg,
     argv: ['overload', ...argv],
   }
-}
-
-function whole(flag: string, raw: string | undefined, fallback: number, max: number): number {
-  if (raw === undefined) return fallback
-  const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new UsageError(
-      `--${flag} must be a whole number from 1 to ${max.toLocaleString('en')} (got "${raw}")`,
-    )
-  }
-  return value
 }
 
 function steps(raw: string | undefined): number[] {
@@ -115,17 +114,6 @@ function steps(raw: string | undefined): number[] {
     )
   }
   return numbers
-}
-
-function seconds(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_OVERLOAD_OPTIONS.durationS
-  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN
-  if (!(value >= 0.1) || value > LIMITS.durationS) {
-    throw new UsageError(
-      `--duration must be a number of seconds from 0.1 to ${LIMITS.durationS} (got "${raw}")`,
-    )
-  }
-  return value
 }
 
 function fileName(flag: string, value: string | undefined): string | undefined {

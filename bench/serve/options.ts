@@ -1,5 +1,6 @@
 import { parseArgs } from 'node:util'
 import { hint } from '../../src/did-you-mean'
+import { loopbackRedisUrl, secondsFlag, wholeFlag } from '../flags'
 import { UsageError } from '../options'
 
 /** The hidden subcommand the serve benchmark starts its client processes with. */
@@ -56,23 +57,27 @@ export function parseServeArgs(argv: string[]): ServeBenchOptions {
   const out = values.out as string | undefined
   if (out !== undefined && out.trim() === '') throw new UsageError('--out needs a file name')
   const d = DEFAULT_SERVE_OPTIONS
-  const clients = whole('clients', values.clients, d.clients, LIMITS.clients)
-  const concurrency = whole('concurrency', values.concurrency, d.concurrency, LIMITS.concurrency)
+  const clients = wholeFlag('clients', values.clients, d.clients, LIMITS.clients)
+  const concurrency = wholeFlag('concurrency', values.concurrency, d.concurrency, LIMITS.concurrency)
   if (concurrency < clients) {
     throw new UsageError(
       `--concurrency (${concurrency}) is split over the clients: give at least one per client (${clients})`,
     )
   }
   const stores = store(values.store as string | undefined)
-  const redisUrl = loopbackUrl(values['redis-url'] as string | undefined)
+  const redisUrl = loopbackRedisUrl(values['redis-url'] as string | undefined)
   if (redisUrl !== undefined && !stores.includes('redis'))
     throw new UsageError('--redis-url is for --store redis')
   return {
     stores,
     clients,
     concurrency,
-    durationS: seconds(values.duration as string | undefined),
-    samples: whole('samples', values.samples, d.samples, LIMITS.samples),
+    durationS: secondsFlag(
+      values.duration as string | undefined,
+      DEFAULT_SERVE_OPTIONS.durationS,
+      LIMITS.durationS,
+    ),
+    samples: wholeFlag('samples', values.samples, d.samples, LIMITS.samples),
     redisUrl,
     json: values.json === true,
     out,
@@ -86,48 +91,4 @@ function store(raw: string | undefined): ServeStore[] {
     throw new UsageError(`--store must be memory or redis (got "${raw}")${hint(raw, SERVE_STORES)}`)
   }
   return [raw as ServeStore]
-}
-
-function whole(flag: string, raw: unknown, fallback: number, max: number): number {
-  if (raw === undefined) return fallback
-  const text = String(raw)
-  const value = /^\d+$/.test(text) ? Number(text) : Number.NaN
-  if (!Number.isSafeInteger(value) || value < 1 || value > max) {
-    throw new UsageError(
-      `--${flag} must be a whole number from 1 to ${max.toLocaleString('en')} (got "${text}")`,
-    )
-  }
-  return value
-}
-
-function seconds(raw: string | undefined): number {
-  if (raw === undefined) return DEFAULT_SERVE_OPTIONS.durationS
-  const value = /^\d+(\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN
-  if (!(value >= 0.1) || value > LIMITS.durationS) {
-    throw new UsageError(
-      `--duration must be a number of seconds from 0.1 to ${LIMITS.durationS} (got "${raw}")`,
-    )
-  }
-  return value
-}
-
-/** As `diana bench lease`: the run floods the Redis and reads its counters, so only a local one. */
-function loopbackUrl(raw: string | undefined): string | undefined {
-  if (raw === undefined) return undefined
-  let url: URL
-  try {
-    url = new URL(raw)
-  } catch {
-    throw new UsageError(`--redis-url must be a redis:// URL (got "${raw}")`)
-  }
-  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
-    throw new UsageError(`--redis-url must start with redis:// or rediss:// (got "${raw}")`)
-  }
-  const host = url.hostname.replace(/^\[|\]$/g, '')
-  if (!(host === 'localhost' || host === '::1' || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(host))) {
-    throw new UsageError(
-      `--redis-url must be a loopback address (127.0.0.1, localhost, ::1): the benchmark floods it (got "${raw}")`,
-    )
-  }
-  return raw
 }
