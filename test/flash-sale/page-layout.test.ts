@@ -56,19 +56,8 @@ function overflows(page: Page): Promise<string[]> {
 
 describeBrowser('flash-sale page layout at 360 and 1280 px', () => {
   beforeAll(async () => {
-    running = await startShop(testConfig(systemClock(), { stock: 5 }), {
-      rules: [
-        { name: 'global', dimension: 'global', algorithm: 'token-bucket', limit: 1000, window: '1s' },
-        {
-          name: 'account',
-          dimension: 'account',
-          match: { path: '/api/seckill/**' },
-          algorithm: 'sliding-window',
-          limit: 1,
-          window: '10s',
-        },
-      ],
-    })
+    // The shop's own rules (diana.yaml), so the screenshots show what a visitor of the demo sees.
+    running = await startShop(testConfig(systemClock(), { stock: 5 }), { watchConfig: false })
     if (SAVE) mkdirSync(DOCS, { recursive: true })
   })
 
@@ -87,11 +76,17 @@ describeBrowser('flash-sale page layout at 360 and 1280 px', () => {
       const page = await people.person({ width, height: 900 })
       const user = `buyer_${width}_with_a_long_name_x`.slice(0, 32)
       await signIn(page, running!.url, user)
+      // Three tabs of one buyer, as in the README: an order, "you already have it", refused.
+      const second = await people.tab(page, running!.url)
       const other = await people.tab(page, running!.url)
       await page.getByTestId('buy').click()
       await expect.poll(() => page.getByTestId('order').isVisible(), poll).toBe(true)
+      await second.getByTestId('buy').click()
+      await expect.poll(() => second.getByTestId('result').textContent(), poll).toMatch(/^You already have/)
       await other.getByTestId('buy').click()
-      await expect.poll(() => other.getByTestId('result').textContent(), poll).toMatch(/^per-account limit/)
+      await expect
+        .poll(() => other.getByTestId('result').textContent(), poll)
+        .toMatch(/^per-account limit: 2 per 10 s — try again in \d+ s$/)
       await page.reload()
       await expect.poll(() => page.getByTestId('order').isVisible(), poll).toBe(true)
       expect(await overflows(page)).toEqual([])
