@@ -119,6 +119,12 @@ describeBrowser('flash-sale page: a refusal in words', () => {
     expect(await said(429, { 'retry-after': '7' }, { ...refused('account', 2, 0), retryAfter: 'soon' })).toBe(
       'per-account limit: 2 — try again in 7 s',
     )
+    expect(await said(429, {}, { ...refused('account', 2, 0), retryAfter: undefined })).toBe(
+      'per-account limit: 2 — try again in 1 s',
+    )
+    expect(await said(429, { 'ratelimit-policy': '"account"; q=2; w=10' }, refused('account', 2, 8))).toBe(
+      'per-account limit: 2 per 10 s — try again in 8 s',
+    )
     // A policy of another rule is not this rule's window.
     expect(await said(429, { 'ratelimit-policy': '"device";q=4;w=10' }, refused('account', 2, 8))).toBe(
       'per-account limit: 2 — try again in 8 s',

@@ -20,7 +20,7 @@ export function readRefusal(status, headers, body) {
     rule: body.rule,
     limit: count(body.limit) ?? policy.q,
     windowS: policy.w,
-    retryAfterS: count(body.retryAfter) ?? count(Number(headers.get('retry-after'))) ?? 1,
+    retryAfterS: count(body.retryAfter) ?? count(Number(headers.get('retry-after') ?? NaN)) ?? 1,
   }
 }
 
@@ -46,7 +46,7 @@ function policyOf(header, rule) {
     if (name !== `"${rule}"`) continue
     const found = {}
     for (const param of params) {
-      const [key, value] = param.split('=')
+      const [key, value] = param.trim().split('=')
       if (key === 'q' || key === 'w') found[key] = count(Number(value))
     }
     return found
