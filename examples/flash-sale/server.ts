@@ -1,12 +1,12 @@
 /**
  * `npm run demo`: the flash-sale shop on http://127.0.0.1:3000. In memory unless REDIS_URL is
- * set; see README.md for every variable. The demo sale opens 15 s after start-up and gives
- * buyers 60 s to pay.
+ * set; see README.md for every variable. The demo sale (DEMO_DEFAULTS) opens 15 s after
+ * start-up, has 2 items and gives buyers 60 s to pay.
  */
-import { configFromEnv, DEMO_SECRET } from './shop-config'
+import { configFromEnv, DEMO_DEFAULTS, DEMO_SECRET } from './shop-config'
 import { startShop } from './start-shop'
 
-const config = configFromEnv(process.env, Date.now(), { startsIn: '15s', paymentWindow: '60s' })
+const config = configFromEnv(process.env, Date.now(), DEMO_DEFAULTS)
 const running = await startShop(config)
 const info = await running.shop.info()
 const startsIn = Math.max(0, Math.round((info.startsAt - info.now) / 1000))

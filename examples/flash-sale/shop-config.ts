@@ -41,6 +41,24 @@ export const DEFAULT_PRODUCT: Product = {
   currency: 'EUR',
 }
 
+/** What the caller (the demo) prefers when a variable is unset. */
+export interface ConfigDefaults {
+  /** SALE_STARTS_IN. @default '15s' */
+  startsIn?: string
+  /** PAYMENT_WINDOW. @default '15m' */
+  paymentWindow?: string
+  /** SALE_STOCK. @default 200 */
+  stock?: number
+}
+
+/**
+ * `npm run demo`'s defaults, chosen so that one person with two browsers can see every phase
+ * (README, "Try it"): two items, so that one buyer's three tabs meet the per-account limit while
+ * an item is left and a second buyer then sells the sale out; a minute to pay, so an unpaid
+ * order visibly goes back on sale.
+ */
+export const DEMO_DEFAULTS: ConfigDefaults = { startsIn: '15s', paymentWindow: '60s', stock: 2 }
+
 /**
  * Reads the shop's configuration from environment variables:
  * PORT, HOST, REDIS_URL, SALE_ID, SALE_STOCK, SALE_STARTS_AT (epoch ms or ISO date) or
@@ -51,7 +69,7 @@ export const DEFAULT_PRODUCT: Product = {
 export function configFromEnv(
   env: NodeJS.ProcessEnv,
   now: number,
-  defaults: { startsIn?: string; paymentWindow?: string } = {},
+  defaults: ConfigDefaults = {},
 ): ShopConfig {
   const port = integer(env, 'PORT', 3000, 0)
   const saleId = env.SALE_ID ?? 'FS'
@@ -63,7 +81,7 @@ export function configFromEnv(
     host: env.HOST ?? '127.0.0.1',
     redisUrl: env.REDIS_URL || undefined,
     saleId,
-    stock: integer(env, 'SALE_STOCK', 200, 0),
+    stock: integer(env, 'SALE_STOCK', defaults.stock ?? 200, 0),
     startsAt: startsAt(env, now, defaults.startsIn ?? '15s'),
     paymentWindowMs: duration(env, 'PAYMENT_WINDOW', defaults.paymentWindow ?? '15m'),
     dianaConfig: env.DIANA_CONFIG ?? DIANA_CONFIG_PATH,

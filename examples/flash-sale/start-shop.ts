@@ -6,7 +6,7 @@ import type { OutboxRelayOptions } from './domain/outbox-relay'
 import type { PointsLedger } from './domain/points-ledger'
 import type { SaleState } from './domain/sale-state'
 import { Shop } from './domain/shop'
-import { createApp, isCacheableRead, priorityOf } from './http/app'
+import { createApp, isCacheableRead, type NodeHandler, priorityOf } from './http/app'
 import { deviceSecretOf } from './http/device-ids'
 import { Sessions } from './http/session'
 import type { ShopConfig } from './shop-config'
@@ -27,6 +27,11 @@ export interface StartOptions {
   outbox?: OutboxRelayOptions
   /** Run the closer and outbox relay in the background. @default true */
   workers?: boolean
+  /**
+   * Handlers to serve beside the shop by path prefix, built from the shop's limiter: where an
+   * operations page such as `{ '/diana': dashboard(limiter, options) }` is mounted.
+   */
+  mounts?: (limiter: Limiter) => Record<string, NodeHandler>
 }
 
 export interface RunningShop {
@@ -78,26 +83,34 @@ export async function startShop(config: ShopConfig, options: StartOptions = {}):
     clock,
     ...(redis && { store: { type: 'redis' as const, url: redis, commandTimeoutMs: 250 } }),
   })
-  const app = createApp({
-    shop,
-    sessions,
-    product: config.product,
-    cooldownMs: config.cooldownMs,
-    deviceSecret,
-    // Only device ids the shop signed count; anything else is counted by the client address.
-    rateLimit: diana({
-      limiter,
-      identify: (req) => sessions.user(req),
+  // A bad mount or a port in use must not leave the sale's connections and the limiter open.
+  let server: Server
+  try {
+    const built = createApp({
+      shop,
+      sessions,
+      product: config.product,
+      cooldownMs: config.cooldownMs,
       deviceSecret,
-      skip: isCacheableRead,
-      prioritize: priorityOf,
-    }),
-  })
-  const server = await new Promise<Server>((resolve, reject) => {
-    const listening = app.listen(config.port, config.host, (error?: Error) =>
-      error ? reject(error) : resolve(listening),
-    )
-  })
+      ...(options.mounts && { mounts: options.mounts(limiter) }),
+      // Only device ids the shop signed count; anything else is counted by the client address.
+      rateLimit: diana({
+        limiter,
+        identify: (req) => sessions.user(req),
+        deviceSecret,
+        skip: isCacheableRead,
+        prioritize: priorityOf,
+      }),
+    })
+    server = await new Promise<Server>((resolve, reject) => {
+      const listening = built.listen(config.port, config.host, (error?: Error) =>
+        error ? reject(error) : resolve(listening),
+      )
+    })
+  } catch (error) {
+    await Promise.all([shop.close(), limiter.close()])
+    throw error
+  }
   server.keepAliveTimeout = 5000
   if (options.workers !== false) shop.start()
   const { port } = server.address() as AddressInfo

@@ -3,76 +3,23 @@
  * playwright-core. The server runs on real time; the 10 s button cooldown is skipped through
  * with Playwright's page clock instead of waited for.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { type BrowserContext, chromium, type Page } from 'playwright-core'
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest'
+import type { Page } from 'playwright-core'
+import { afterAll, beforeAll, expect, it, vi } from 'vitest'
 import { type RunningShop, startShop } from '../../examples/flash-sale/start-shop'
 import { systemClock } from '../../src/clock'
 import { createFakeClock } from '../support/fake-clock'
+import { describeBrowser, People, poll, signIn, view } from './browser-harness'
 import { testConfig } from './shop-harness'
 
-const CHROMIUM = '/usr/bin/chromium'
-const ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-]
-
-// Skipped loudly without Chromium; CI (.ci/run) installs it and sets DIANA_REQUIRE_BROWSER=1.
-const installed = existsSync(CHROMIUM)
-if (!installed) {
-  if (process.env.DIANA_REQUIRE_BROWSER === '1') {
-    throw new Error(
-      `${CHROMIUM} is missing and DIANA_REQUIRE_BROWSER=1 requires it (apt-get install chromium)`,
-    )
-  }
-  console.warn(`SKIPPED flash-sale browser test: ${CHROMIUM} is missing (apt-get install chromium)`)
-}
-const describeBrowser = installed ? describe : describe.skip
-
-// The machine may be busy: give the page room to answer, while still failing on a real bug.
 vi.setConfig({ testTimeout: 30_000 })
-const poll = { timeout: 10_000 }
 
-const profiles: string[] = []
-const contexts: BrowserContext[] = []
+const people = new People()
 const shops: RunningShop[] = []
 
 afterAll(async () => {
-  await Promise.all(contexts.map((context) => context.close()))
+  await people.close()
   await Promise.all(shops.map((shop) => shop.close()))
-  for (const dir of profiles) rmSync(dir, { recursive: true, force: true })
 })
-
-/** A fresh browser profile per person, so each has their own cookies and device id. */
-async function person(): Promise<Page> {
-  const dir = mkdtempSync(join(tmpdir(), 'flash-sale-chromium-'))
-  profiles.push(dir)
-  const context = await chromium.launchPersistentContext(dir, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ARGS,
-    viewport: { width: 900, height: 900 },
-  })
-  contexts.push(context)
-  const page = context.pages()[0] ?? (await context.newPage())
-  await page.clock.install()
-  return page
-}
-
-async function signIn(page: Page, url: string, user: string): Promise<void> {
-  await page.goto(url)
-  await page.getByLabel('Your name').fill(user)
-  await page.getByRole('button', { name: 'Reserve my spot' }).click()
-  await expect.poll(() => page.getByTestId('who').textContent(), poll).toContain(`signed in as ${user}`)
-}
 
 describeBrowser('flash-sale page in Chromium', () => {
   let alice: Page
@@ -80,7 +27,7 @@ describeBrowser('flash-sale page in Chromium', () => {
   let running: RunningShop
 
   beforeAll(async () => {
-    ;[alice, bob] = await Promise.all([person(), person()])
+    ;[alice, bob] = await Promise.all([people.person(), people.person()])
     // The sale opens 4 s from now: long enough to see the grey button, short enough to wait for.
     running = await startShop(testConfig(systemClock() + 4000, { stock: 1, paymentWindowMs: 60_000 }), {
       rules: [
@@ -125,40 +72,75 @@ describeBrowser('flash-sale page in Chromium', () => {
     expect(await buy.isDisabled()).toBe(true)
     await expect.poll(() => alice.getByTestId('stock-left').textContent(), poll).toBe('0')
 
+    expect(await view(alice)).toMatchObject({ button: 'Ordered · pay below', enabled: false })
+
     await alice.getByTestId('pay').click()
     await expect.poll(() => alice.getByTestId('order-status').textContent(), poll).toBe('paid')
     expect(await alice.getByTestId('result').textContent()).toBe(`Paid! Order ${orderId} is complete.`)
     expect(await running.shop.order(orderId!)).toMatchObject({ user: 'alice', status: 'paid' })
+    // The only item is paid for: nothing can come back, the sale is over, and she has hers.
+    expect(await view(alice)).toMatchObject({
+      line: 'The sale has ended · every item is sold',
+      button: 'Bought · thank you',
+      enabled: false,
+    })
   })
 
-  it('tells a second buyer it is sold out, holds the button for 10 s, then shows the rate limit', async () => {
+  it('tells a buyer who signs in after the last item was paid that the sale has ended', async () => {
     await signIn(bob, running.url, 'bob')
-    const buy = bob.getByTestId('buy')
-    await bob.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })
-    // Stop the page's clock, so the 10 s are counted exactly however slow this machine is.
-    await bob.clock.pauseAt((await bob.evaluate(() => Date.now())) + 100)
-    await buy.click()
-    await expect.poll(() => bob.getByTestId('result').textContent(), poll).toMatch(/^Sold out\./)
+    expect(await view(bob)).toEqual({
+      line: 'The sale has ended · every item is sold',
+      button: 'Sold out',
+      enabled: false,
+      phase: 'ended',
+      result: 'Your spot is reserved. The sale has ended: every item is sold.',
+    })
     expect(await bob.getByTestId('order').isHidden()).toBe(true)
+  })
+})
 
-    // Disabled for 10 s after the click, whatever the answer.
-    expect(await buy.isDisabled()).toBe(true)
-    expect(await buy.textContent()).toBe('Wait 10 s')
-    await bob.clock.fastForward(9_900)
-    expect(await buy.isDisabled()).toBe(true)
-    expect(await buy.textContent()).toBe('Wait 1 s')
-    await bob.clock.runFor(500)
-    await expect.poll(() => buy.isDisabled(), poll).toBe(false)
-    expect(await buy.textContent()).toBe('Buy now')
+describeBrowser('flash-sale page in Chromium: the button after a click and after a refusal', () => {
+  it('holds the button for 10 s after a click, and names the rule that refused a second tab', async () => {
+    const running = await startShop(testConfig(systemClock(), { stock: 5 }), {
+      rules: [
+        { name: 'global', dimension: 'global', algorithm: 'token-bucket', limit: 1000, window: '1s' },
+        // One purchase request per account per 2 s: a second tab of the same buyer meets it.
+        {
+          name: 'account',
+          dimension: 'account',
+          match: { path: '/api/seckill/**' },
+          algorithm: 'fixed-window',
+          limit: 1,
+          window: '2s',
+        },
+      ],
+    })
+    shops.push(running)
+    const dave = await people.person()
+    await signIn(dave, running.url, 'dave')
+    const second = await people.tab(dave, running.url)
+    await second.clock.pauseAt((await second.evaluate(() => Date.now())) + 100)
 
-    // The server's clock did not move: Diana's per-account quota is still spent.
-    await buy.click()
+    await dave.getByTestId('buy').click()
+    await expect.poll(() => dave.getByTestId('result').textContent(), poll).toMatch(/^Success! Order /)
+
+    // The second tab does not know of the order: it offers to buy, and Diana says no.
+    expect(await view(second)).toMatchObject({ button: 'Buy now', enabled: true })
+    await second.getByTestId('buy').click()
     await expect
-      .poll(() => bob.getByTestId('result').textContent(), poll)
-      .toMatch(/^Too many requests — try again in \d+ s$/)
-    const seconds = Number((await bob.getByTestId('result').textContent())!.match(/in (\d+) s/)![1])
-    expect(seconds).toBeGreaterThanOrEqual(45)
-    expect(seconds).toBeLessThanOrEqual(60)
+      .poll(() => second.getByTestId('result').textContent(), poll)
+      .toMatch(/^per-account limit: 1 per 2 s — try again in [12] s$/)
+    // Disabled for 10 s after the click, whatever the answer; the message counts down too.
+    expect(await view(second)).toMatchObject({ button: 'Wait 10 s', enabled: false })
+    await second.clock.fastForward(9_900)
+    expect(await view(second)).toMatchObject({
+      button: 'Wait 1 s',
+      enabled: false,
+      result: 'per-account limit: 1 per 2 s — you can try again now',
+    })
+    await second.clock.runFor(500)
+    await expect.poll(() => second.getByTestId('buy').isEnabled(), poll).toBe(true)
+    expect(await second.getByTestId('buy').textContent()).toBe('Buy now')
   })
 })
 
@@ -177,7 +159,7 @@ describeBrowser('flash-sale page in Chromium: an unpaid order', () => {
       },
     )
     shops.push(running)
-    const carol = await person()
+    const carol = await people.person()
     await signIn(carol, running.url, 'carol')
     const buy = carol.getByTestId('buy')
     await carol.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })
@@ -185,6 +167,7 @@ describeBrowser('flash-sale page in Chromium: an unpaid order', () => {
     await expect.poll(() => carol.getByTestId('order-status').textContent(), poll).toBe('pending')
     const orderId = await carol.getByTestId('order-id').textContent()
     expect(await carol.getByTestId('pay-left').textContent()).toMatch(/^[01]:\d\d left to pay/)
+    expect(await view(carol)).toMatchObject({ button: 'Ordered · pay below', enabled: false })
     await expect.poll(() => carol.getByTestId('stock-left').textContent(), poll).toBe('0')
 
     clock.advance(60_000)
@@ -196,6 +179,8 @@ describeBrowser('flash-sale page in Chromium: an unpaid order', () => {
       'Not paid in time: the item went back on sale.',
     )
     expect(await carol.getByTestId('pay').isHidden()).toBe(true)
+    // The item is back and she holds no order: the page offers it again, the success is gone.
+    expect(await view(carol)).toMatchObject({ line: 'The sale is open', phase: 'live', result: '' })
 
     // Her retry key still names the closed order: the page says so and starts afresh.
     await carol.waitForSelector('[data-testid="buy"]:not([disabled])', { timeout: 15_000 })

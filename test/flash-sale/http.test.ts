@@ -125,6 +125,27 @@ describe('flash-sale shop over HTTP (memory)', () => {
     expect((await alice.request('POST', '/api/seckill/purchase')).status).toBe(400)
   })
 
+  it('serves a mounted handler (the seam for an operations page at /diana) outside the API rules', async () => {
+    const sale = await shop(testConfig(Date.now()), {
+      rules: [{ name: 'global', dimension: 'global', algorithm: 'fixed-window', limit: 1, window: '1m' }],
+      mounts: (limiter) => ({
+        '/diana': (req, res) => {
+          res.setHeader('content-type', 'text/plain')
+          res.end(`${req.url} · ${limiter.rules.map((rule) => rule.name).join(',')}`)
+        },
+      }),
+    })
+    // Three calls against a limit of one: the API's rules do not reach it.
+    for (let i = 0; i < 3; i++) {
+      const response = await fetch(`${sale.url}/diana/rules?x=1`)
+      expect(response.status).toBe(200)
+      expect(await response.text()).toBe('/rules?x=1 · global')
+    }
+    await expect(
+      startShop(testConfig(Date.now()), { workers: false, mounts: () => ({ '/api/ops': () => {} }) }),
+    ).rejects.toThrow(/stay out of \/api/)
+  })
+
   it('rejects forged sessions and survives hostile header values', async () => {
     const clock = createFakeClock()
     const { url } = await shop(testConfig(clock()), { clock })

@@ -172,6 +172,21 @@ export function saleStateSuite(make: MakeState, { shared }: { shared: boolean })
     })
   })
 
+  it('drops a paid order from the closures: once every order is paid, none is pending (the sale has ended)', async () => {
+    const clock = createFakeClock()
+    const { state } = await sale(2, clock)
+    const users = await buyers(state, 2)
+    const first = (await state.purchase({ user: users[0]!, key: 'k', now: clock() })) as { order: Order }
+    clock.advance(1000)
+    const second = (await state.purchase({ user: users[1]!, key: 'k', now: clock() })) as { order: Order }
+    expect(await state.nextClosureAt()).toBe(first.order.payBy)
+    await state.pay({ orderId: first.order.id, user: users[0]!, now: clock() })
+    expect(await state.nextClosureAt()).toBe(second.order.payBy)
+    await state.pay({ orderId: second.order.id, user: users[1]!, now: clock() })
+    expect(await state.nextClosureAt()).toBeUndefined()
+    expect(await state.stockLeft()).toBe(0)
+  })
+
   it('lets exactly one of pay and close win when they race at the deadline', async () => {
     const clock = createFakeClock()
     const { state } = await sale(200, clock)

@@ -1,23 +1,25 @@
 import { describe, expect, it } from 'vitest'
-import { configFromEnv, DIANA_CONFIG_PATH } from '../../examples/flash-sale/shop-config'
+import { configFromEnv, DEMO_DEFAULTS, DIANA_CONFIG_PATH } from '../../examples/flash-sale/shop-config'
 
 const NOW = 1_700_000_000_000
 
 describe('flash-sale configuration from the environment', () => {
-  it('runs a fresh clone with no variables: port 3000, in memory, 200 items, the demo timings', () => {
-    const config = configFromEnv({}, NOW, { startsIn: '15s', paymentWindow: '60s' })
+  it('runs a fresh clone with no variables: port 3000, in memory, the demo sale of 2 items', () => {
+    const config = configFromEnv({}, NOW, DEMO_DEFAULTS)
     expect(config).toMatchObject({
       port: 3000,
       host: '127.0.0.1',
       redisUrl: undefined,
       saleId: 'FS',
-      stock: 200,
+      stock: 2,
       startsAt: NOW + 15_000,
       paymentWindowMs: 60_000,
       dianaConfig: DIANA_CONFIG_PATH,
       cooldownMs: 10_000,
     })
     expect(configFromEnv({}, NOW).paymentWindowMs).toBe(15 * 60_000)
+    expect(configFromEnv({}, NOW).stock).toBe(200)
+    expect(configFromEnv({ SALE_STOCK: '200' }, NOW, DEMO_DEFAULTS).stock).toBe(200)
   })
 
   it('reads every variable', () => {

@@ -32,6 +32,11 @@ export interface ShopOptions {
 
 export interface SaleInfo extends SaleMeta {
   stockLeft: number
+  /**
+   * Some order still waits for payment: if it is not paid in time its item goes back on sale.
+   * With no stock left, this is what tells "sold out, for now" from "the sale has ended".
+   */
+  awaitingPayment: boolean
   /** The shop's "now", so pages can count down without trusting the visitor's clock. */
   now: number
 }
@@ -73,7 +78,9 @@ export class Shop {
   }
 
   async info(): Promise<SaleInfo> {
-    return { ...this.meta, stockLeft: await this.state.stockLeft(), now: this.#clock() }
+    // Pending orders are exactly the scheduled closures: paying or closing one cancels it.
+    const [stockLeft, nextClosure] = await Promise.all([this.state.stockLeft(), this.state.nextClosureAt()])
+    return { ...this.meta, stockLeft, awaitingPayment: nextClosure !== undefined, now: this.#clock() }
   }
 
   /** Phase 1: purchase eligibility. Idempotent. */

@@ -1,3 +1,4 @@
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { fileURLToPath } from 'node:url'
 import express, { type NextFunction, type Request, type RequestHandler, type Response } from 'express'
 import type { Shop } from '../domain/shop'
@@ -23,7 +24,16 @@ export interface AppOptions {
   product: Product
   /** How long the page keeps the buy button disabled after a click. @default 10_000 */
   cooldownMs?: number
+  /**
+   * Plain Node request handlers served beside the shop, by path prefix (e.g. an operations page
+   * at `/diana`). They come before the page and outside Diana's `/api` rules, and see `req.url`
+   * relative to their prefix.
+   */
+  mounts?: Record<string, NodeHandler>
 }
+
+/** A request handler of node:http, as `diana-limiter/dashboard` and most servers' tools return. */
+export type NodeHandler = (req: IncomingMessage, res: ServerResponse) => void
 
 const PUBLIC_DIR = fileURLToPath(new URL('../public', import.meta.url))
 const IDEMPOTENCY_KEY = /^[A-Za-z0-9_-]{8,64}$/
@@ -58,6 +68,12 @@ export function createApp(options: AppOptions): express.Express {
   const cooldownMs = options.cooldownMs ?? 10_000
   const app = express()
   app.disable('x-powered-by')
+  for (const [path, handler] of Object.entries(options.mounts ?? {})) {
+    if (!path.startsWith('/') || path.startsWith('/api')) {
+      throw new TypeError(`mount paths start with "/" and stay out of /api (got "${path}")`)
+    }
+    app.use(path, (req, res) => handler(req, res))
+  }
   app.use(express.static(PUBLIC_DIR, { maxAge: '5m' }))
   app.use('/api', options.rateLimit)
   app.use('/api', express.json({ limit: '4kb' }))

@@ -1,5 +1,9 @@
 // The flash-sale page: static, cacheable, no framework. Times come from the server
-// (`now` in /api/sale) so a visitor's wrong clock cannot open the sale early.
+// (`now` in /api/sale) so a visitor's wrong clock cannot open the sale early. What it shows
+// follows the sale's phase (phase.js); a refusal by Diana names the rule (refusal.js).
+
+import { buyerPhase, salePhase } from './phase.js'
+import { readRefusal, refusalText } from './refusal.js'
 
 const $ = (id) => document.getElementById(id)
 const el = {
@@ -29,9 +33,38 @@ const state = {
   offset: 0,
   user: undefined,
   order: undefined,
-  /** local time until which the buy button stays disabled after a click */
+  /** local time until which the buy button stays disabled after a click or a refusal */
   coolUntil: 0,
   busy: false,
+  /** the message under the button: `{ text: string | () => string, tone, phase }` */
+  notice: undefined,
+}
+
+// The button's words in each phase; only `live` offers to buy.
+const BUTTON = {
+  'before-start': 'Not yet open',
+  live: 'Buy now',
+  'sold-out': 'Sold out',
+  ended: 'Sold out',
+  ordered: 'Ordered · pay below',
+  paid: 'Bought · thank you',
+}
+
+// The line above the button: the sale's own phase, the same for everyone.
+const SALE_LINE = {
+  live: 'The sale is open',
+  'sold-out': 'Sold out for now · unpaid orders go back on sale',
+  ended: 'The sale has ended · every item is sold',
+}
+
+// What signing in leads to, in each phase.
+const AFTER_SIGN_IN = {
+  'before-start': 'Come back when the countdown ends.',
+  live: 'The sale is open: buy now.',
+  'sold-out': 'Every item is taken for now; one goes back on sale if its buyer does not pay in time.',
+  ended: 'The sale has ended: every item is sold.',
+  ordered: 'Your order is waiting for payment.',
+  paid: 'Your order is paid.',
 }
 
 const serverNow = () => Date.now() + state.offset
@@ -97,9 +130,25 @@ function clock(ms) {
   return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${ss}` : `${m}:${ss}`
 }
 
+/** This buyer's phase now, or undefined before the sale is known. */
+function phaseNow() {
+  return state.sale && buyerPhase(state.sale, state.order, serverNow())
+}
+
+/**
+ * Shows a message for as long as the phase it was said in lasts. `text` may be a function, for
+ * a message that counts down.
+ */
 function say(text, tone) {
-  el.result.textContent = text
-  el.result.className = `result ${tone ?? ''}`
+  state.notice = { text, tone, phase: phaseNow() }
+  render()
+}
+
+/** Diana's refusal in words, counting down its wait; the button waits as long. */
+function sayRefused(refusal) {
+  const until = Date.now() + refusal.retryAfterS * 1000
+  state.coolUntil = Math.max(state.coolUntil, until)
+  say(() => refusalText(refusal, Math.max(0, Math.ceil((until - Date.now()) / 1000))), 'warn')
 }
 
 async function loadSale(fresh = false) {
@@ -131,21 +180,28 @@ function render() {
   const sale = state.sale
   if (!sale) return
   const now = serverNow()
-  const untilStart = sale.startsAt - now
-  const started = untilStart <= 0
-  el.countdown.textContent = started ? 'The sale is open' : `Sale opens in ${clock(untilStart)}`
-  el.countdown.dataset.started = String(started)
+  const phase = buyerPhase(sale, state.order, now)
+  const ofSale = salePhase(sale, now)
+  el.countdown.textContent =
+    ofSale === 'before-start' ? `Sale opens in ${clock(sale.startsAt - now)}` : SALE_LINE[ofSale]
+  el.countdown.dataset.phase = ofSale
+  el.countdown.dataset.started = String(ofSale !== 'before-start')
 
   el.who.textContent = state.user ? `signed in as ${state.user} · spot reserved` : 'not signed in'
   el.reserve.hidden = Boolean(state.user)
 
   const coolLeft = state.coolUntil - Date.now()
-  el.buy.disabled = !started || coolLeft > 0 || state.busy
-  el.buy.textContent = !started
-    ? 'Not yet open'
-    : coolLeft > 0
-      ? `Wait ${Math.ceil(coolLeft / 1000)} s`
-      : 'Buy now'
+  const live = phase === 'live'
+  el.buy.disabled = !live || coolLeft > 0 || state.busy
+  el.buy.textContent = live && coolLeft > 0 ? `Wait ${Math.ceil(coolLeft / 1000)} s` : BUTTON[phase]
+  el.buy.dataset.phase = phase
+
+  // A message belongs to the phase it was said in: "come back when the countdown ends" is
+  // taken down when it ends, "sold out" when an item comes back.
+  if (state.notice && state.notice.phase !== phase) state.notice = undefined
+  const notice = state.notice
+  el.result.textContent = notice ? (typeof notice.text === 'function' ? notice.text() : notice.text) : ''
+  el.result.className = `result ${notice?.tone ?? ''}`
 
   const order = state.order
   el.order.hidden = !order
@@ -170,16 +226,17 @@ el.reserve.addEventListener('submit', async (event) => {
     method: 'POST',
     body: JSON.stringify({ user: el.user.value.trim() }),
   })
+  const refusal = readRefusal(status, headers, body)
   if (status === 200) {
     state.user = body.user
     await loadMe()
-    say(body.reserved ? 'Your spot is reserved. Come back when the countdown ends.' : 'Welcome back.', 'ok')
-  } else if (status === 429) {
-    say(`Too many requests — try again in ${headers.get('retry-after') ?? 'a few'} s`, 'warn')
+    const first = body.reserved ? 'Your spot is reserved.' : 'Welcome back.'
+    say(`${first} ${AFTER_SIGN_IN[phaseNow()] ?? ''}`.trim(), 'ok')
+  } else if (refusal) {
+    sayRefused(refusal)
   } else {
     say(body.detail ?? 'Could not reserve', 'bad')
   }
-  render()
 })
 
 el.buy.addEventListener('click', async () => {
@@ -200,16 +257,25 @@ el.buy.addEventListener('click', async () => {
       state.order = body.order
       if (body.order.status === 'closed') sessionStorage.removeItem(`fs-key:${state.user}`)
     }
+    // The stock as it is now, before saying anything: the message is said in the phase it is
+    // true in (a "sold out" answer is sold out for now, or the end of the sale).
+    await loadSale(true).catch(() => {})
+    const refusal = readRefusal(status, headers, body)
     if (body.order?.status === 'closed') {
       say(`Order ${body.order.id} was not paid in time and has been closed. Try again for a new one.`, 'warn')
     } else if (status === 201 || (status === 200 && body.outcome === 'replayed')) {
       say(`Success! Order ${body.order.id} is yours — pay to complete it.`, 'ok')
     } else if (status === 409 && body.outcome === 'sold-out') {
-      say('Sold out. Unpaid orders return to stock, so check back in a minute.', 'bad')
+      say(
+        phaseNow() === 'ended'
+          ? 'Sold out: the sale has ended.'
+          : 'Sold out. Unpaid orders return to stock: this page lights up again if one does.',
+        'bad',
+      )
     } else if (status === 409 && body.outcome === 'already-ordered') {
       say(`You already have order ${body.order.id}.`, 'warn')
-    } else if (status === 429) {
-      say(`Too many requests — try again in ${headers.get('retry-after') ?? 'a few'} s`, 'warn')
+    } else if (refusal) {
+      sayRefused(refusal)
     } else if (status === 403) {
       say('Reserve your spot first.', 'warn')
     } else if (status === 409 && body.outcome === 'not-started') {
@@ -222,7 +288,6 @@ el.buy.addEventListener('click', async () => {
   } finally {
     state.busy = false
     render()
-    void loadSale(true).then(render)
   }
 })
 
@@ -231,12 +296,18 @@ el.pay.addEventListener('click', async () => {
   if (!order) return
   el.pay.disabled = true
   try {
-    const { status, body } = await api(`/api/orders/${encodeURIComponent(order.id)}/pay`, { method: 'POST' })
+    const { status, body, headers } = await api(`/api/orders/${encodeURIComponent(order.id)}/pay`, {
+      method: 'POST',
+    })
     if (body.order) state.order = body.order
+    await loadSale(true).catch(() => {})
+    const refusal = readRefusal(status, headers, body)
     if (status === 200) say(`Paid! Order ${body.order.id} is complete.`, 'ok')
-    else if (status === 429) say('Too many requests — try paying again in a moment.', 'warn')
+    else if (refusal) sayRefused(refusal)
     else if (status === 409) say('Too late: the payment window closed and the item went back on sale.', 'bad')
     else say(body.detail ?? `Payment failed (${status}).`, 'bad')
+  } catch {
+    say('Network error; try paying again (it cannot charge twice).', 'bad')
   } finally {
     el.pay.disabled = false
     render()
