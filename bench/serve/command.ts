@@ -34,7 +34,7 @@ const BARRIER_MS = 150
  */
 export async function runServeBench(options: ServeBenchOptions): Promise<number> {
   const useRedis = options.stores.includes('redis')
-  const env = describeEnvironment(useRedis ? ['@grpc/grpc-js', 'ioredis'] : ['@grpc/grpc-js'])
+  const env = describeEnvironment(useRedis ? ['protobufjs', 'ioredis'] : ['protobufjs'])
   let own: PrivateRedis | undefined
   const servers = new Map<Contestant, ServeChild>()
   let calls: RedisCalls | undefined

@@ -112,7 +112,7 @@ export function serveNote(results: readonly StoreResult[]): string {
     })
   return (
     `${lines.join('\n')}\n\n` +
-    `floor: the same clients against @grpc/grpc-js answering a constant OK, no limiter: what gRPC alone costs here.\n` +
+    `floor: the same clients against diana serve's gRPC server (same framing, protobufjs decoding and encoding) answering a constant OK, no limiter: the ratio of a store to it is what Diana adds.\n` +
     `The clients run on the same machine as diana serve (and Redis), so the figures are what ` +
     `one machine does with all three; CPU µs/call says where its time went. Redis scripts/call counts EVAL and EVALSHA, ` +
     `cmds/call every command Redis ran (INFO commandstats).\n`
