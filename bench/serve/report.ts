@@ -19,6 +19,7 @@ export interface Tally {
   redisScripts: number
   serverCpuUs: number
   clientCpuUs: number
+  redisCpuUs: number
 }
 
 export interface StoreResult {
@@ -39,6 +40,8 @@ export interface StoreResult {
   serverCpuUsPerCall: number
   /** CPU time of the client processes per call, µs. */
   clientCpuUsPerCall: number
+  /** CPU time of the Redis server per call (INFO cpu), µs; NaN for the memory store. */
+  redisCpuUsPerCall: number
 }
 
 export function summarize(store: Contestant, t: Tally): StoreResult {
@@ -56,6 +59,7 @@ export function summarize(store: Contestant, t: Tally): StoreResult {
     redisCommandsPerCall: store === 'redis' ? per(t.redisAll) : Number.NaN,
     serverCpuUsPerCall: per(t.serverCpuUs),
     clientCpuUsPerCall: per(t.clientCpuUs),
+    redisCpuUsPerCall: store === 'redis' ? per(t.redisCpuUs) : Number.NaN,
   }
 }
 
@@ -81,6 +85,7 @@ export function serveTable(results: readonly StoreResult[]): Table {
     'Redis cmds/call',
     'server CPU µs/call',
     'client CPU µs/call',
+    'Redis CPU µs/call',
   ]
   const rows = results.map((r) => [
     r.store === 'floor' ? 'floor (gRPC alone)' : r.store,
@@ -94,6 +99,7 @@ export function serveTable(results: readonly StoreResult[]): Table {
     ratio(r.redisCommandsPerCall),
     count(r.serverCpuUsPerCall),
     count(r.clientCpuUsPerCall),
+    count(r.redisCpuUsPerCall),
   ])
   return { header, rows, leftColumns: 1 }
 }
@@ -138,6 +144,7 @@ export function serveJson(r: StoreResult): Record<string, unknown> {
     redisCommandsPerCall: finite(r.redisCommandsPerCall),
     serverCpuUsPerCall: finite(r.serverCpuUsPerCall),
     clientCpuUsPerCall: finite(r.clientCpuUsPerCall),
+    redisCpuUsPerCall: finite(r.redisCpuUsPerCall),
     targets: { ...SERVE_TARGETS, callsPerSecMet: met.rate, p99Met: met.p99 },
   }
 }

@@ -165,8 +165,10 @@ export async function startUnaryServer(options: UnaryServerOptions): Promise<Una
     session.once('close', () => sessions.delete(session))
     session.setTimeout(bounds.idleMs, closeSession)
   })
-  server.on('stream', (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders) =>
-    onStream(stream as CallStream, headers, state),
+  server.on(
+    'stream',
+    (stream: ServerHttp2Stream, headers: http2.IncomingHttpHeaders, _flags: number, raw: string[]) =>
+      onStream(stream as CallStream, headers, raw, state),
   )
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject)
@@ -181,7 +183,12 @@ export async function startUnaryServer(options: UnaryServerOptions): Promise<Una
   return { address: `${host}:${port}`, close: () => shutdown(server, sessions, bounds.closeGraceMs) }
 }
 
-function onStream(stream: CallStream, headers: http2.IncomingHttpHeaders, state: ServerState): void {
+function onStream(
+  stream: CallStream,
+  headers: http2.IncomingHttpHeaders,
+  raw: readonly string[],
+  state: ServerState,
+): void {
   // A stream reset by the client emits 'error'; the call is simply over.
   stream.on('error', ignore)
   if (headers[':method'] !== 'POST') {
@@ -201,7 +208,7 @@ function onStream(stream: CallStream, headers: http2.IncomingHttpHeaders, state:
   }
   // SETTINGS_MAX_HEADER_LIST_SIZE is only advertised: node:http2 enforces its own 64 KiB, and a
   // client that sends before it reads the SETTINGS goes past the bound. Counted as RFC 9113 does.
-  if (headerListBytes(headers) > state.bounds.maxHeaderListBytes) {
+  if (headerListBytes(raw) > state.bounds.maxHeaderListBytes) {
     trailersOnly(
       stream,
       GrpcStatus.RESOURCE_EXHAUSTED,
@@ -236,14 +243,13 @@ function onStream(stream: CallStream, headers: http2.IncomingHttpHeaders, state:
   stream.on('close', onClose)
 }
 
-/** Names and values plus 32 bytes per field; a repeated header's values each count. */
-function headerListBytes(headers: http2.IncomingHttpHeaders): number {
-  let bytes = 0
-  for (const name in headers) {
-    const value = headers[name]
-    if (typeof value === 'string') bytes += name.length + value.length + 32
-    else if (Array.isArray(value)) for (const one of value) bytes += name.length + one.length + 32
-  }
+/**
+ * Names and values plus 32 bytes per field, from the raw list (name, value, name, value...):
+ * every field as received, repeated ones included, and cheaper to walk than the object.
+ */
+function headerListBytes(raw: readonly string[]): number {
+  let bytes = 16 * raw.length
+  for (let i = 0; i < raw.length; i++) bytes += (raw[i] as string).length
   return bytes
 }
 
