@@ -113,14 +113,15 @@ function answer(
 }
 
 /**
- * The dimensions of each rule in force, by name: read once per rule set rather than per call
- * (`limiter.rules` builds a fresh array each time). Dropped when the limiter applies another
- * configuration; a rule set swapped with `setRules` (no event) is picked up when a binding rule
- * is missing from the cache. Only where the binding rule is reported depends on it, never
- * whether a call is allowed.
+ * The dimensions of each rule in force, by name: read at most once a second rather than per
+ * call (`limiter.rules` builds a fresh array each time). Dropped at once when the limiter
+ * applies another configuration (file or Nacos: its 'config' event) or a binding rule is not in
+ * it; a rule set swapped with `setRules` (no event) is read within a second. Only which
+ * descriptor carries the binding rule's status depends on it, never whether a call is allowed.
  */
 class RuleDimensions {
   #byRule = new Map<string, readonly string[]>()
+  #readAt = Number.NEGATIVE_INFINITY
   readonly #clear = () => this.#byRule.clear()
 
   constructor(readonly limiter: Limiter) {
@@ -128,9 +129,11 @@ class RuleDimensions {
   }
 
   of(rule: string): readonly string[] {
-    const known = this.#byRule.get(rule)
+    const now = performance.now()
+    const known = now - this.#readAt < 1000 ? this.#byRule.get(rule) : undefined
     if (known !== undefined) return known
     this.#byRule.clear()
+    this.#readAt = now
     for (const written of this.limiter.rules) {
       this.#byRule.set(
         written.name,
