@@ -64,8 +64,9 @@ export const USAGE = `usage:
 
   serve: a diana serve process (--grpc) and client processes, each one HTTP/2 channel with its
   share of the calls in flight, sending Envoy's ShouldRateLimit over 10 000 addresses and 1000
-  accounts; calls/s, p50/p99, CPU per call of server and clients, Redis commands per call, and
-  whether the targets (20 000 calls/s, p99 5 ms) were met; the stores take turns
+  accounts; calls/s, p50/p99, CPU per call of server, clients and Redis, Redis commands per
+  call, and whether the targets (20 000 calls/s, p99 5 ms) were met; the stores and a floor (the
+  same gRPC server, no limiter) take turns
   --store S         memory | redis (default: both)
   --clients N       client processes, at most 16 (default 2)
   --concurrency N   calls in flight in all, split evenly over the clients (default 64)

@@ -18,6 +18,8 @@ export interface CallCounts {
 /** Reads how many commands the bench's Redis has run. */
 export interface RedisCalls {
   total(): Promise<CallCounts>
+  /** CPU time the Redis server has used (INFO cpu: used_cpu_user + used_cpu_sys), µs. */
+  cpuUs(): Promise<number>
   close(): Promise<void>
 }
 
@@ -34,6 +36,7 @@ export async function redisCalls(url: string): Promise<RedisCalls> {
   }
   return {
     total: async () => countCalls(await client.info('commandstats')),
+    cpuUs: async () => cpuOf(await client.info('cpu')),
     close: async () => {
       await client.quit().catch(() => client.disconnect())
     },
@@ -52,4 +55,12 @@ export function countCalls(commandstats: string): CallCounts {
     if (SCRIPT_COMMANDS.has(name as string)) scripts += Number(calls)
   }
   return { all, scripts }
+}
+
+/** used_cpu_user + used_cpu_sys of `INFO cpu` (seconds with decimals), µs; NaN if absent. */
+export function cpuOf(info: string): number {
+  const user = /^used_cpu_user:([\d.]+)/m.exec(info)?.[1]
+  const sys = /^used_cpu_sys:([\d.]+)/m.exec(info)?.[1]
+  if (user === undefined || sys === undefined) return Number.NaN
+  return (Number(user) + Number(sys)) * 1e6
 }

@@ -1,10 +1,8 @@
+import { frameMessage } from '../../src/serve/grpc/grpc-wire'
 import { Histogram } from '../histogram'
-import { loadRateLimitService } from './proto'
-import { envoyRequest } from './workload'
-
-type Grpc = typeof import('@grpc/grpc-js')
-// A call not answered in this long counts as an error, so a stuck server cannot hang the run.
-const CALL_DEADLINE_MS = 5000
+import { connectChannel, type H2Channel } from './h2-client'
+import { loadMessages } from './proto'
+import { ADDRESSES, envoyRequest } from './workload'
 
 /** Messages between `diana bench serve` and a client process. */
 export type ToClient =
@@ -30,16 +28,16 @@ export interface ClientResult {
   latency: [number, number][]
 }
 
-type Call = (
-  request: unknown,
-  options: { deadline: number },
-  callback: (error: Error | null, reply: { overall_code: string }) => void,
-) => void
+type Call = (n: number) => Promise<string>
+
+/** RateLimitResponse.Code by number. */
+const CODES = ['UNKNOWN', 'OK', 'OVER_LIMIT']
 
 /**
- * A client process of `diana bench serve`, standing for one Envoy: one HTTP/2 channel to the
- * service, `concurrency` loops each with one unary ShouldRateLimit call in flight. Started by
- * the benchmark with the hidden subcommand; it ends when the benchmark goes away.
+ * A client process of `diana bench serve`, standing for one Envoy: one HTTP/2 connection to
+ * the service (bench/serve/h2-client.ts), `concurrency` loops each with one unary
+ * ShouldRateLimit call in flight, sending the workload's requests encoded once up front.
+ * Started by the benchmark with the hidden subcommand; it ends when the benchmark goes away.
  */
 export async function serve(): Promise<number> {
   const send = process.send?.bind(process)
@@ -47,7 +45,17 @@ export async function serve(): Promise<number> {
     process.stderr.write('diana bench: the serve client process must be started by "diana bench serve"\n')
     return 2
   }
-  const { grpc, Service } = await loadRateLimitService()
+  const { RateLimitRequest, RateLimitResponse } = loadMessages()
+  // Call n sends request n % ADDRESSES: the workload repeats with that period.
+  const requests = Array.from({ length: ADDRESSES }, (_, n) =>
+    frameMessage(RateLimitRequest.encode(envoyRequest(n) as object).finish()),
+  )
+  /** overall_code of a reply: field 1 comes first as protobufjs and Go's encoder write it. */
+  const codeOf = (reply: Buffer): string => {
+    if (reply[0] === 0x08 && (reply[1] as number) < 0x80) return CODES[reply[1] as number] ?? 'UNKNOWN'
+    const decoded = RateLimitResponse.toObject(RateLimitResponse.decode(reply), { enums: String })
+    return String(decoded.overall_code ?? 'UNKNOWN')
+  }
   let call: Call | undefined
   let closePrevious = () => {}
   let prepared: Extract<ToClient, { type: 'prepare' }> | undefined
@@ -62,9 +70,11 @@ export async function serve(): Promise<number> {
     if (message.type === 'prepare') {
       prepared = message
       closePrevious()
-      ;({ call, close: closePrevious } = connect(grpc, Service, message.address))
-      // The first call opens the channel, so connecting is not timed.
-      await once(call, envoyRequest(message.offset))
+      const channel = connectChannel(message.address)
+      call = callOf(channel, requests, codeOf)
+      closePrevious = () => channel.close()
+      // The first call opens the connection, so connecting is not timed.
+      await call(message.offset)
       return { type: 'ready' }
     }
     if (!call || !prepared) throw new Error('"go" before "prepare"')
@@ -73,22 +83,8 @@ export async function serve(): Promise<number> {
   return new Promise<number>(() => {})
 }
 
-function connect(
-  grpc: Grpc,
-  Service: import('@grpc/grpc-js').ServiceClientConstructor,
-  address: string,
-): { call: Call; close: () => void } {
-  const client = new Service(address, grpc.credentials.createInsecure())
-  const method = (client as unknown as { ShouldRateLimit: Call }).ShouldRateLimit
-  return { call: method.bind(client), close: () => client.close() }
-}
-
-function once(call: Call, request: unknown): Promise<string> {
-  return new Promise((resolve, reject) => {
-    call(request, { deadline: Date.now() + CALL_DEADLINE_MS }, (error, reply) =>
-      error ? reject(error) : resolve(reply.overall_code),
-    )
-  })
+function callOf(channel: H2Channel, requests: readonly Buffer[], codeOf: (reply: Buffer) => string): Call {
+  return async (n) => codeOf(await channel.call(requests[n % requests.length] as Buffer))
 }
 
 async function drive(
@@ -120,7 +116,7 @@ async function drive(
     while (!stop) {
       const t0 = performance.now()
       try {
-        const code = await once(call, envoyRequest(next++))
+        const code = await call(next++)
         if (code === 'OVER_LIMIT') result.overLimit++
         else result.ok++
       } catch (error) {

@@ -34,7 +34,7 @@ const BARRIER_MS = 150
  */
 export async function runServeBench(options: ServeBenchOptions): Promise<number> {
   const useRedis = options.stores.includes('redis')
-  const env = describeEnvironment(useRedis ? ['@grpc/grpc-js', 'ioredis'] : ['@grpc/grpc-js'])
+  const env = describeEnvironment(useRedis ? ['protobufjs', 'ioredis'] : ['protobufjs'])
   let own: PrivateRedis | undefined
   const servers = new Map<Contestant, ServeChild>()
   let calls: RedisCalls | undefined
@@ -110,6 +110,7 @@ interface Sample {
   redisAll: number
   redisScripts: number
   serverCpuUs: number
+  redisCpuUs: number
 }
 
 async function runSample(
@@ -131,11 +132,13 @@ async function runSample(
     ),
   )
   const before = await calls?.total()
+  const redisCpuBefore = await calls?.cpuUs()
   const cpuBefore = processCpuUs(server.pid)
   const startAt = Date.now() + BARRIER_MS
   const settled = await Promise.allSettled(clients.map((c) => c.request({ type: 'go', startAt, durationMs })))
   const cpuAfter = processCpuUs(server.pid)
   const after = await calls?.total()
+  const redisCpuAfter = await calls?.cpuUs()
   const results = settled.map((s) => {
     if (s.status === 'rejected') throw s.reason
     if (s.value.type !== 'done') throw new Error(`a client answered "${s.value.type}" instead of its result`)
@@ -147,6 +150,10 @@ async function runSample(
     redisAll: before && after ? after.all - before.all : Number.NaN,
     redisScripts: before && after ? after.scripts - before.scripts : Number.NaN,
     serverCpuUs: cpuAfter - cpuBefore,
+    redisCpuUs:
+      redisCpuBefore === undefined || redisCpuAfter === undefined
+        ? Number.NaN
+        : redisCpuAfter - redisCpuBefore,
   }
 }
 
@@ -176,6 +183,7 @@ function emptyTally(): Tally {
     redisScripts: 0,
     serverCpuUs: 0,
     clientCpuUs: 0,
+    redisCpuUs: 0,
   }
 }
 
@@ -184,6 +192,7 @@ function add(tally: Tally, sample: Sample): void {
   tally.redisAll += sample.redisAll
   tally.redisScripts += sample.redisScripts
   tally.serverCpuUs += sample.serverCpuUs
+  tally.redisCpuUs += sample.redisCpuUs
   for (const r of sample.results) {
     tally.calls += r.calls
     tally.ok += r.ok

@@ -1,29 +1,31 @@
-import { loadRateLimitService } from './proto'
+import { SHOULD_RATE_LIMIT_PATH } from '../../src/serve/grpc/load-proto'
+import { startUnaryServer } from '../../src/serve/grpc/unary-server'
+import { loadMessages } from './proto'
 
 // The answer diana serve gives an allowed call of the workload, minus the limiter's figures.
-const REPLY = { overall_code: 'OK', statuses: [{ code: 'OK' }, { code: 'OK' }] }
+const REPLY = { overall_code: 1, statuses: [{ code: 1 }, { code: 1 }] }
 
 /**
- * The floor of `diana bench serve`: @grpc/grpc-js with the same service and message bounds
- * answering every call with a constant OK, so the run shows what gRPC alone costs on this
- * machine next to what `diana serve` adds. Prints where it listens as `diana serve` does.
+ * The floor of `diana bench serve`: diana serve's own gRPC server (src/serve/grpc/unary-server.ts,
+ * the same framing and bounds) decoding each request and answering a constant OK, no limiter,
+ * so the ratio of a store to the floor is what Diana's mapping, check and answer cost.
+ * Prints where it listens as `diana serve` does.
  */
 export async function serve(): Promise<number> {
-  const { grpc, Service } = await loadRateLimitService()
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': 64 * 1024,
-    'grpc.max_concurrent_streams': 1024,
+  const { RateLimitRequest, RateLimitResponse } = loadMessages()
+  const server = await startUnaryServer({
+    address: '127.0.0.1:0',
+    methods: new Map([
+      [
+        SHOULD_RATE_LIMIT_PATH,
+        (message, call) => {
+          RateLimitRequest.decode(message)
+          call.ok(RateLimitResponse.encode(REPLY).finish())
+        },
+      ],
+    ]),
   })
-  server.addService(Service.service, {
-    ShouldRateLimit: (_call: unknown, callback: (error: null, reply: typeof REPLY) => void) =>
-      callback(null, REPLY),
-  })
-  const port = await new Promise<number>((resolve, reject) =>
-    server.bindAsync('127.0.0.1:0', grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
-    ),
-  )
-  process.stdout.write(`diana bench serve floor: grpc on 127.0.0.1:${port}\n`)
-  process.once('SIGTERM', () => server.tryShutdown(() => process.exit(0)))
+  process.stdout.write(`diana bench serve floor: grpc on ${server.address}\n`)
+  process.once('SIGTERM', () => void server.close().then(() => process.exit(0)))
   return new Promise<number>(() => {})
 }

@@ -19,6 +19,7 @@ export interface Tally {
   redisScripts: number
   serverCpuUs: number
   clientCpuUs: number
+  redisCpuUs: number
 }
 
 export interface StoreResult {
@@ -39,6 +40,8 @@ export interface StoreResult {
   serverCpuUsPerCall: number
   /** CPU time of the client processes per call, µs. */
   clientCpuUsPerCall: number
+  /** CPU time of the Redis server per call (INFO cpu), µs; NaN for the memory store. */
+  redisCpuUsPerCall: number
 }
 
 export function summarize(store: Contestant, t: Tally): StoreResult {
@@ -56,6 +59,7 @@ export function summarize(store: Contestant, t: Tally): StoreResult {
     redisCommandsPerCall: store === 'redis' ? per(t.redisAll) : Number.NaN,
     serverCpuUsPerCall: per(t.serverCpuUs),
     clientCpuUsPerCall: per(t.clientCpuUs),
+    redisCpuUsPerCall: store === 'redis' ? per(t.redisCpuUs) : Number.NaN,
   }
 }
 
@@ -81,6 +85,7 @@ export function serveTable(results: readonly StoreResult[]): Table {
     'Redis cmds/call',
     'server CPU µs/call',
     'client CPU µs/call',
+    'Redis CPU µs/call',
   ]
   const rows = results.map((r) => [
     r.store === 'floor' ? 'floor (gRPC alone)' : r.store,
@@ -94,6 +99,7 @@ export function serveTable(results: readonly StoreResult[]): Table {
     ratio(r.redisCommandsPerCall),
     count(r.serverCpuUsPerCall),
     count(r.clientCpuUsPerCall),
+    count(r.redisCpuUsPerCall),
   ])
   return { header, rows, leftColumns: 1 }
 }
@@ -112,7 +118,7 @@ export function serveNote(results: readonly StoreResult[]): string {
     })
   return (
     `${lines.join('\n')}\n\n` +
-    `floor: the same clients against @grpc/grpc-js answering a constant OK, no limiter: what gRPC alone costs here.\n` +
+    `floor: the same clients against diana serve's gRPC server (same framing, protobufjs decoding and encoding) answering a constant OK, no limiter: the ratio of a store to it is what Diana adds.\n` +
     `The clients run on the same machine as diana serve (and Redis), so the figures are what ` +
     `one machine does with all three; CPU µs/call says where its time went. Redis scripts/call counts EVAL and EVALSHA, ` +
     `cmds/call every command Redis ran (INFO commandstats).\n`
@@ -138,6 +144,7 @@ export function serveJson(r: StoreResult): Record<string, unknown> {
     redisCommandsPerCall: finite(r.redisCommandsPerCall),
     serverCpuUsPerCall: finite(r.serverCpuUsPerCall),
     clientCpuUsPerCall: finite(r.clientCpuUsPerCall),
+    redisCpuUsPerCall: finite(r.redisCpuUsPerCall),
     targets: { ...SERVE_TARGETS, callsPerSecMet: met.rate, p99Met: met.p99 },
   }
 }

@@ -4,7 +4,7 @@ export type { RlsServer, RlsServerOptions }
 
 /**
  * `diana serve --grpc`: the Envoy rate-limit service (RLS v3, `src/serve/grpc/`), imported only
- * when asked for, so that `diana serve` over HTTP never loads @grpc/grpc-js. A literal import
+ * when asked for, so that `diana serve` over HTTP never loads protobufjs. A literal import
  * rather than a path computed at run time, which the bundled build would not contain.
  */
 export async function startGrpc(options: RlsServerOptions): Promise<RlsServer> {

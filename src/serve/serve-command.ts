@@ -15,7 +15,7 @@ changes, with its store (Redis shared by several instances) and its remote rules
                           every interface; port 0 picks a free port)
   --grpc HOST:PORT        Envoy's rate-limit service (RLS v3, docs/gateway.md), mapping
                           descriptor entries to subjects by the file's serve.descriptors;
-                          needs @grpc/grpc-js and @grpc/proto-loader
+                          needs protobufjs
 
 Prints "diana serve: http on HOST:PORT" once the rules are in force. SIGTERM or SIGINT: stops
 taking connections, answers the calls in flight, closes the limiter and exits 0.`

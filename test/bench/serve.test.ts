@@ -130,6 +130,9 @@ describeRedis('diana bench serve: a short run of diana serve on a real redis-ser
     }
     const [, memory, onRedis] = lines as [unknown, Record<string, unknown>, Record<string, unknown>]
     expect(memory.redisScriptsPerCall).toBeNull()
+    expect(memory.redisCpuUsPerCall).toBeNull()
+    // Redis's own CPU (INFO cpu) over the samples, per call.
+    expect(onRedis.redisCpuUsPerCall as number).toBeGreaterThan(0)
     // One limiter.check per call: one script call each (all rules at once), and what it runs.
     expect(onRedis.redisScriptsPerCall as number).toBeGreaterThanOrEqual(1)
     expect(onRedis.redisScriptsPerCall as number).toBeLessThan(1.1)

@@ -59,7 +59,11 @@ export class RlsHostileValue extends RlsRequestError {
   }
 }
 
-/** A `RateLimitRequest` as @grpc/proto-loader decodes it (keepCase, defaults, longs as numbers). */
+/**
+ * A `RateLimitRequest` as protobufjs decodes it (field names as in the proto, absent fields as
+ * their defaults; a descriptor's uint64 `hits_addend.value` may be a Long), or any plain object
+ * of that shape: every field is checked, none is trusted.
+ */
 export interface RateLimitRequest {
   domain?: unknown
   descriptors?: unknown
@@ -172,10 +176,21 @@ export function readRlsRequest(
 }
 
 /** `hits_addend`: 0 or absent means 1 (as Envoy documents). */
-function costOf(value: unknown): number {
+function costOf(raw: unknown): number {
+  const value = typeof raw === 'object' && raw !== null ? fromLong(raw) : raw
   if (value === undefined || value === null || value === 0) return 1
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > RLS_BOUNDS.maxCost) {
     throw new RlsRequestError(`hits_addend must be a whole number up to ${RLS_BOUNDS.maxCost}`)
   }
   return value
+}
+
+/**
+ * A 64-bit integer as protobufjs decodes it (a Long of `low` and `high` 32-bit halves) as a
+ * number; one above 2^53 becomes an inexact number, which {@link costOf} refuses anyway.
+ */
+function fromLong(value: object): unknown {
+  const { low, high } = value as { low?: unknown; high?: unknown }
+  if (typeof low !== 'number' || typeof high !== 'number') return value
+  return (high >>> 0) * 0x1_0000_0000 + (low >>> 0)
 }

@@ -6,12 +6,19 @@ import {
 } from '../../../adapters/core/headers'
 import type { Decision } from '../../decision'
 
-/** `RateLimitResponse.RateLimit.Unit` names: the windows Envoy can express exactly. */
-const UNITS: ReadonlyMap<number, string> = new Map([
-  [1000, 'SECOND'],
-  [60_000, 'MINUTE'],
-  [3_600_000, 'HOUR'],
-  [86_400_000, 'DAY'],
+/**
+ * `RateLimitResponse.Code` and `RateLimitResponse.RateLimit.Unit` as the proto numbers them:
+ * protobufjs encodes a plain object's enums from their numbers.
+ */
+export const RLS_CODE = { OK: 1, OVER_LIMIT: 2 } as const
+type Code = (typeof RLS_CODE)[keyof typeof RLS_CODE]
+const UNIT_UNKNOWN = 0
+/** The windows Envoy can express exactly: SECOND, MINUTE, HOUR, DAY. */
+const UNITS: ReadonlyMap<number, number> = new Map([
+  [1000, 1],
+  [60_000, 2],
+  [3_600_000, 3],
+  [86_400_000, 4],
 ])
 
 const UINT32_MAX = 0xffff_ffff
@@ -22,15 +29,15 @@ interface HeaderValue {
 }
 
 interface DescriptorStatus {
-  code: 'OK' | 'OVER_LIMIT'
-  current_limit?: { name: string; requests_per_unit: number; unit: string }
+  code: Code
+  current_limit?: { name: string; requests_per_unit: number; unit: number }
   limit_remaining?: number
   duration_until_reset?: { seconds: number; nanos: number }
 }
 
-/** A `RateLimitResponse` in the shape @grpc/proto-loader encodes (keepCase, enums as names). */
+/** A `RateLimitResponse` as protobufjs encodes it: field names as in the proto, enums as numbers. */
 export interface RateLimitResponse {
-  overall_code: 'OK' | 'OVER_LIMIT'
+  overall_code: Code
   statuses: DescriptorStatus[]
   response_headers_to_add: HeaderValue[]
 }
@@ -53,10 +60,10 @@ export interface ResponseContext {
  * (`writeRateLimitHeaders`), plus `Retry-After` on a denial, as the adapters send it.
  */
 export function rlsResponse(decision: Decision, context: ResponseContext): RateLimitResponse {
-  const code = decision.allowed ? 'OK' : 'OVER_LIMIT'
+  const code = decision.allowed ? RLS_CODE.OK : RLS_CODE.OVER_LIMIT
   const statuses: DescriptorStatus[] = []
   for (let i = 0; i < context.descriptorCount; i++) {
-    statuses.push(i === context.binding ? bindingStatus(decision, code, context.windowMs) : { code: 'OK' })
+    statuses.push(i === context.binding ? bindingStatus(decision, code, context.windowMs) : OK_STATUS)
   }
   const headers: HeaderValue[] = []
   if (decision.rule !== undefined) {
@@ -66,15 +73,14 @@ export function rlsResponse(decision: Decision, context: ResponseContext): RateL
   return { overall_code: code, statuses, response_headers_to_add: headers }
 }
 
+/** The status of every descriptor but the binding one; shared, as encoding only reads it. */
+const OK_STATUS: DescriptorStatus = Object.freeze({ code: RLS_CODE.OK })
+
 function addHeader(target: HeaderValue[], key: string, value: string): void {
   target.push({ key, value })
 }
 
-function bindingStatus(
-  decision: Decision,
-  code: 'OK' | 'OVER_LIMIT',
-  windowMs: number | undefined,
-): DescriptorStatus {
+function bindingStatus(decision: Decision, code: Code, windowMs: number | undefined): DescriptorStatus {
   if (decision.rule === undefined) return { code }
   const resetMs = Math.max(0, decision.resetMs)
   return {
@@ -85,7 +91,7 @@ function bindingStatus(
       // A window Envoy has no unit for (10 s, 90 s) is reported as UNKNOWN with the rule's own
       // limit, rather than as a rate per second or minute the rule does not enforce; the exact
       // window is in the RateLimit-Policy header (w=).
-      unit: (windowMs === undefined ? undefined : UNITS.get(windowMs)) ?? 'UNKNOWN',
+      unit: (windowMs === undefined ? undefined : UNITS.get(windowMs)) ?? UNIT_UNKNOWN,
     },
     limit_remaining: uint32(decision.remaining),
     duration_until_reset: {

@@ -2,7 +2,8 @@ import { PolicyCache } from '../../../adapters/core/headers'
 import type { HeaderStyle } from '../../config/response-schema'
 import type { Decision } from '../../decision'
 import type { Limiter } from '../../limiter'
-import { type Grpc, loadGrpc, rateLimitService } from './load-grpc'
+import { GrpcStatus } from './grpc-wire'
+import { loadRlsMessages, SHOULD_RATE_LIMIT_PATH } from './load-proto'
 import {
   type RateLimitRequest,
   type RlsCheck,
@@ -10,7 +11,8 @@ import {
   RlsRequestError,
   readRlsRequest,
 } from './rls-request'
-import { type RateLimitResponse, rlsResponse } from './rls-response'
+import { type RateLimitResponse, RLS_CODE, rlsResponse } from './rls-response'
+import { startUnaryServer, type UnaryCall, type UnaryMethod } from './unary-server'
 
 export interface RlsServerOptions {
   /** `HOST:PORT` to listen on (`[::1]:PORT` for IPv6); port 0 picks a free port. */
@@ -25,74 +27,68 @@ export interface RlsServerOptions {
 export interface RlsServer {
   /** The address listened on, with the real port. */
   address: string
-  /** Stops taking calls, answers those in flight (for at most {@link CLOSE_GRACE_MS}), then resolves. */
+  /** Stops taking calls, answers those in flight (for at most 5 s), then resolves. */
   close(): Promise<void>
 }
 
-/** Far more than any Envoy request within {@link RLS_BOUNDS}; a larger one is refused unread. */
-const MAX_MESSAGE_BYTES = 64 * 1024
-/** Calls in flight per connection: Envoy multiplexes, but a client must not pile up unbounded work. */
-const MAX_CONCURRENT_STREAMS = 1024
-const CLOSE_GRACE_MS = 5000
-
 /**
  * Serves Envoy's `envoy.service.ratelimit.v3.RateLimitService/ShouldRateLimit` over gRPC from a
- * Diana limiter: one `limiter.check` per call, for every descriptor at once. Loads
- * @grpc/grpc-js and @grpc/proto-loader (optional peers) here and nowhere else.
+ * Diana limiter: one `limiter.check` per call, for every descriptor at once. The gRPC framing is
+ * Diana's own (`unary-server.ts`, which says why); the messages are decoded and encoded with
+ * protobufjs (an optional peer, loaded here and nowhere else) from the shipped protos.
  */
 export async function startRlsServer(options: RlsServerOptions): Promise<RlsServer> {
   const mapping = mappingOf(options.descriptors)
   const domains = options.domains === undefined ? undefined : new Set(options.domains)
-  const { grpc, loader } = loadGrpc()
-  const server = new grpc.Server({
-    'grpc.max_receive_message_length': MAX_MESSAGE_BYTES,
-    'grpc.max_concurrent_streams': MAX_CONCURRENT_STREAMS,
-  })
+  const { RateLimitRequest, RateLimitResponse } = loadRlsMessages()
   const limiter = options.limiter
   const policies = new PolicyCache()
-  server.addService(rateLimitService(loader), {
-    ShouldRateLimit: (
-      call: { request: RateLimitRequest },
-      callback: (error: { code: number; details: string } | null, response?: RateLimitResponse) => void,
-    ) => {
-      let check: RlsCheck
-      try {
-        check = readRlsRequest(call.request, mapping, domains)
-      } catch (error) {
-        if (error instanceof RlsHostileValue) callback(null, deniedAll(error.descriptorCount))
-        else callback(failure(grpc, error))
-        return
-      }
-      limiter.check(check.subject, { cost: check.cost }).then(
-        (decision) => {
-          // A gateway cannot tell Diana when the request ends, so permits of concurrency rules
-          // are handed back at once rather than held until they are reclaimed.
-          decision.release?.()
-          let response: RateLimitResponse
-          try {
-            response = answer(limiter, decision, check, headerStyle(limiter), policies)
-          } catch (error) {
-            callback(failure(grpc, error))
-            return
-          }
-          callback(null, response)
-        },
-        // The limiter refuses a subject whose values it cannot take (a TypeError naming the
-        // field): what a client sent, so it is denied rather than failed (see RlsHostileValue).
-        (error: unknown) =>
-          error instanceof TypeError
-            ? callback(null, deniedAll(check.fields.length))
-            : callback(failure(grpc, error)),
-      )
-    },
-  })
-  const port = await new Promise<number>((resolve, reject) => {
-    server.bindAsync(options.address, grpc.ServerCredentials.createInsecure(), (error, bound) =>
-      error ? reject(error) : resolve(bound),
+  const dimensions = new RuleDimensions(limiter)
+  const reply = (call: UnaryCall, response: RateLimitResponse) =>
+    call.ok(RateLimitResponse.encode(response).finish())
+  const shouldRateLimit: UnaryMethod = (message, call) => {
+    let check: RlsCheck
+    try {
+      // A message that is not a RateLimitRequest throws here: INTERNAL, as gRPC servers answer
+      // a request they cannot deserialize.
+      const request = RateLimitRequest.decode(message) as RateLimitRequest
+      check = readRlsRequest(request, mapping, domains)
+    } catch (error) {
+      if (error instanceof RlsHostileValue) reply(call, deniedAll(error.descriptorCount))
+      else fail(call, error)
+      return
+    }
+    limiter.check(check.subject, { cost: check.cost }).then(
+      (decision) => {
+        // A gateway cannot tell Diana when the request ends, so permits of concurrency rules
+        // are handed back at once rather than held until they are reclaimed.
+        decision.release?.()
+        let response: RateLimitResponse
+        try {
+          response = answer(limiter, decision, check, headerStyle(limiter), policies, dimensions)
+        } catch (error) {
+          fail(call, error)
+          return
+        }
+        reply(call, response)
+      },
+      // The limiter refuses a subject whose values it cannot take (a TypeError naming the
+      // field): what a client sent, so it is denied rather than failed (see RlsHostileValue).
+      (error: unknown) =>
+        error instanceof TypeError ? reply(call, deniedAll(check.fields.length)) : fail(call, error),
     )
+  }
+  const server = await startUnaryServer({
+    address: options.address,
+    methods: new Map([[SHOULD_RATE_LIMIT_PATH, shouldRateLimit]]),
   })
-  const host = options.address.slice(0, options.address.lastIndexOf(':'))
-  return { address: `${host}:${port}`, close: () => shutdown(server) }
+  return {
+    address: server.address,
+    close: async () => {
+      await server.close()
+      dimensions.stop()
+    },
+  }
 }
 
 function answer(
@@ -101,11 +97,15 @@ function answer(
   check: RlsCheck,
   headers: HeaderStyle,
   policies: PolicyCache,
+  dimensions: RuleDimensions,
 ): RateLimitResponse {
   const rule = decision.rule
   return rlsResponse(decision, {
     windowMs: rule === undefined ? undefined : limiter.windowOf(rule, decision),
-    binding: rule === undefined ? 0 : bindingDescriptor(limiter, rule, check.fields),
+    binding:
+      rule === undefined || check.fields.length < 2
+        ? 0
+        : bindingDescriptor(dimensions.of(rule), check.fields),
     descriptorCount: check.fields.length,
     headers,
     policies,
@@ -113,13 +113,46 @@ function answer(
 }
 
 /**
+ * The dimensions of each rule in force, by name: read at most once a second rather than per
+ * call (`limiter.rules` builds a fresh array each time). Dropped at once when the limiter
+ * applies another configuration (file or Nacos: its 'config' event) or a binding rule is not in
+ * it; a rule set swapped with `setRules` (no event) is read within a second. Only which
+ * descriptor carries the binding rule's status depends on it, never whether a call is allowed.
+ */
+class RuleDimensions {
+  #byRule = new Map<string, readonly string[]>()
+  #readAt = Number.NEGATIVE_INFINITY
+  readonly #clear = () => this.#byRule.clear()
+
+  constructor(readonly limiter: Limiter) {
+    limiter.on('config', this.#clear)
+  }
+
+  of(rule: string): readonly string[] {
+    const now = performance.now()
+    const known = now - this.#readAt < 1000 ? this.#byRule.get(rule) : undefined
+    if (known !== undefined) return known
+    this.#byRule.clear()
+    this.#readAt = now
+    for (const written of this.limiter.rules) {
+      this.#byRule.set(
+        written.name,
+        typeof written.dimension === 'string' ? [written.dimension] : written.dimension,
+      )
+    }
+    return this.#byRule.get(rule) ?? []
+  }
+
+  stop(): void {
+    this.limiter.off('config', this.#clear)
+  }
+}
+
+/**
  * The descriptor that holds most of the binding rule's dimensions (the first on a tie). A
  * rule no descriptor speaks for (`global`) is reported on the first descriptor.
  */
-function bindingDescriptor(limiter: Limiter, rule: string, fields: readonly string[][]): number {
-  const written = limiter.rules.find((candidate) => candidate.name === rule)
-  if (written === undefined || fields.length < 2) return 0
-  const dimensions = typeof written.dimension === 'string' ? [written.dimension] : written.dimension
+function bindingDescriptor(dimensions: readonly string[], fields: readonly string[][]): number {
   let best = 0
   let bestCount = 0
   for (let i = 0; i < fields.length; i++) {
@@ -157,32 +190,20 @@ function mappingOf(descriptors: Record<string, string>): Map<string, string> {
 /** OVER_LIMIT on every descriptor, for a request no limit can be read for (see RlsHostileValue). */
 function deniedAll(descriptorCount: number): RateLimitResponse {
   return {
-    overall_code: 'OVER_LIMIT',
-    statuses: Array.from({ length: descriptorCount }, () => ({ code: 'OVER_LIMIT' as const })),
+    overall_code: RLS_CODE.OVER_LIMIT,
+    statuses: Array.from({ length: descriptorCount }, () => ({ code: RLS_CODE.OVER_LIMIT })),
     response_headers_to_add: [],
   }
 }
 
-function failure(grpc: Grpc, error: unknown): { code: number; details: string } {
+function fail(call: UnaryCall, error: unknown): void {
   const message = error instanceof Error ? error.message : String(error)
   if (error instanceof RlsRequestError || error instanceof TypeError) {
-    return { code: grpc.status.INVALID_ARGUMENT, details: message }
+    call.fail(GrpcStatus.INVALID_ARGUMENT, message)
+  } else if (message === 'limiter is closed') {
+    // The service is shutting down, and Envoy should try another instance.
+    call.fail(GrpcStatus.UNAVAILABLE, message)
+  } else {
+    call.fail(GrpcStatus.INTERNAL, message)
   }
-  // A closed limiter: the service is shutting down, and Envoy should try another instance.
-  if (message === 'limiter is closed') return { code: grpc.status.UNAVAILABLE, details: message }
-  return { code: grpc.status.INTERNAL, details: message }
-}
-
-function shutdown(server: import('@grpc/grpc-js').Server): Promise<void> {
-  return new Promise((resolve) => {
-    const force = setTimeout(() => {
-      server.forceShutdown()
-      resolve()
-    }, CLOSE_GRACE_MS)
-    force.unref()
-    server.tryShutdown(() => {
-      clearTimeout(force)
-      resolve()
-    })
-  })
 }
