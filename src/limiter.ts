@@ -150,6 +150,20 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   }
 
   /**
+   * The dimensions of the rule in force named `name`, or undefined: read from the compiled rule
+   * set per call (no copy), for `diana serve` to tell which descriptor a decision speaks for.
+   * @internal
+   */
+  dimensionsOf(name: string): readonly string[] | undefined {
+    const rules = this.#rules.rules
+    for (let i = 0; i < rules.length; i++) {
+      const rule = rules[i] as CompiledRule
+      if (rule.name === name) return rule.dimensions
+    }
+    return undefined
+  }
+
+  /**
    * Replaces the whole rule set in one step, or throws a {@link RuleError} and keeps the rules
    * in force. Counters of rules whose definition did not change carry on.
    */

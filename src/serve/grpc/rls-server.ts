@@ -43,7 +43,6 @@ export async function startRlsServer(options: RlsServerOptions): Promise<RlsServ
   const { RateLimitRequest, RateLimitResponse } = loadRlsMessages()
   const limiter = options.limiter
   const policies = new PolicyCache()
-  const dimensions = new RuleDimensions(limiter)
   const reply = (call: UnaryCall, response: RateLimitResponse) =>
     call.ok(RateLimitResponse.encode(response).finish())
   const shouldRateLimit: UnaryMethod = (message, call) => {
@@ -65,7 +64,7 @@ export async function startRlsServer(options: RlsServerOptions): Promise<RlsServ
         decision.release?.()
         let response: RateLimitResponse
         try {
-          response = answer(limiter, decision, check, headerStyle(limiter), policies, dimensions)
+          response = answer(limiter, decision, check, headerStyle(limiter), policies)
         } catch (error) {
           fail(call, error)
           return
@@ -86,7 +85,6 @@ export async function startRlsServer(options: RlsServerOptions): Promise<RlsServ
     address: server.address,
     close: async () => {
       await server.close()
-      dimensions.stop()
     },
   }
 }
@@ -97,7 +95,6 @@ function answer(
   check: RlsCheck,
   headers: HeaderStyle,
   policies: PolicyCache,
-  dimensions: RuleDimensions,
 ): RateLimitResponse {
   const rule = decision.rule
   return rlsResponse(decision, {
@@ -105,47 +102,11 @@ function answer(
     binding:
       rule === undefined || check.fields.length < 2
         ? 0
-        : bindingDescriptor(dimensions.of(rule), check.fields),
+        : bindingDescriptor(limiter.dimensionsOf(rule) ?? [], check.fields),
     descriptorCount: check.fields.length,
     headers,
     policies,
   })
-}
-
-/**
- * The dimensions of each rule in force, by name: read at most once a second rather than per
- * call (`limiter.rules` builds a fresh array each time). Dropped at once when the limiter
- * applies another configuration (file or Nacos: its 'config' event) or a binding rule is not in
- * it; a rule set swapped with `setRules` (no event) is read within a second. Only which
- * descriptor carries the binding rule's status depends on it, never whether a call is allowed.
- */
-class RuleDimensions {
-  #byRule = new Map<string, readonly string[]>()
-  #readAt = Number.NEGATIVE_INFINITY
-  readonly #clear = () => this.#byRule.clear()
-
-  constructor(readonly limiter: Limiter) {
-    limiter.on('config', this.#clear)
-  }
-
-  of(rule: string): readonly string[] {
-    const now = performance.now()
-    const known = now - this.#readAt < 1000 ? this.#byRule.get(rule) : undefined
-    if (known !== undefined) return known
-    this.#byRule.clear()
-    this.#readAt = now
-    for (const written of this.limiter.rules) {
-      this.#byRule.set(
-        written.name,
-        typeof written.dimension === 'string' ? [written.dimension] : written.dimension,
-      )
-    }
-    return this.#byRule.get(rule) ?? []
-  }
-
-  stop(): void {
-    this.limiter.off('config', this.#clear)
-  }
 }
 
 /**

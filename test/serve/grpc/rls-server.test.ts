@@ -115,6 +115,21 @@ describe('ShouldRateLimit', () => {
     })
   })
 
+  it('reports on the descriptor of the rules in force at once after setRules, same rule names', async () => {
+    const { client, limiter } = await serve([
+      { name: 'tight', dimension: 'ip', algorithm: 'fixed-window', limit: 5, window: '1m' },
+    ])
+    const request = { domain: 'edge', descriptors: [byAccount('acme'), byAddress('10.0.0.1')] }
+    const before = await client.shouldRateLimit(request)
+    expect(before.statuses.map((status) => status.current_limit?.name ?? null)).toEqual([null, 'tight'])
+    // The same name now counts per account: its status belongs on the account descriptor.
+    limiter.setRules([
+      { name: 'tight', dimension: 'account', algorithm: 'fixed-window', limit: 5, window: '1m' },
+    ])
+    const after = await client.shouldRateLimit(request)
+    expect(after.statuses.map((status) => status.current_limit?.name ?? null)).toEqual(['tight', null])
+  })
+
   it('checks every descriptor at once: a denied call consumes nothing in the rules that allowed it', async () => {
     const { client } = await serve([
       { name: 'per-ip', dimension: 'ip', algorithm: 'fixed-window', limit: 3, window: '1m' },
