@@ -60,7 +60,8 @@ export async function readEditable(limiter: Limiter, maxBytes: number): Promise<
     const buffer = await readFile(target.path)
     text = buffer.subarray(0, maxBytes).toString('utf8')
   } else {
-    text = stringify({ rules: limiter.rules })
+    // As a configuration file, so that one schema (and `diana validate`) reads both.
+    text = stringify({ version: 1, rules: limiter.rules })
   }
   return { target, text, base: sha256(text) }
 }
@@ -96,7 +97,7 @@ export async function editRules(
   const config = parsed.value
   if (target.kind === 'memory') {
     const extra = Object.keys(config).filter(
-      (key) => key !== 'rules' && (config as unknown as Record<string, unknown>)[key] !== undefined,
+      (key) => key !== 'rules' && key !== 'version' && (config as unknown as Record<string, unknown>)[key] !== undefined,
     )
     if (extra.length > 0) {
       return {
