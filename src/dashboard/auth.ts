@@ -9,6 +9,11 @@ export const CUSTOM_HEADER = 'x-diana-dashboard'
 /** How long the `authorize` hook may take before the request is answered 503. */
 const HOOK_TIMEOUT_MS = 5000
 
+/** An identity as logged: one line, bounded, whatever the hook returned. */
+function identityOf(text: string): string {
+  return text.slice(0, 200).replace(/[\x00-\x1f\x7f]/g, '?')
+}
+
 export type Verdict = { ok: true; identity: string } | { ok: false; status: 401 | 403 | 503; message: string }
 
 /**
@@ -41,14 +46,14 @@ export async function authenticate(req: IncomingMessage, options: ReadOptions): 
     if (answer === 'timeout')
       return { ok: false, status: 503, message: 'the authorize hook did not answer in time' }
     if (answer === true) return { ok: true, identity: 'authorize' }
-    if (typeof answer === 'string' && answer.length > 0) return { ok: true, identity: answer.slice(0, 200) }
+    if (typeof answer === 'string' && answer.length > 0) return { ok: true, identity: identityOf(answer) }
     if (
       answer !== null &&
       typeof answer === 'object' &&
       typeof answer.identity === 'string' &&
       answer.identity.length > 0
     ) {
-      return { ok: true, identity: answer.identity.slice(0, 200) }
+      return { ok: true, identity: identityOf(answer.identity) }
     }
     return { ok: false, status: 403, message: 'not allowed to see the dashboard' }
   } catch (error) {

@@ -79,8 +79,9 @@ export function handle(parts: HandlerParts, req: Request, res: ServerResponse): 
     sendJson(res, 404, { error: 'no such endpoint; see docs/dashboard.md' })
     return
   }
-  if (api.method !== method && !(api.method === 'GET' && method === 'HEAD')) {
-    refuseMethod(res, api.method === 'GET' ? 'GET, HEAD' : api.method)
+  // No HEAD here: it would open a live stream that sends nothing.
+  if (api.method !== method) {
+    refuseMethod(res, api.method)
     return
   }
   run(parts, req, res, api).catch((error: unknown) => {

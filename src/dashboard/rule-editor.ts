@@ -1,5 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto'
-import { open, readFile, rename, rm } from 'node:fs/promises'
+import { open, readFile, rename, rm, stat } from 'node:fs/promises'
 import { basename, dirname, join } from 'node:path'
 import { stringify } from 'yaml'
 import type { DianaConfig } from '../config/config-schema'
@@ -97,7 +97,10 @@ export async function editRules(
   const config = parsed.value
   if (target.kind === 'memory') {
     const extra = Object.keys(config).filter(
-      (key) => key !== 'rules' && key !== 'version' && (config as unknown as Record<string, unknown>)[key] !== undefined,
+      (key) =>
+        key !== 'rules' &&
+        key !== 'version' &&
+        (config as unknown as Record<string, unknown>)[key] !== undefined,
     )
     if (extra.length > 0) {
       return {
@@ -182,7 +185,9 @@ async function writeAndWait(
  */
 async function writeAtomically(path: string, text: string): Promise<void> {
   const temporary = join(dirname(path), `.${basename(path)}.${randomBytes(6).toString('hex')}.tmp`)
-  const handle = await open(temporary, 'wx', 0o600)
+  // The file keeps its permissions: a rename would otherwise give it the temporary's.
+  const mode = (await stat(path)).mode & 0o777
+  const handle = await open(temporary, 'wx', mode)
   try {
     await handle.writeFile(text, 'utf8')
     await handle.sync()

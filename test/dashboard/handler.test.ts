@@ -4,7 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest'
 import { dashboard } from '../../src/dashboard/index'
 import { createLimiter, type Limiter } from '../../src/index'
-import { auth, editHeaders, type Running, recording, serveDashboard, TOKEN } from './dashboard-harness'
+import { auth, type Running, recording, serveDashboard, TOKEN } from './dashboard-harness'
 
 const RULES = [
   { name: 'per-account', dimension: 'account', algorithm: 'fixed-window', limit: 2, window: '1h' },
