@@ -11,7 +11,7 @@ const HOOK_TIMEOUT_MS = 5000
 
 /** An identity as logged: one line, bounded, whatever the hook returned. */
 function identityOf(text: string): string {
-  return text.slice(0, 200).replace(/[\x00-\x1f\x7f]/g, '?')
+  return text.slice(0, 200).replace(/\p{Cc}/gu, '?')
 }
 
 export type Verdict = { ok: true; identity: string } | { ok: false; status: 401 | 403 | 503; message: string }
