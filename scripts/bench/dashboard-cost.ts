@@ -1,7 +1,8 @@
 /**
- * What mounting diana-limiter/dashboard adds to each check: three limiters with the same rules
- * and traffic, interleaved A B C A B C: none listening (the floor), the dashboard mounted, and
- * diana-limiter/metrics attached (the peer: the other listener a limiter usually has). The
+ * What mounting diana-limiter/dashboard adds to each check: four limiters with the same rules
+ * and traffic, interleaved: none listening (the floor), an empty `decision` listener (what any
+ * listener costs), the dashboard mounted, and diana-limiter/metrics attached (the peer: the
+ * other listener a limiter usually has). The
  * traffic mixes 1,000 accounts so that about a fifth of the checks are denied and the top-K
  * sketch works too. Reports ns per check, medians with min–max, and the ratios to the floor.
  *
@@ -21,8 +22,8 @@ const SAMPLES = Number(values.samples)
 const CHECKS = Number(values.checks)
 const ACCOUNTS = 1000
 
-type Contestant = 'none' | 'dashboard' | 'metrics'
-const CONTESTANTS: readonly Contestant[] = ['none', 'dashboard', 'metrics']
+type Contestant = 'none' | 'listener' | 'dashboard' | 'metrics'
+const CONTESTANTS: readonly Contestant[] = ['none', 'listener', 'dashboard', 'metrics']
 
 function limiter(): Limiter {
   return createLimiter({
@@ -39,6 +40,8 @@ function contestant(kind: Contestant): { target: Limiter; stop(): Promise<void> 
   const target = limiter()
   const ops = kind === 'dashboard' ? dashboard(target, { token: 'bench-token-0123456789abcdef' }) : undefined
   const metrics = kind === 'metrics' ? dianaMetrics(target, { registry: new Registry() }) : undefined
+  // What any `decision` listener costs (the event, and the limiter's timing of the check).
+  if (kind === 'listener') target.on('decision', () => {})
   return {
     target,
     stop: async () => {
