@@ -27,6 +27,12 @@ export class StreamHub {
   /** Starts a stream with `first` as its `state` event; false when `max` are open already. */
   open(req: IncomingMessage, res: ServerResponse, first: unknown): boolean {
     if (this.#closed || this.#streams.size >= this.max) return false
+    // Gone while it was being authenticated: its 'close' has fired already and would never
+    // free the place.
+    if (req.destroyed || res.destroyed || res.writableEnded) {
+      res.destroy()
+      return true
+    }
     res.statusCode = 200
     res.setHeader('Content-Type', 'text/event-stream; charset=utf-8')
     res.setHeader('X-Accel-Buffering', 'no')

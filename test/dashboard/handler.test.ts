@@ -136,4 +136,36 @@ describe('dashboard(): reading', () => {
     await expect.poll(async () => (await open()).res.status, { timeout: 5000 }).toBe(200)
     second.controller.abort()
   })
+
+  it('frees the place of a stream whose client left while it was being authenticated', async () => {
+    let entered: () => void = () => {}
+    const asked = new Promise<void>((resolve) => {
+      entered = resolve
+    })
+    let release: () => void = () => {}
+    const answered = new Promise<void>((resolve) => {
+      release = resolve
+    })
+    const { running } = await start({
+      maxStreams: 1,
+      authorize: async () => {
+        entered()
+        await answered
+        return 'ops'
+      },
+    })
+    const controller = new AbortController()
+    const leaving = fetch(`${running.url}/api/stream`, { signal: controller.signal }).catch(() => undefined)
+    await asked
+    controller.abort()
+    await leaving
+    // Let the server see the socket close before the hook answers.
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    release()
+    await new Promise((resolve) => setTimeout(resolve, 100))
+    const next = new AbortController()
+    const res = await fetch(`${running.url}/api/stream`, { signal: next.signal })
+    expect(res.status).toBe(200)
+    next.abort()
+  })
 })
