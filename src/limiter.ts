@@ -8,7 +8,7 @@ import { concurrencyVerdict } from './concurrency/concurrency-verdict'
 import type { ConfigError } from './config/config-error'
 import type { DianaConfig } from './config/config-schema'
 import { readLimiterConfig, startLiveConfig } from './config/limiter-config'
-import type { ConfigEvent, LiveConfig } from './config/live-config'
+import type { ConfigEvent, LiveConfig, LiveConfigStatus } from './config/live-config'
 import { type Decision, decide, unlimited } from './decision'
 import { hint, quoted, shortened } from './did-you-mean'
 import { DEFAULT_LIMITER_NAME } from './limiter-name'
@@ -51,6 +51,25 @@ export interface LimiterEvents {
   configError: [error: ConfigError | Error]
 }
 
+/**
+ * What {@link Limiter.inspect} reports: the store's and the configuration's state.
+ * @internal For diana-limiter/dashboard.
+ */
+export interface LimiterInspection {
+  store: {
+    /** A store shared between instances (Redis), rather than this process's memory. */
+    shared: boolean
+    /** Decisions are taken locally because the shared store failed (its circuit breaker is open). */
+    degraded: boolean
+    /** Live instances the shared store last saw, when it counts them. */
+    instances: number | undefined
+  }
+  /** Rule sets put in force since creation, the first included. */
+  rulesVersion: number
+  /** Where the rules come from; undefined when they were given in code without sources. */
+  config: LiveConfigStatus | undefined
+}
+
 const PEEK_OPTION_NAMES = ['cost']
 const RESET_OPTION_NAMES = ['rule']
 const REFUND_OPTION_NAMES = ['cost', 'rule']
@@ -81,6 +100,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   readonly #adaptive = new AdaptiveRules()
   /** Times permits: a request's latency, how long a permit was held. */
   readonly #monotonic: Clock
+  /** Rule sets put in force, for {@link inspect}; counted where they are swapped, not per check. */
+  #rulesVersion = 1
 
   constructor(options: LimiterOptions) {
     super()
@@ -169,10 +190,29 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   setRules(rules: readonly Rule[]): void {
     this.#rules = compileOrThrow(rules)
+    this.#rulesVersion += 1
     this.#holds = holdsPermits(this.#rules)
     const all = withVariants(this.#rules.rules)
     this.#adaptive.retain(all)
     this.#store.retain?.(all)
+  }
+
+  /**
+   * The store's and the configuration's state, read on demand (nothing is kept per check).
+   * @internal For diana-limiter/dashboard; it may change in any release.
+   */
+  inspect(): LimiterInspection {
+    const store = this.#store as Store & { instances?: unknown; degraded?: unknown }
+    const shared = typeof store.instances === 'number'
+    return {
+      store: {
+        shared,
+        degraded: store.degraded === true,
+        instances: shared ? (store.instances as number) : undefined,
+      },
+      rulesVersion: this.#rulesVersion,
+      config: this.#live?.status(),
+    }
   }
 
   /**

@@ -21,6 +21,23 @@ export interface ConfigEvent {
   rules: Rule[]
 }
 
+/** What {@link LiveConfig.status} reports. */
+export interface LiveConfigStatus {
+  /** As in {@link ConfigEvent}; 0 before the first rule set. */
+  version: number
+  hash: string
+  /** What brought the rules in force (see {@link ConfigEvent.source}). */
+  source: string
+  /** The local configuration file, when there is one. */
+  file: string | undefined
+  /** Whether that file is watched, so that writing it changes the rules in force. */
+  watched: boolean
+  /** Names of the remote layers (Nacos, user sources), lowest precedence first. */
+  remotes: string[]
+  /** The last rejected document or source failure, with when (ms since the epoch). */
+  lastError: { message: string; at: number } | undefined
+}
+
 /** @deprecated The same type as {@link Logger}; use that. */
 export type ConfigLogger = Logger
 
@@ -77,6 +94,8 @@ export class LiveConfig {
   #localSettled: Promise<void> = Promise.resolve()
   #version = 0
   #hash = ''
+  #origin = ''
+  #lastError: { message: string; at: number } | undefined
   #closed = false
 
   constructor(target: LiveConfigTarget, options: LiveConfigOptions) {
@@ -106,6 +125,22 @@ export class LiveConfig {
         (text) => this.#onLocalText(text),
         (error) => this.#report(new Error(`${source.name}: ${error.message}`, { cause: error })),
       )
+    }
+  }
+
+  /**
+   * Where the rules in force came from, for diana-limiter/dashboard: read on demand, so
+   * nothing is kept per check.
+   */
+  status(): LiveConfigStatus {
+    return {
+      version: this.#version,
+      hash: this.#hash,
+      source: this.#origin,
+      file: this.#options.file?.source.name,
+      watched: this.#options.watch && this.#options.file !== undefined,
+      remotes: this.#layers.map((layer) => layer.source.name),
+      lastError: this.#lastError && { ...this.#lastError },
     }
   }
 
@@ -271,12 +306,14 @@ export class LiveConfig {
       return
     }
     this.#hash = hash
+    this.#origin = origin
     this.#version += 1
     this.#target.applied({ version: this.#version, hash, source: origin, rules })
   }
 
   #report(error: Error): void {
     if (this.#closed) return
+    this.#lastError = { message: error.message, at: Date.now() }
     const headline = error instanceof ConfigError ? 'configuration rejected, the rules in force stay:\n' : ''
     this.#options.logger.warn(`diana: ${headline}${error.message}`)
     this.#target.rejected(error)

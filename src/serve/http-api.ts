@@ -5,6 +5,8 @@ import {
   wholeSeconds,
   writeRateLimitHeaders,
 } from '../../adapters/core/headers'
+import type { DashboardHandler } from '../dashboard/index'
+import { SERVE_DASHBOARD_PATH, serveDashboard } from '../dashboard/serve-dashboard'
 import type { Decision } from '../decision'
 import type { Limiter } from '../limiter'
 import { type CheckRequest, readCheckRequest } from './check-request'
@@ -25,14 +27,14 @@ export interface HttpApiState {
   draining(): boolean
   /** The Prometheus text and its content type, or why there is none (501). */
   metrics(): Promise<{ contentType: string; text: string }> | string
+  /** Where the dashboard's token comes from (`DIANA_DASHBOARD_TOKEN`). @default process.env */
+  env?: Record<string, string | undefined>
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8'
 const TEXT_TYPE = 'text/plain; charset=utf-8'
 
 export const NGINX_AUTH_PATH = '/nginx/auth'
-const DASHBOARD_MISSING =
-  'the dashboard comes with diana-limiter/dashboard (issue 19), not yet part of diana serve\n'
 
 type Route = (req: IncomingMessage, res: ServerResponse, api: HttpApi) => void | Promise<void>
 
@@ -41,15 +43,17 @@ const ROUTES: Record<string, { method: string; run: Route }> = {
   [NGINX_AUTH_PATH]: { method: 'GET', run: (req, res, api) => api.nginxAuth(req, res) },
   '/healthz': { method: 'GET', run: (_req, res, api) => api.health(res) },
   '/metrics': { method: 'GET', run: (_req, res, api) => api.metrics(res) },
-  '/dashboard': { method: 'GET', run: (_req, res) => send(res, 404, TEXT_TYPE, DASHBOARD_MISSING) },
 }
 
 export class HttpApi {
   readonly #state: HttpApiState
   readonly #policies = new PolicyCache()
+  /** diana-limiter/dashboard under /dashboard, or why it is off. */
+  readonly #dashboard: DashboardHandler | string
 
   constructor(state: HttpApiState) {
     this.#state = state
+    this.#dashboard = serveDashboard(state.limiter, state.env ?? process.env)
   }
 
   /** The server's request listener. */
@@ -65,6 +69,13 @@ export class HttpApi {
     const url = req.url ?? '/'
     const query = url.indexOf('?')
     const path = query < 0 ? url : url.slice(0, query)
+    if (path === SERVE_DASHBOARD_PATH || path.startsWith(`${SERVE_DASHBOARD_PATH}/`)) {
+      // The dashboard answers its own paths, methods and errors (docs/dashboard.md).
+      const dashboard = this.#dashboard
+      if (typeof dashboard === 'string') send(res, 404, TEXT_TYPE, `${dashboard}\n`)
+      else dashboard(req, res)
+      return
+    }
     const route = Object.hasOwn(ROUTES, path) ? ROUTES[path] : undefined
     if (route === undefined) {
       problem(res, 404, 'no such endpoint; see docs/gateway.md')

@@ -19,6 +19,7 @@ const ENTRIES = [
   'diana-limiter/fastify',
   'diana-limiter/koa',
   'diana-limiter/metrics',
+  'diana-limiter/dashboard',
 ]
 
 let work: string
@@ -77,6 +78,7 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     expect(out).toMatch(/^diana-limiter\/fastify .*default/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)
     expect(out).toMatch(/^diana-limiter\/metrics .*dianaMetrics/m)
+    expect(out).toMatch(/^diana-limiter\/dashboard .*dashboard/m)
   })
 
   it('requires every entry point from CommonJS', async () => {
@@ -89,7 +91,49 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     expect(out).toMatch(/^diana-limiter\/express .*diana/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)
     expect(out).toMatch(/^diana-limiter\/metrics .*dianaMetrics/m)
+    expect(out).toMatch(/^diana-limiter\/dashboard .*dashboard/m)
   })
+
+  it.each(['import', 'require'])(
+    'serves the dashboard page and uPlot from the package through %s, with no build step',
+    async (how) => {
+      const file = join(app, `dashboard-${how}.mjs`)
+      writeFileSync(
+        file,
+        `import { createRequire } from 'node:module'
+import { createServer } from 'node:http'
+const load = (name) => ${how === 'import' ? 'import(name)' : 'createRequire(import.meta.url)(name)'}
+const { createLimiter } = await load('diana-limiter')
+const { dashboard } = await load('diana-limiter/dashboard')
+const limiter = createLimiter({ rules: [{ name: 'a', dimension: 'account', algorithm: 'fixed-window', limit: 1, window: '1m' }] })
+const handler = dashboard(limiter, { token: 'consumer-token-0123456789' })
+const server = createServer(handler).listen(0, '127.0.0.1', async () => {
+  const url = 'http://127.0.0.1:' + server.address().port
+  const out = []
+  for (const path of ['/', '/assets/dashboard.js', '/assets/uPlot.iife.min.js', '/assets/uPlot.min.css', '/api/state']) {
+    const res = await fetch(url + path)
+    out.push(path + ' ' + res.status + ' ' + (await res.text()).length)
+  }
+  console.log(out.join('\\n'))
+  handler.close()
+  server.close()
+  await limiter.close()
+})`,
+      )
+      const out = await run('node', [file], app)
+      expect(out).toMatch(/^\/ 200 [1-9]/m)
+      expect(out).toMatch(/^\/assets\/dashboard\.js 200 [1-9]/m)
+      expect(out).toMatch(/^\/assets\/uPlot\.iife\.min\.js 200 [1-9]\d{4}/m)
+      expect(out).toMatch(/^\/assets\/uPlot\.min\.css 200 [1-9]/m)
+      expect(out).toMatch(/^\/api\/state 401/m)
+      // uPlot's MIT licence travels with its files.
+      const licence = readFileSync(
+        join(app, 'node_modules/diana-limiter/dist/dashboard/uPlot.LICENSE'),
+        'utf8',
+      )
+      expect(licence).toContain('MIT')
+    },
+  )
 
   it.each(['node16', 'bundler'])(
     'type-checks strict TypeScript with moduleResolution %s',
@@ -119,6 +163,7 @@ import { diana } from 'diana-limiter/express'
 import dianaFastify from 'diana-limiter/fastify'
 import { diana as dianaKoa } from 'diana-limiter/koa'
 import { dianaMetrics } from 'diana-limiter/metrics'
+import { dashboard } from 'diana-limiter/dashboard'
 import express from 'express'
 
 const rules: Rule[] = [{ name: 'per-account', dimension: 'account', algorithm: 'sliding-window', limit: 3, window: '1m' }]
@@ -126,6 +171,7 @@ const limiter = createLimiter({ rules })
 const decision: Decision = await limiter.check({ account: 'alice' })
 const remaining: number = decision.remaining
 const app = express()
+app.use('/ops', dashboard(limiter, { token: 'consumer-token-0123456789', allowEdits: false }))
 app.use(diana({ limiter, identify: (req) => req.get('x-account') }))
 void [remaining, dianaFastify, dianaKoa, dianaMetrics]
 `,
@@ -205,6 +251,7 @@ console.log(first.allowed, second.allowed)`,
       'dist/adapters/fastify',
       'dist/adapters/koa',
       'dist/src/metrics/index',
+      'dist/src/dashboard/index',
     ]
     for (const extension of ['.js', '.cjs']) {
       const loaded = new Set<string>()

@@ -78,7 +78,7 @@ describe.sequential('diana serve: the HTTP API', () => {
     expect((await postCheck(serve.url, { subject: { ip: '198.51.100.7' } })).status).toBe(429)
   })
 
-  it('is healthy once its rules are in force; has metrics; sends the dashboard elsewhere', async () => {
+  it('is healthy once its rules are in force; has metrics; no dashboard without a token', async () => {
     const health = await fetch(`${serve.url}/healthz`)
     expect(health.status).toBe(200)
     const metrics = await fetch(`${serve.url}/metrics`)
@@ -87,7 +87,7 @@ describe.sequential('diana serve: the HTTP API', () => {
     expect(text).toMatch(/diana_denied_total\{limiter="default",rule="per-ip"\} [1-9]/)
     const dashboard = await fetch(`${serve.url}/dashboard`)
     expect(dashboard.status).toBe(404)
-    expect(await dashboard.text()).toContain('diana-limiter/dashboard')
+    expect(await dashboard.text()).toContain('DIANA_DASHBOARD_TOKEN')
   })
 
   it('answers unknown paths 404 and wrong methods 405', async () => {

@@ -43,11 +43,15 @@ export class ServeProcess {
   }
 
   /** Starts `diana serve --config FILE --http 127.0.0.1:0 ...extra` and waits until it serves. */
-  static async start(config: string, extra: string[] = []): Promise<ServeProcess> {
+  static async start(
+    config: string,
+    extra: string[] = [],
+    env: Record<string, string> = {},
+  ): Promise<ServeProcess> {
     const child = spawn(
       process.execPath,
       [`${root}bin/diana.js`, 'serve', '--config', config, '--http', '127.0.0.1:0', ...extra],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...env } },
     )
     const out = { stdout: '', stderr: '' }
     const address = await new Promise<string>((resolve, reject) => {
