@@ -230,7 +230,8 @@ async function main(): Promise<void> {
   const frameworks = values.frameworks.split(',') as Framework[]
   const results: Record<string, Sample[]> = {}
   for (const framework of frameworks) {
-    const variants: HttpVariant[] = PEERS[framework] === undefined ? ['none', 'diana'] : ['none', 'diana', 'peer']
+    const variants: HttpVariant[] =
+      PEERS[framework] === undefined ? ['none', 'diana'] : ['none', 'diana', 'peer']
     const servers = new Map<HttpVariant, ServerProcess>()
     try {
       for (const variant of variants) servers.set(variant, await startServer(framework, variant))
