@@ -114,6 +114,9 @@ interface RouteEntry {
  * handler takes no `next` (a handler, not middleware), as Hono's own route helper tells them.
  * A pattern that fits paths of other shapes (`/files/*`, `/:id?`, `/:p{.+}`) is not one
  * resource a `match.path` glob can be written against, so the path is used instead.
+ * `c.req.matchedRoutes` is what Hono's `matchedRoutes(c)` (hono/route, from 4.6) reads; it is
+ * deprecated but present through Hono 4, and read here so that the entry imports nothing of
+ * Hono at run time. Should a Hono drop it, the resource is the path: never a looser key.
  */
 function matchedRoute(c: Context): string | undefined {
   const request = c.req as unknown as { matchedRoutes?: RouteEntry[]; routeIndex?: number }
