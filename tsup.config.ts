@@ -28,6 +28,7 @@ export default defineConfig({
     'adapters/express': 'adapters/express.ts',
     'adapters/fastify': 'adapters/fastify.ts',
     'adapters/koa': 'adapters/koa.ts',
+    'adapters/hono': 'adapters/hono.ts',
     'src/metrics/index': 'src/metrics/index.ts',
     'src/dashboard/index': 'src/dashboard/index.ts',
   },

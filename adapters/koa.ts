@@ -74,20 +74,43 @@ function routingOf(router: RoutedContext['router']): Routing {
   return routing(options.sensitive === true, options.strict !== true, false)
 }
 
+/**
+ * Koa's `ctx.get(name)` for the names the gate reads (lower case), without the two getter hops
+ * (`ctx` delegates to `ctx.request`, which switches on the name) on every request; the one
+ * name Koa treats specially goes through Koa.
+ */
+function header(ctx: Context, name: string): string | undefined {
+  if (name === 'referer' || name === 'referrer') return ctx.get(name) || undefined
+  const value = ctx.req.headers[name]
+  if (value === undefined || value === '') return undefined
+  return typeof value === 'string' ? value : value.join(', ')
+}
+
+// Each accessor reads `ctx.request` or the Node objects directly rather than through `ctx`'s
+// delegating getters (one extra getter call and lookup each): the values are the same, and
+// on Koa, the one framework whose accessors are all getters, they were a measurable share of
+// the middleware's cost (scripts/bench/http-overhead.ts, docs/benchmarks.md).
 const binding: Binding<Context, Context> = {
-  // `ctx.ip` honours `app.proxy`; X-Forwarded-For counts only when the app trusts its proxy.
-  clientIp: (ctx) => ctx.ip || ctx.req.socket.remoteAddress,
-  header: (ctx, name) => ctx.get(name) || undefined,
+  // `ctx.request.ip` honours `app.proxy` (and an ip set by earlier middleware); X-Forwarded-For
+  // counts only when the app trusts its proxy.
+  clientIp: (ctx) => ctx.request.ip || ctx.req.socket.remoteAddress,
+  header,
   // Known once @koa/router has matched: inside `router.use(...)` or a route's own middleware.
   route: (ctx) => matchedRoute(ctx),
-  path: (ctx) => ctx.path,
+  path: (ctx) => ctx.request.path,
   routing: (ctx) => routingOf((ctx as RoutedContext).router),
-  method: (ctx) => ctx.method,
+  // `ctx.method = ...` (method-override middleware) writes `ctx.req.method`.
+  method: (ctx) => ctx.req.method as string,
   attach: (ctx, decision) => {
     ctx.state.rateLimit = decision
   },
   proxySetting: 'Koa: app.proxy = true',
-  setHeader: (ctx, name, value) => ctx.set(name, value),
+  // What `ctx.set(name, value)` does for a string value, without its getters and checks:
+  // the gate writes its headers before the handler runs, so none have been sent.
+  setHeader: (ctx, name, value) => {
+    const res = ctx.res
+    if (!res.headersSent) res.setHeader(name, value)
+  },
   responded: (ctx) => ctx.body !== undefined && ctx.body !== null,
   sendProblem: (ctx, status, body) => {
     ctx.status = status

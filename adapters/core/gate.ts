@@ -1,4 +1,3 @@
-import type { ServerResponse } from 'node:http'
 import type { Priority } from '../../src/concurrency/priority'
 import type { Decision } from '../../src/decision'
 import { verifiedDeviceId } from '../../src/device-id'
@@ -14,6 +13,7 @@ import { type AdapterOptions, type ResolvedOptions, resolveOptions } from './opt
 import { type OutageWatch, watchOutages } from './outage'
 import { rateLimitedProblem, storeUnavailableProblem } from './problem'
 import { ProxyWatch } from './proxy-warnings'
+import type { RawResponse } from './raw-response'
 import { canonicalResource, type Routing, routing } from './resource-path'
 import { whenResponded } from './settle'
 
@@ -47,7 +47,7 @@ export interface Binding<Req, Res> {
   responded(res: Res): boolean
   /** Sends a problem+json body with this status. */
   sendProblem(res: Res, status: number, body: string): void
-  raw(res: Res): ServerResponse
+  raw(res: Res): RawResponse
 }
 
 /**
@@ -78,7 +78,7 @@ const HOOK_FALLBACKS: Readonly<Record<HookName, string>> = {
  * left to answer, and the handler must not work for no one. A Unix socket has neither address
  * and is not gone.
  */
-function peerGone(res: ServerResponse): boolean {
+function peerGone(res: RawResponse): boolean {
   const socket = res.socket
   return res.destroyed || !socket || socket.destroyed || socket.localAddress !== undefined
 }
@@ -88,7 +88,7 @@ function peerGone(res: ServerResponse): boolean {
  * client went away, the handler failed and the framework gave up). `close` comes in every case,
  * so a client that hangs up mid-request cannot keep a permit.
  */
-function releaseWhenDone(res: ServerResponse, release: () => void): void {
+function releaseWhenDone(res: RawResponse, release: () => void): void {
   // `true` (abandoned) when the response was not sent in full: see the limiter's #releaser.
   const done = release as (abandoned: boolean) => void
   if (res.closed || res.destroyed) done(!res.writableFinished)

@@ -1,11 +1,11 @@
-import type { ServerResponse } from 'node:http'
+import type { RawResponse } from './raw-response'
 
 /**
  * Holds a request for `ms` (leaky-bucket shaping). Resolves true when the wait is over and the
  * client is still there; false as soon as the client goes away, so an abandoned request neither
  * keeps a timer nor reaches the handler.
  */
-export function hold(ms: number, res: ServerResponse): Promise<boolean> {
+export function hold(ms: number, res: RawResponse): Promise<boolean> {
   if (res.destroyed || res.writableEnded) return Promise.resolve(false)
   return new Promise((resolve) => {
     const gone = () => {

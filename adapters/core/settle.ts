@@ -1,4 +1,4 @@
-import type { ServerResponse } from 'node:http'
+import type { RawResponse } from './raw-response'
 
 /**
  * Calls `settle(failed)` once the response has been sent in full: `failed` is true for a status
@@ -7,7 +7,7 @@ import type { ServerResponse } from 'node:http'
  * failed, and so refunds it under `skipFailedRequests`; here a client could then run the handler
  * without limit by hanging up before each answer, so it is not.
  */
-export function whenResponded(res: ServerResponse, settle: (failed: boolean) => void): void {
+export function whenResponded(res: RawResponse, settle: (failed: boolean) => void): void {
   const finished = () => {
     res.off('close', closed)
     settle(res.statusCode >= 400)

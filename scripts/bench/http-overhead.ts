@@ -3,7 +3,10 @@
  * against each framework's usual limiter with one rule, in the same run.
  *
  *   npx tsx scripts/bench/http-overhead.ts [--rounds 15] [--requests 30000] [--connections 16]
- *                                  [--frameworks express,fastify,koa] [--json]
+ *                                  [--frameworks express,fastify,koa,hono] [--json]
+ *
+ * Hono (on @hono/node-server) runs bare and with Diana only: its usual limiter,
+ * hono-rate-limiter, is not a dependency of this repository, so there is no peer to compare.
  *
  * The three servers of a framework (bare, Diana, peer) run side by side, each in its own process
  * (tsx, from source), and take turns: each round sends `--requests` requests to each of them in
@@ -21,7 +24,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Context, Middleware } from 'koa'
 import { HTTP_PEERS, type HttpVariant } from '../../bench/http-contenders'
-import type { Framework } from '../../bench/options'
+import type { Framework as BenchFramework } from '../../bench/options'
 import { BENCH_LIMIT } from '../../bench/quota'
 import { medianInterval, spread } from '../../bench/sampling'
 import {
@@ -51,6 +54,10 @@ export const FOUR_RULES: Rule[] = [
   },
 ]
 const DEVICES = 1000
+
+/** The frameworks of `diana bench http`, and Hono, which only this script measures (no peer). */
+type Framework = BenchFramework | 'hono'
+const PEERS: Record<Framework, string | undefined> = { ...HTTP_PEERS, hono: undefined }
 
 // ---------------------------------------------------------------- server process
 
@@ -111,13 +118,25 @@ async function app(framework: Framework, variant: HttpVariant): Promise<Server> 
     await application.listen({ port: 0, host: '127.0.0.1' })
     return application.server
   }
+  if (framework === 'hono') {
+    const { Hono } = await import('hono')
+    const { createAdaptorServer } = await import('@hono/node-server')
+    const application = new Hono()
+    if (variant === 'diana') {
+      const { diana } = await import('../../adapters/hono')
+      application.use(diana({ rules: FOUR_RULES, identify: (c) => c.req.header('x-account') }))
+    }
+    application.get('/items/:id', (c) => c.json(body))
+    return listen(createAdaptorServer({ fetch: application.fetch }) as Server)
+  }
   const Koa = (await import('koa')).default
   const Router = (await import('@koa/router')).default
   const application = new Koa()
   const router = new Router()
+  // Both limiters app-wide (before the router), the way a Koa app mounts one.
   if (variant === 'diana') {
     const { diana } = await import('../../adapters/koa')
-    router.use(diana({ rules: FOUR_RULES, identify: (ctx) => ctx.get('x-account') || undefined }))
+    application.use(diana({ rules: FOUR_RULES, identify: (ctx) => ctx.get('x-account') || undefined }))
   } else if (variant === 'peer') {
     const ratelimit = (await importUntyped('koa-ratelimit')).default as (o: unknown) => Middleware
     application.use(
@@ -201,7 +220,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '15' },
       requests: { type: 'string', default: '30000' },
       connections: { type: 'string', default: '16' },
-      frameworks: { type: 'string', default: 'express,fastify,koa' },
+      frameworks: { type: 'string', default: 'express,fastify,koa,hono' },
       json: { type: 'boolean', default: false },
     },
   })
@@ -209,9 +228,10 @@ async function main(): Promise<void> {
   const requests = Number(values.requests)
   const connections = Number(values.connections)
   const frameworks = values.frameworks.split(',') as Framework[]
-  const variants: HttpVariant[] = ['none', 'diana', 'peer']
   const results: Record<string, Sample[]> = {}
   for (const framework of frameworks) {
+    const variants: HttpVariant[] =
+      PEERS[framework] === undefined ? ['none', 'diana'] : ['none', 'diana', 'peer']
     const servers = new Map<HttpVariant, ServerProcess>()
     try {
       for (const variant of variants) servers.set(variant, await startServer(framework, variant))
@@ -246,6 +266,14 @@ async function main(): Promise<void> {
       }
     }
     const diana = added('diana')
+    const peerName = PEERS[framework]
+    const common = {
+      framework,
+      baseCpuUsPerRequest: round1(spread(base.map((s) => s.cpuUsPerRequest)).median),
+      dianaAddedUs: diana,
+      dianaRules: FOUR_RULES.length,
+    }
+    if (peerName === undefined) return { ...common, peer: undefined }
     const peer = added('peer')
     // Diana's cost minus the peer's, round by round: both were measured moments apart, so
     // this cancels the machine's drift that the two medians above each carry.
@@ -254,14 +282,11 @@ async function main(): Promise<void> {
     )
     const [low, high] = medianInterval(paired)
     return {
-      framework,
-      peer: HTTP_PEERS[framework],
-      baseCpuUsPerRequest: round1(spread(base.map((s) => s.cpuUsPerRequest)).median),
-      dianaAddedUs: diana,
+      ...common,
+      peer: peerName,
       peerAddedUs: peer,
       dianaMinusPeerUs: { median: round1(spread(paired).median), low: round1(low), high: round1(high) },
       ratio: Number((diana.median / peer.median).toFixed(2)),
-      dianaRules: FOUR_RULES.length,
       peerRules: 1,
     }
   })
@@ -273,6 +298,12 @@ async function main(): Promise<void> {
     `Node ${process.version}; ${rounds} rounds of ${requests} requests per server, ${connections} connections; µs of server CPU per request\n`,
   )
   for (const row of report) {
+    if (row.peer === undefined) {
+      process.stdout.write(
+        `${row.framework.padEnd(8)} bare ${row.baseCpuUsPerRequest} | Diana (4 rules) +${row.dianaAddedUs.median} [${row.dianaAddedUs.min}..${row.dianaAddedUs.max}] | no peer measured\n`,
+      )
+      continue
+    }
     process.stdout.write(
       `${row.framework.padEnd(8)} bare ${row.baseCpuUsPerRequest} | Diana (4 rules) +${row.dianaAddedUs.median} [${row.dianaAddedUs.min}..${row.dianaAddedUs.max}] | ${row.peer} (1 rule) +${row.peerAddedUs.median} [${row.peerAddedUs.min}..${row.peerAddedUs.max}] | ratio ${row.ratio} | Diana - peer, paired by round: ${row.dianaMinusPeerUs.median} (95% CI ${row.dianaMinusPeerUs.low}..${row.dianaMinusPeerUs.high})\n`,
     )

@@ -9,6 +9,7 @@ const examples = [
   { framework: 'express', file: 'examples/adapters/express-app.ts', doc: 'docs/express.md' },
   { framework: 'fastify', file: 'examples/adapters/fastify-app.ts', doc: 'docs/fastify.md' },
   { framework: 'koa', file: 'examples/adapters/koa-app.ts', doc: 'docs/koa.md' },
+  { framework: 'hono', file: 'examples/adapters/hono-app.ts', doc: 'docs/hono.md' },
 ]
 
 function start(file: string): Promise<{ child: ChildProcess; url: string }> {

@@ -18,6 +18,7 @@ const ENTRIES = [
   'diana-limiter/express',
   'diana-limiter/fastify',
   'diana-limiter/koa',
+  'diana-limiter/hono',
   'diana-limiter/metrics',
   'diana-limiter/dashboard',
 ]
@@ -50,6 +51,7 @@ beforeAll(async () => {
       'express',
       'fastify',
       'koa',
+      'hono',
       'prom-client',
       '@types/express',
       '@types/koa',
@@ -77,6 +79,7 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     expect(out).toMatch(/^diana-limiter\/express .*diana/m)
     expect(out).toMatch(/^diana-limiter\/fastify .*default/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)
+    expect(out).toMatch(/^diana-limiter\/hono .*diana/m)
     expect(out).toMatch(/^diana-limiter\/metrics .*dianaMetrics/m)
     expect(out).toMatch(/^diana-limiter\/dashboard .*dashboard/m)
   })
@@ -90,6 +93,7 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     expect(out).toMatch(/^diana-limiter .*createLimiter/m)
     expect(out).toMatch(/^diana-limiter\/express .*diana/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)
+    expect(out).toMatch(/^diana-limiter\/hono .*diana/m)
     expect(out).toMatch(/^diana-limiter\/metrics .*dianaMetrics/m)
     expect(out).toMatch(/^diana-limiter\/dashboard .*dashboard/m)
   })
@@ -162,9 +166,11 @@ const server = createServer(handler).listen(0, '127.0.0.1', async () => {
 import { diana } from 'diana-limiter/express'
 import dianaFastify from 'diana-limiter/fastify'
 import { diana as dianaKoa } from 'diana-limiter/koa'
+import { diana as dianaHono } from 'diana-limiter/hono'
 import { dianaMetrics } from 'diana-limiter/metrics'
 import { dashboard } from 'diana-limiter/dashboard'
 import express from 'express'
+import { Hono } from 'hono'
 
 const rules: Rule[] = [{ name: 'per-account', dimension: 'account', algorithm: 'sliding-window', limit: 3, window: '1m' }]
 const limiter = createLimiter({ rules })
@@ -173,6 +179,9 @@ const remaining: number = decision.remaining
 const app = express()
 app.use('/ops', dashboard(limiter, { token: 'consumer-token-0123456789', allowEdits: false }))
 app.use(diana({ limiter, identify: (req) => req.get('x-account') }))
+const web = new Hono()
+web.use(dianaHono({ limiter, identify: (c) => c.req.header('x-account') }))
+web.get('/', (c) => c.text(String(c.get('rateLimit')?.remaining)))
 void [remaining, dianaFastify, dianaKoa, dianaMetrics]
 `,
       )
@@ -250,6 +259,7 @@ console.log(first.allowed, second.allowed)`,
       'dist/adapters/express',
       'dist/adapters/fastify',
       'dist/adapters/koa',
+      'dist/adapters/hono',
       'dist/src/metrics/index',
       'dist/src/dashboard/index',
     ]

@@ -1,14 +1,16 @@
 /**
- * The adapter entry points' types as a user meets them: `diana-limiter/express`, `/koa` and
- * `/fastify` from this package's own build. Checked by `vitest run` (typecheck) and
+ * The adapter entry points' types as a user meets them: `diana-limiter/express`, `/koa`,
+ * `/hono` and `/fastify` from this package's own build. Checked by `vitest run` (typecheck) and
  * `tsc --noEmit`; nothing here runs.
  */
 import { createLimiter, type Decision, type Limiter, type Rule } from 'diana-limiter'
 import { type DianaExpressOptions, diana as express } from 'diana-limiter/express'
 import fastifyPlugin, { type DianaFastifyOptions, type DianaRouteConfig } from 'diana-limiter/fastify'
+import { type DianaHonoOptions, type DianaVariables, diana as hono } from 'diana-limiter/hono'
 import { type DianaKoaOptions, diana as koa } from 'diana-limiter/koa'
 import type { Request, RequestHandler } from 'express'
 import Fastify, { type FastifyRequest } from 'fastify'
+import { Hono, type Context as HonoContext, type MiddlewareHandler } from 'hono'
 import type { Context, Middleware } from 'koa'
 import { describe, expectTypeOf, it } from 'vitest'
 
@@ -52,6 +54,34 @@ describe('diana-limiter/koa', () => {
     expectTypeOf<Context['state']['rateLimit']>().toEqualTypeOf<Decision | undefined>()
     // @ts-expect-error skip answers a boolean
     koa({ rules, skip: () => 'yes' })
+  })
+})
+
+describe('diana-limiter/hono', () => {
+  it("diana(options) is Hono middleware, with the decision at c.get('rateLimit')", () => {
+    expectTypeOf(hono).parameter(0).toEqualTypeOf<DianaHonoOptions>()
+    expectTypeOf(hono({ rules })).toExtend<MiddlewareHandler>()
+    const app = new Hono<{ Variables: DianaVariables }>()
+    app.use(
+      hono({
+        rules,
+        connInfo: (c) => ({ remote: { address: c.req.header('x-test') ?? '' } }),
+        trustProxy: 1,
+        identify: (c) => {
+          expectTypeOf(c).toEqualTypeOf<HonoContext>()
+          return c.req.header('x-user')
+        },
+        onLimited: (c, decision) => c.json({ rule: decision.rule }, 429),
+      }),
+    )
+    app.get('/', (c) => {
+      expectTypeOf(c.get('rateLimit')).toEqualTypeOf<Decision | undefined>()
+      return c.text('ok')
+    })
+    // @ts-expect-error trustProxy is a boolean, a hop count or a function
+    hono({ rules, trustProxy: 'loopback' })
+    // @ts-expect-error skip answers a boolean
+    hono({ rules, skip: () => 'yes' })
   })
 })
 
