@@ -9,6 +9,7 @@ export default defineConfig({
     'adapters/express': 'adapters/express.ts',
     'adapters/fastify': 'adapters/fastify.ts',
     'adapters/koa': 'adapters/koa.ts',
+    'adapters/nestjs': 'adapters/nestjs.ts',
     'src/metrics/index': 'src/metrics/index.ts',
   },
   format: ['esm', 'cjs'],

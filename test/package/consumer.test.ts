@@ -18,6 +18,7 @@ const ENTRIES = [
   'diana-limiter/express',
   'diana-limiter/fastify',
   'diana-limiter/koa',
+  'diana-limiter/nestjs',
   'diana-limiter/metrics',
 ]
 
@@ -49,6 +50,11 @@ beforeAll(async () => {
       'express',
       'fastify',
       'koa',
+      // NestJS 12 is ESM only: the CommonJS build requires it through Node's require(esm).
+      '@nestjs/common@^12.5.1',
+      '@nestjs/core@^12.5.1',
+      'reflect-metadata',
+      'rxjs',
       'prom-client',
       '@types/express',
       '@types/koa',
@@ -76,6 +82,7 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     expect(out).toMatch(/^diana-limiter\/express .*diana/m)
     expect(out).toMatch(/^diana-limiter\/fastify .*default/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)
+    expect(out).toMatch(/^diana-limiter\/nestjs .*DianaGuard.*DianaModule.*RateLimit/m)
     expect(out).toMatch(/^diana-limiter\/metrics .*dianaMetrics/m)
   })
 
@@ -88,6 +95,7 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     expect(out).toMatch(/^diana-limiter .*createLimiter/m)
     expect(out).toMatch(/^diana-limiter\/express .*diana/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)
+    expect(out).toMatch(/^diana-limiter\/nestjs .*DianaGuard.*DianaModule.*RateLimit/m)
     expect(out).toMatch(/^diana-limiter\/metrics .*dianaMetrics/m)
   })
 
@@ -119,6 +127,7 @@ import { diana } from 'diana-limiter/express'
 import dianaFastify from 'diana-limiter/fastify'
 import { diana as dianaKoa } from 'diana-limiter/koa'
 import { dianaMetrics } from 'diana-limiter/metrics'
+import { DianaModule, RateLimit } from 'diana-limiter/nestjs'
 import express from 'express'
 
 const rules: Rule[] = [{ name: 'per-account', dimension: 'account', algorithm: 'sliding-window', limit: 3, window: '1m' }]
@@ -127,7 +136,8 @@ const decision: Decision = await limiter.check({ account: 'alice' })
 const remaining: number = decision.remaining
 const app = express()
 app.use(diana({ limiter, identify: (req) => req.get('x-account') }))
-void [remaining, dianaFastify, dianaKoa, dianaMetrics]
+const nest = DianaModule.forRoot({ rules, identify: (req: { user?: { id: string } }) => req.user?.id })
+void [remaining, dianaFastify, dianaKoa, dianaMetrics, nest, RateLimit]
 `,
       )
       // The root's TypeScript, type roots and packages from the scratch project. skipLibCheck as
@@ -204,6 +214,7 @@ console.log(first.allowed, second.allowed)`,
       'dist/adapters/express',
       'dist/adapters/fastify',
       'dist/adapters/koa',
+      'dist/adapters/nestjs',
       'dist/src/metrics/index',
     ]
     for (const extension of ['.js', '.cjs']) {

@@ -15,6 +15,7 @@ import type { Decision } from '../../../src/decision'
 import type { Limiter } from '../../../src/limiter'
 import type { Rule } from '../../../src/rules/rule'
 import { thenable } from '../../support/thenable'
+import { nestFramework } from './apps-nestjs'
 
 /**
  * One test app, built alike in every framework: the same routes, the same limiter options and
@@ -465,6 +466,8 @@ export const frameworks: Framework[] = [
   fastifyFramework('fastify 5', fastify),
   koaFramework('koa 2', koa2),
   koaFramework('koa 3', Koa),
+  nestFramework('nestjs 12 express', 'express'),
+  nestFramework('nestjs 12 fastify', 'fastify'),
 ]
 
 /**
