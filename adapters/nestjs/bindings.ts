@@ -29,6 +29,32 @@ export function takeProblem(res: object): PendingProblem | undefined {
   return problem
 }
 
+/**
+ * Sends `body` as problem+json when it is what gets sent on this response: Nest's exception
+ * filter answers an `HttpException` with `res.json(body)` (Express) or `reply.send(body)`
+ * (Fastify), and NestJS 11 on Express forces `application/json` on any other content type set
+ * beforehand (with a warning per request). So the content type is set at the moment the filter
+ * sends this very object, and only then: a filter of the app's that sends its own body keeps
+ * its own content type. Only a denied request's response gets this (an own property).
+ */
+export function sendsAsProblem(res: object, body: object): void {
+  if (isFastify(res)) {
+    const reply = res as FastifyReply
+    const send = reply.send
+    reply.send = function (this: FastifyReply, payload?: unknown) {
+      if (payload === body) this.header('content-type', PROBLEM_JSON)
+      return send.call(this, payload)
+    } as FastifyReply['send']
+    return
+  }
+  const response = res as Response
+  const json = response.json
+  response.json = function (this: Response, value?: unknown) {
+    if (value === body) this.setHeader('Content-Type', PROBLEM_JSON)
+    return json.call(this, value)
+  } as Response['json']
+}
+
 function headerValue(value: string | string[] | undefined): string | undefined {
   return Array.isArray(value) ? value.join(', ') : value
 }
@@ -60,8 +86,6 @@ export const expressBinding: Binding<Request, Response> = {
   },
   responded: (res) => res.headersSent,
   sendProblem: (res, status, body) => {
-    // Express's res.json keeps a content type already set, so Nest's filter sends problem+json.
-    res.setHeader('Content-Type', PROBLEM_JSON)
     pending.set(res, { status, body })
   },
   raw: (res) => res,
@@ -93,7 +117,6 @@ export const fastifyBinding: Binding<FastifyRequest, FastifyReply> = {
   },
   responded: (reply) => reply.sent,
   sendProblem: (reply, status, body) => {
-    reply.header('content-type', PROBLEM_JSON)
     pending.set(reply, { status, body })
   },
   raw: (reply) => reply.raw,

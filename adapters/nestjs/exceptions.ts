@@ -16,10 +16,10 @@ export interface RateLimitProblem {
  * Thrown by `DianaGuard` for a request a rule denied (status 429, or `response.status`; 503 when
  * a concurrency rule is full, by `response.overloadStatus`). Nest's exception filters see it as
  * any `HttpException`: `getResponse()` is the problem+json body, `getStatus()` the status, and
- * `decision` the limiter's decision. The guard has already set `Retry-After`, the rate-limit
- * headers and `Content-Type: application/problem+json` on the response, so Nest's default
- * filter sends what the Express, Fastify and Koa adapters send; a filter of yours that answers
- * otherwise sets its own content type.
+ * `decision` the limiter's decision. The guard has already set `Retry-After` and the rate-limit
+ * headers on the response, and the response sends this body as `application/problem+json`, so
+ * Nest's default filter sends what the Express, Fastify and Koa adapters send; a filter of yours
+ * that sends its own body keeps its own content type.
  */
 export class RateLimitExceededException extends HttpException {
   readonly decision: Decision | undefined

@@ -3,7 +3,7 @@ import { Reflector } from '@nestjs/core'
 import type { Decision } from '../../src/decision'
 import { isPromiseLike } from '../../src/maybe-async'
 import { PROBLEM_TYPES } from '../core/problem'
-import { takeProblem } from './bindings'
+import { sendsAsProblem, takeProblem } from './bindings'
 import type { DianaCore, NestGate } from './core'
 import type { RateLimitMetadata } from './decorators'
 import {
@@ -94,6 +94,7 @@ function refuse(req: object, res: object): false {
   const problem = takeProblem(res)
   if (problem === undefined) return false
   const body = JSON.parse(problem.body) as RateLimitProblem
+  sendsAsProblem(res, body)
   if (body.type === PROBLEM_TYPES.storeUnavailable) {
     throw new RateLimiterUnavailableException(body)
   }

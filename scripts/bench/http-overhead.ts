@@ -3,7 +3,8 @@
  * against each framework's usual limiter with one rule, in the same run.
  *
  *   npx tsx scripts/bench/http-overhead.ts [--rounds 15] [--requests 30000] [--connections 16]
- *                                  [--frameworks express,fastify,koa] [--json]
+ *                                  [--frameworks express,fastify,koa,nestjs-express,nestjs-fastify]
+ *                                  [--json]
  *
  * The three servers of a framework (bare, Diana, peer) run side by side, each in its own process
  * (tsx, from source), and take turns: each round sends `--requests` requests to each of them in
@@ -31,6 +32,16 @@ import {
   startServerProcess,
 } from '../../bench/server-process'
 import type { Rule } from '../../src/rules/rule'
+import { NEST_PEER, NEST_PLATFORMS, type NestPlatform, nestApp } from './http-overhead-nestjs'
+
+/** The frameworks of `diana bench http`, and NestJS on its two platforms (@nestjs/throttler). */
+type BenchFramework = Framework | NestPlatform
+const PEERS: Record<BenchFramework, string> = {
+  ...HTTP_PEERS,
+  ...Object.fromEntries(NEST_PLATFORMS.map((platform) => [platform, NEST_PEER])),
+} as Record<BenchFramework, string>
+const isNest = (framework: BenchFramework): framework is NestPlatform =>
+  (NEST_PLATFORMS as readonly string[]).includes(framework)
 
 // Packages without type declarations; a variable name keeps the compiler from looking for them.
 const importUntyped = (name: string): Promise<{ default: unknown }> => import(name)
@@ -54,8 +65,10 @@ const DEVICES = 1000
 
 // ---------------------------------------------------------------- server process
 
-async function serve(framework: Framework, variant: HttpVariant): Promise<void> {
-  const server = await app(framework, variant)
+async function serve(framework: BenchFramework, variant: HttpVariant): Promise<void> {
+  const server = isNest(framework)
+    ? await nestApp(framework, variant, FOUR_RULES, deviceOf)
+    : await app(framework, variant)
   const send = (message: FromServer) => process.send?.(message)
   reportUsage(server, send)
   send({ type: 'ready', port: (server.address() as AddressInfo).port })
@@ -174,12 +187,15 @@ async function load(port: number, requests: number, connections: number): Promis
   return { non2xx: result.non2xx }
 }
 
-function startServer(framework: Framework, variant: HttpVariant): Promise<ServerProcess> {
+function startServer(framework: BenchFramework, variant: HttpVariant): Promise<ServerProcess> {
   return startServerProcess(
     `the ${framework} server (${variant})`,
     fileURLToPath(import.meta.url),
     ['serve', framework, variant],
-    { execArgv: ['--import', 'tsx'], stdout: 'inherit' },
+    // NestJS 12 is ESM only, and @nestjs/throttler requires it from CommonJS: under tsx's
+    // CommonJS hook that require would load a second copy of @nestjs/core (whose Reflector the
+    // app's injector does not know). With the ESM hook alone, Node's own require(esm) shares one.
+    { execArgv: ['--import', isNest(framework) ? 'tsx/esm' : 'tsx'], stdout: 'inherit' },
   )
 }
 
@@ -208,7 +224,7 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds)
   const requests = Number(values.requests)
   const connections = Number(values.connections)
-  const frameworks = values.frameworks.split(',') as Framework[]
+  const frameworks = values.frameworks.split(',') as BenchFramework[]
   const variants: HttpVariant[] = ['none', 'diana', 'peer']
   const results: Record<string, Sample[]> = {}
   for (const framework of frameworks) {
@@ -255,7 +271,7 @@ async function main(): Promise<void> {
     const [low, high] = medianInterval(paired)
     return {
       framework,
-      peer: HTTP_PEERS[framework],
+      peer: PEERS[framework],
       baseCpuUsPerRequest: round1(spread(base.map((s) => s.cpuUsPerRequest)).median),
       dianaAddedUs: diana,
       peerAddedUs: peer,
@@ -274,13 +290,14 @@ async function main(): Promise<void> {
   )
   for (const row of report) {
     process.stdout.write(
-      `${row.framework.padEnd(8)} bare ${row.baseCpuUsPerRequest} | Diana (4 rules) +${row.dianaAddedUs.median} [${row.dianaAddedUs.min}..${row.dianaAddedUs.max}] | ${row.peer} (1 rule) +${row.peerAddedUs.median} [${row.peerAddedUs.min}..${row.peerAddedUs.max}] | ratio ${row.ratio} | Diana - peer, paired by round: ${row.dianaMinusPeerUs.median} (95% CI ${row.dianaMinusPeerUs.low}..${row.dianaMinusPeerUs.high})\n`,
+      `${row.framework.padEnd(14)} bare ${row.baseCpuUsPerRequest} | Diana (4 rules) +${row.dianaAddedUs.median} [${row.dianaAddedUs.min}..${row.dianaAddedUs.max}] | ${row.peer} (1 rule) +${row.peerAddedUs.median} [${row.peerAddedUs.min}..${row.peerAddedUs.max}] | ratio ${row.ratio} | Diana - peer, paired by round: ${row.dianaMinusPeerUs.median} (95% CI ${row.dianaMinusPeerUs.low}..${row.dianaMinusPeerUs.high})\n`,
     )
   }
 }
 
 // Run only as a script (not when imported, e.g. for FOUR_RULES).
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
-  if (process.argv[2] === 'serve') await serve(process.argv[3] as Framework, process.argv[4] as HttpVariant)
+  if (process.argv[2] === 'serve')
+    await serve(process.argv[3] as BenchFramework, process.argv[4] as HttpVariant)
   else await main()
 }

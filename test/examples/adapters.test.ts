@@ -9,6 +9,7 @@ const examples = [
   { framework: 'express', file: 'examples/adapters/express-app.ts', doc: 'docs/express.md' },
   { framework: 'fastify', file: 'examples/adapters/fastify-app.ts', doc: 'docs/fastify.md' },
   { framework: 'koa', file: 'examples/adapters/koa-app.ts', doc: 'docs/koa.md' },
+  { framework: 'nestjs', file: 'examples/adapters/nestjs-app.ts', doc: 'docs/nestjs.md' },
 ]
 
 function start(file: string): Promise<{ child: ChildProcess; url: string }> {
