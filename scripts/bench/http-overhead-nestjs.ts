@@ -21,6 +21,7 @@ export async function nestApp(
   variant: HttpVariant,
   rules: Rule[],
   deviceOf: (headers: Headers, ip: string | undefined) => string,
+  listen = true,
 ): Promise<Server> {
   const { Controller, Get, Module } = await import('@nestjs/common')
   const { APP_GUARD, NestFactory } = await import('@nestjs/core')
@@ -65,6 +66,14 @@ export async function nestApp(
   } else {
     const { FastifyAdapter } = await import('@nestjs/platform-fastify')
     app = await NestFactory.create(App, new FastifyAdapter() as never, { logger: false, abortOnError: false })
+  }
+  if (!listen) {
+    // Not listening: light-my-request's inject over the platform's handler (scripts/bench/nestjs-guard.ts).
+    await app.init()
+    const instance = app.getHttpAdapter().getInstance()
+    if (platform === 'nestjs-fastify') return ((options: object) => instance.inject(options)) as never
+    const { inject } = await import('light-my-request')
+    return ((options: object) => inject(instance, options as never)) as never
   }
   await app.listen(0, '127.0.0.1')
   return app.getHttpServer() as Server

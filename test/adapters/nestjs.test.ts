@@ -1,3 +1,6 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 import {
   type ArgumentsHost,
   type CanActivate,
@@ -293,6 +296,42 @@ describe.each(PLATFORMS)('NestJS 12 on %s', (platform) => {
     const { url } = await start(App, platform)
     expect((await send(`${url}/items`)).headers.get('ratelimit')).toBe('"device";r=1;t=60')
     expect((await send(`${url}/items`)).headers.get('ratelimit')).toBe('"device";r=0;t=60')
+  })
+
+  it('a reload of the config file reaches @RateLimit routes too', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'diana-nest-'))
+    const config = join(dir, 'diana.yaml')
+    const file = (limit: number) =>
+      `version: 1\nrules:\n  - { name: device, dimension: device, algorithm: fixed-window, limit: ${limit}, window: 1m }\n`
+    await writeFile(config, file(5))
+    @Controller()
+    @UseGuards(DianaGuard)
+    class Api {
+      @Get('extra')
+      @RateLimit([
+        { name: 'extra', dimension: 'device', algorithm: 'fixed-window', limit: 100, window: '1h' },
+      ])
+      extra() {
+        return 'extra'
+      }
+    }
+    @Module({ imports: [DianaModule.forRoot({ config, clock: fakeClock().now })], controllers: [Api] })
+    class App {}
+    try {
+      const { url, app } = await start(App, platform)
+      const limiter = app.get<Limiter>(DIANA_LIMITER)
+      expect((await send(`${url}/extra`, { headers: { 'x-device-id': 'a' } })).headers.get('ratelimit')).toBe(
+        '"device";r=4;t=60',
+      )
+      const reloaded = new Promise((resolve) => limiter.once('config', resolve))
+      await writeFile(config, file(50))
+      await reloaded
+      // The new module rule is a new definition: its counter starts afresh, on this route too.
+      const after = await send(`${url}/extra`, { headers: { 'x-device-id': 'a' } })
+      expect(after.headers.get('ratelimit-policy')).toBe('"device";q=50;w=60')
+    } finally {
+      await rm(dir, { recursive: true, force: true })
+    }
   })
 
   it('a bad option stops the app at startup with a message naming it', async () => {
