@@ -29,6 +29,7 @@ export default defineConfig({
     'adapters/fastify': 'adapters/fastify.ts',
     'adapters/koa': 'adapters/koa.ts',
     'adapters/hono': 'adapters/hono.ts',
+    'adapters/nestjs': 'adapters/nestjs.ts',
     'src/metrics/index': 'src/metrics/index.ts',
     'src/dashboard/index': 'src/dashboard/index.ts',
   },

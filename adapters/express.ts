@@ -91,7 +91,7 @@ const walks = new WeakMap<object, Walked>()
  * router mounted after the first request): per request, one length check per router.
  * Sub-apps (`app.use(path, otherApp)`) are hidden inside a wrapper and not walked.
  */
-function routingOf(app: Application | undefined): Routing {
+export function routingOf(app: Application | undefined): Routing {
   if (app === undefined) return FOLDING_ROUTING
   const root = ((app as { _router?: unknown })._router ?? (app as { router?: unknown }).router) as
     | ExpressRouter

@@ -8,7 +8,7 @@ import { isStore } from '../src/stores/create-store'
 import { type Binding, Gate } from './core/gate'
 import { type AdapterHooks, type AdapterOptions, HOOK_NAMES, type LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
-import { type Routing, routing, targetPath } from './core/resource-path'
+import { fastifyRouting as routingOf, targetPath } from './core/resource-path'
 
 export type { HeaderStyle, ResponseOptions, RoutingOptions } from './core/options'
 
@@ -101,25 +101,6 @@ const binding: Binding<FastifyRequest, FastifyReply> = {
     reply.code(status).type(PROBLEM_JSON).send(body)
   },
   raw: (reply) => reply.raw,
-}
-
-interface RouterSettings {
-  caseSensitive?: boolean
-  ignoreTrailingSlash?: boolean
-  ignoreDuplicateSlashes?: boolean
-}
-
-/**
- * Fastify's router options; in Fastify 5 `routerOptions` wins over the top-level ones. One
- * router serves the whole server, so every encapsulation context has the same.
- */
-function routingOf(config: Readonly<RouterSettings & { routerOptions?: RouterSettings }>): Routing {
-  const router = config.routerOptions
-  return routing(
-    router?.caseSensitive ?? config.caseSensitive ?? true,
-    router?.ignoreTrailingSlash ?? config.ignoreTrailingSlash ?? false,
-    router?.ignoreDuplicateSlashes ?? config.ignoreDuplicateSlashes ?? false,
-  )
 }
 
 const WHERE = 'diana-limiter/fastify'

@@ -149,6 +149,18 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     return this.#live?.ready() ?? Promise.resolve()
   }
 
+  /**
+   * The store this limiter decides in. A limiter built over it (`store: limiter.sharedStore`)
+   * counts every rule of the same definition in the same place: diana-limiter/nestjs checks a
+   * route's own rules and the module's in one all-or-nothing check that way. Closing either
+   * limiter closes the store.
+   *
+   * @internal For Diana's adapters; not part of the public API, and it may change in any release.
+   */
+  get sharedStore(): Store {
+    return this.#store
+  }
+
   /** The rules in force, as written. */
   get rules(): Rule[] {
     return this.#rules.rules.map((rule) => rule.rule)
@@ -585,7 +597,8 @@ export function createLimiter(options: LimiterOptions): Limiter {
   return new Limiter(options)
 }
 
-function compileOrThrow(rules: unknown): RuleSet {
+/** Compiles a rule list or throws a {@link RuleError} naming every problem. */
+export function compileOrThrow(rules: unknown): RuleSet {
   const result = compileRules(rules)
   if (!result.ok) {
     throw new RuleError(result.issues, (issue) => {

@@ -44,6 +44,28 @@ export function routing(
   return ROUTINGS[routingIndex(caseSensitive, ignoreTrailingSlash, ignoreDuplicateSlashes)] as Routing
 }
 
+interface FastifyRouterSettings {
+  caseSensitive?: boolean
+  ignoreTrailingSlash?: boolean
+  ignoreDuplicateSlashes?: boolean
+}
+
+/**
+ * Fastify's router options (`fastify.initialConfig`); in Fastify 5 `routerOptions` wins over
+ * the top-level ones. One router serves the whole server, so every encapsulation context has
+ * the same. Read by the Fastify plugin and by diana-limiter/nestjs on the Fastify platform.
+ */
+export function fastifyRouting(
+  config: Readonly<FastifyRouterSettings & { routerOptions?: FastifyRouterSettings }>,
+): Routing {
+  const router = config.routerOptions
+  return routing(
+    router?.caseSensitive ?? config.caseSensitive ?? true,
+    router?.ignoreTrailingSlash ?? config.ignoreTrailingSlash ?? false,
+    router?.ignoreDuplicateSlashes ?? config.ignoreDuplicateSlashes ?? false,
+  )
+}
+
 /** What Express (without settings), @koa/router and most routers do. */
 export const FOLDING_ROUTING: Routing = routing(false, true, false)
 

@@ -3,7 +3,8 @@
  * against each framework's usual limiter with one rule, in the same run.
  *
  *   npx tsx scripts/bench/http-overhead.ts [--rounds 15] [--requests 30000] [--connections 16]
- *                                  [--frameworks express,fastify,koa,hono] [--json]
+ *                                  [--frameworks express,fastify,koa,hono,nestjs-express,nestjs-fastify]
+ *                                  [--json]
  *
  * Hono (on @hono/node-server) runs bare and with Diana only: its usual limiter,
  * hono-rate-limiter, is not a dependency of this repository, so there is no peer to compare.
@@ -24,7 +25,7 @@ import { fileURLToPath, pathToFileURL } from 'node:url'
 import { parseArgs } from 'node:util'
 import type { Context, Middleware } from 'koa'
 import { HTTP_PEERS, type HttpVariant } from '../../bench/http-contenders'
-import type { Framework as BenchFramework } from '../../bench/options'
+import type { Framework as HttpFramework } from '../../bench/options'
 import { BENCH_LIMIT } from '../../bench/quota'
 import { medianInterval, spread } from '../../bench/sampling'
 import {
@@ -34,6 +35,20 @@ import {
   startServerProcess,
 } from '../../bench/server-process'
 import type { Rule } from '../../src/rules/rule'
+import { NEST_PEER, NEST_PLATFORMS, type NestPlatform, nestApp } from './http-overhead-nestjs'
+
+/**
+ * The frameworks of `diana bench http`, Hono, which only this script measures (no peer), and
+ * NestJS on its two platforms (@nestjs/throttler).
+ */
+type Framework = HttpFramework | 'hono' | NestPlatform
+const PEERS = {
+  ...HTTP_PEERS,
+  hono: undefined,
+  ...Object.fromEntries(NEST_PLATFORMS.map((platform) => [platform, NEST_PEER])),
+} as Record<Framework, string | undefined>
+const isNest = (framework: Framework): framework is NestPlatform =>
+  (NEST_PLATFORMS as readonly string[]).includes(framework)
 
 // Packages without type declarations; a variable name keeps the compiler from looking for them.
 const importUntyped = (name: string): Promise<{ default: unknown }> => import(name)
@@ -55,14 +70,12 @@ export const FOUR_RULES: Rule[] = [
 ]
 const DEVICES = 1000
 
-/** The frameworks of `diana bench http`, and Hono, which only this script measures (no peer). */
-type Framework = BenchFramework | 'hono'
-const PEERS: Record<Framework, string | undefined> = { ...HTTP_PEERS, hono: undefined }
-
 // ---------------------------------------------------------------- server process
 
 async function serve(framework: Framework, variant: HttpVariant): Promise<void> {
-  const server = await app(framework, variant)
+  const server = isNest(framework)
+    ? await nestApp(framework, variant, FOUR_RULES, deviceOf)
+    : await app(framework, variant)
   const send = (message: FromServer) => process.send?.(message)
   reportUsage(server, send)
   send({ type: 'ready', port: (server.address() as AddressInfo).port })
@@ -71,7 +84,7 @@ async function serve(framework: Framework, variant: HttpVariant): Promise<void> 
 const deviceOf = (headers: Record<string, string | string[] | undefined>, ip: string | undefined) =>
   (headers['x-device-id'] as string | undefined) ?? ip ?? ''
 
-async function app(framework: Framework, variant: HttpVariant): Promise<Server> {
+async function app(framework: Exclude<Framework, NestPlatform>, variant: HttpVariant): Promise<Server> {
   const body = { hello: 'world' }
   if (framework === 'express') {
     const express = (await import('express')).default
@@ -198,7 +211,10 @@ function startServer(framework: Framework, variant: HttpVariant): Promise<Server
     `the ${framework} server (${variant})`,
     fileURLToPath(import.meta.url),
     ['serve', framework, variant],
-    { execArgv: ['--import', 'tsx'], stdout: 'inherit' },
+    // NestJS 12 is ESM only, and @nestjs/throttler requires it from CommonJS: under tsx's
+    // CommonJS hook that require would load a second copy of @nestjs/core (whose Reflector the
+    // app's injector does not know). With the ESM hook alone, Node's own require(esm) shares one.
+    { execArgv: ['--import', isNest(framework) ? 'tsx/esm' : 'tsx'], stdout: 'inherit' },
   )
 }
 
@@ -220,7 +236,7 @@ async function main(): Promise<void> {
       rounds: { type: 'string', default: '15' },
       requests: { type: 'string', default: '30000' },
       connections: { type: 'string', default: '16' },
-      frameworks: { type: 'string', default: 'express,fastify,koa,hono' },
+      frameworks: { type: 'string', default: 'express,fastify,koa,hono,nestjs-express,nestjs-fastify' },
       json: { type: 'boolean', default: false },
     },
   })
@@ -305,7 +321,7 @@ async function main(): Promise<void> {
       continue
     }
     process.stdout.write(
-      `${row.framework.padEnd(8)} bare ${row.baseCpuUsPerRequest} | Diana (4 rules) +${row.dianaAddedUs.median} [${row.dianaAddedUs.min}..${row.dianaAddedUs.max}] | ${row.peer} (1 rule) +${row.peerAddedUs.median} [${row.peerAddedUs.min}..${row.peerAddedUs.max}] | ratio ${row.ratio} | Diana - peer, paired by round: ${row.dianaMinusPeerUs.median} (95% CI ${row.dianaMinusPeerUs.low}..${row.dianaMinusPeerUs.high})\n`,
+      `${row.framework.padEnd(14)} bare ${row.baseCpuUsPerRequest} | Diana (4 rules) +${row.dianaAddedUs.median} [${row.dianaAddedUs.min}..${row.dianaAddedUs.max}] | ${row.peer} (1 rule) +${row.peerAddedUs.median} [${row.peerAddedUs.min}..${row.peerAddedUs.max}] | ratio ${row.ratio} | Diana - peer, paired by round: ${row.dianaMinusPeerUs.median} (95% CI ${row.dianaMinusPeerUs.low}..${row.dianaMinusPeerUs.high})\n`,
     )
   }
 }

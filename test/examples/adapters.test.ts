@@ -10,6 +10,7 @@ const examples = [
   { framework: 'fastify', file: 'examples/adapters/fastify-app.ts', doc: 'docs/fastify.md' },
   { framework: 'koa', file: 'examples/adapters/koa-app.ts', doc: 'docs/koa.md' },
   { framework: 'hono', file: 'examples/adapters/hono-app.ts', doc: 'docs/hono.md' },
+  { framework: 'nestjs', file: 'examples/adapters/nestjs-app.ts', doc: 'docs/nestjs.md' },
 ]
 
 function start(file: string): Promise<{ child: ChildProcess; url: string }> {

@@ -19,6 +19,7 @@ const ENTRIES = [
   'diana-limiter/fastify',
   'diana-limiter/koa',
   'diana-limiter/hono',
+  'diana-limiter/nestjs',
   'diana-limiter/metrics',
   'diana-limiter/dashboard',
 ]
@@ -52,6 +53,11 @@ beforeAll(async () => {
       'fastify',
       'koa',
       'hono',
+      // NestJS 12 is ESM only: the CommonJS build requires it through Node's require(esm).
+      '@nestjs/common@^12.5.1',
+      '@nestjs/core@^12.5.1',
+      'reflect-metadata',
+      'rxjs',
       'prom-client',
       '@types/express',
       '@types/koa',
@@ -80,6 +86,7 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     expect(out).toMatch(/^diana-limiter\/fastify .*default/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)
     expect(out).toMatch(/^diana-limiter\/hono .*diana/m)
+    expect(out).toMatch(/^diana-limiter\/nestjs .*DianaGuard.*DianaModule.*RateLimit/m)
     expect(out).toMatch(/^diana-limiter\/metrics .*dianaMetrics/m)
     expect(out).toMatch(/^diana-limiter\/dashboard .*dashboard/m)
   })
@@ -94,6 +101,7 @@ for (const name of names) console.log(name, Object.keys(await import(name)).sort
     expect(out).toMatch(/^diana-limiter\/express .*diana/m)
     expect(out).toMatch(/^diana-limiter\/koa .*diana/m)
     expect(out).toMatch(/^diana-limiter\/hono .*diana/m)
+    expect(out).toMatch(/^diana-limiter\/nestjs .*DianaGuard.*DianaModule.*RateLimit/m)
     expect(out).toMatch(/^diana-limiter\/metrics .*dianaMetrics/m)
     expect(out).toMatch(/^diana-limiter\/dashboard .*dashboard/m)
   })
@@ -169,6 +177,7 @@ import { diana as dianaKoa } from 'diana-limiter/koa'
 import { diana as dianaHono } from 'diana-limiter/hono'
 import { dianaMetrics } from 'diana-limiter/metrics'
 import { dashboard } from 'diana-limiter/dashboard'
+import { DianaModule, RateLimit } from 'diana-limiter/nestjs'
 import express from 'express'
 import { Hono } from 'hono'
 
@@ -182,7 +191,8 @@ app.use(diana({ limiter, identify: (req) => req.get('x-account') }))
 const web = new Hono()
 web.use(dianaHono({ limiter, identify: (c) => c.req.header('x-account') }))
 web.get('/', (c) => c.text(String(c.get('rateLimit')?.remaining)))
-void [remaining, dianaFastify, dianaKoa, dianaMetrics]
+const nest = DianaModule.forRoot({ rules, identify: (req: { user?: { id: string } }) => req.user?.id })
+void [remaining, dianaFastify, dianaKoa, dianaMetrics, nest, RateLimit]
 `,
       )
       // The root's TypeScript, type roots and packages from the scratch project. skipLibCheck as
@@ -260,6 +270,7 @@ console.log(first.allowed, second.allowed)`,
       'dist/adapters/fastify',
       'dist/adapters/koa',
       'dist/adapters/hono',
+      'dist/adapters/nestjs',
       'dist/src/metrics/index',
       'dist/src/dashboard/index',
     ]

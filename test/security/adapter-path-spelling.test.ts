@@ -64,7 +64,10 @@ describe.each(frameworks)('$name: another spelling of a path is the same resourc
       statuses.push(await rawStatus(url, target, { method: 'POST' }))
     }
     expect(hits.get('/api/seckill/:sku'), JSON.stringify(statuses)).toBe(3)
-    expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(spellings(url).length * 2 - 3 - 2)
+    // Refused by the limiter (429), or by the router before any guard runs (NestJS on Express
+    // does not decode `%73eckill` to match the literal `seckill`: 404). Neither reaches the handler.
+    const refused = statuses.filter((s) => s === 429 || s === 404).length
+    expect(refused).toBeGreaterThanOrEqual(spellings(url).length * 2 - 3 - 2)
   })
 
   it('a rule written with capitals still applies where routing ignores case', async () => {

@@ -1,13 +1,23 @@
 /**
  * The adapter entry points' types as a user meets them: `diana-limiter/express`, `/koa`,
- * `/hono` and `/fastify` from this package's own build. Checked by `vitest run` (typecheck) and
+ * `/hono`, `/fastify` and `/nestjs` from this package's own build. Checked by `vitest run` (typecheck) and
  * `tsc --noEmit`; nothing here runs.
  */
+
+import type { CanActivate, DynamicModule, HttpException } from '@nestjs/common'
 import { createLimiter, type Decision, type Limiter, type Rule } from 'diana-limiter'
 import { type DianaExpressOptions, diana as express } from 'diana-limiter/express'
 import fastifyPlugin, { type DianaFastifyOptions, type DianaRouteConfig } from 'diana-limiter/fastify'
 import { type DianaHonoOptions, type DianaVariables, diana as hono } from 'diana-limiter/hono'
 import { type DianaKoaOptions, diana as koa } from 'diana-limiter/koa'
+import {
+  type DianaGuard,
+  DianaModule,
+  RateLimit,
+  type RateLimitExceededException,
+  type RateLimitProblem,
+  SkipRateLimit,
+} from 'diana-limiter/nestjs'
 import type { Request, RequestHandler } from 'express'
 import Fastify, { type FastifyRequest } from 'fastify'
 import { Hono, type Context as HonoContext, type MiddlewareHandler } from 'hono'
@@ -105,5 +115,44 @@ describe('diana-limiter/fastify', () => {
     const app = Fastify()
     app.get('/free', { config: { diana: false } }, async () => 'ok')
     expectTypeOf<true>().not.toExtend<DianaRouteConfig>()
+  })
+})
+
+describe('diana-limiter/nestjs', () => {
+  it('DianaModule.forRoot takes the adapter options and returns a dynamic module', () => {
+    expectTypeOf(DianaModule.forRoot({ rules })).toExtend<DynamicModule>()
+    DianaModule.forRoot({
+      rules,
+      global: false,
+      identify: (req: { user?: { id: string } }) => req.user?.id,
+      response: { status: 503 },
+    })
+    // @ts-expect-error the status of a denial is 429 or 503
+    DianaModule.forRoot({ rules, response: { status: 500 } })
+    // @ts-expect-error identify answers an account id, not a number
+    DianaModule.forRoot({ rules, identify: () => 42 })
+  })
+
+  it('forRootAsync takes a factory with injected providers', () => {
+    expectTypeOf(
+      DianaModule.forRootAsync({
+        inject: ['CONFIG'],
+        useFactory: async (limit: number) => ({ rules: [{ ...rules[0]!, limit }] }),
+      }),
+    ).toExtend<DynamicModule>()
+    // @ts-expect-error the factory makes Diana's options
+    DianaModule.forRootAsync({ useFactory: () => 42 })
+  })
+
+  it('the guard, the decorators and the exception are what Nest expects', () => {
+    expectTypeOf<DianaGuard>().toExtend<CanActivate>()
+    expectTypeOf(RateLimit(rules)).toExtend<MethodDecorator & ClassDecorator>()
+    expectTypeOf(RateLimit(rules, { inherit: false })).toExtend<MethodDecorator>()
+    expectTypeOf(SkipRateLimit()).toExtend<ClassDecorator>()
+    expectTypeOf<RateLimitExceededException>().toExtend<HttpException>()
+    expectTypeOf<RateLimitExceededException['decision']>().toEqualTypeOf<Decision | undefined>()
+    expectTypeOf<ReturnType<RateLimitExceededException['getResponse']>>().toEqualTypeOf<RateLimitProblem>()
+    // @ts-expect-error @RateLimit takes a list of rules
+    RateLimit(rules[0]!)
   })
 })

@@ -16,6 +16,7 @@ import type { Limiter } from '../../../src/limiter'
 import type { Rule } from '../../../src/rules/rule'
 import { thenable } from '../../support/thenable'
 import { honoFramework } from './apps-hono'
+import { nestFramework } from './apps-nestjs'
 
 /**
  * One test app, built alike in every framework: the same routes, the same limiter options and
@@ -467,6 +468,8 @@ export const frameworks: Framework[] = [
   koaFramework('koa 2', koa2),
   koaFramework('koa 3', Koa),
   honoFramework('hono 4'),
+  nestFramework('nestjs 12 express', 'express'),
+  nestFramework('nestjs 12 fastify', 'fastify'),
 ]
 
 /**
