@@ -11,7 +11,7 @@ import { PolicyCache, wholeSeconds, writeRateLimitHeaders } from './headers'
 import { hold } from './hold'
 import { type AdapterOptions, type ResolvedOptions, resolveOptions } from './options'
 import { type OutageWatch, watchOutages } from './outage'
-import { rateLimitedProblem, storeUnavailableProblem } from './problem'
+import { type LimitSpan, rateLimitedProblem, storeUnavailableProblem } from './problem'
 import { ProxyWatch } from './proxy-warnings'
 import type { RawResponse } from './raw-response'
 import { canonicalResource, type Routing, routing } from './resource-path'
@@ -460,7 +460,7 @@ export class Gate<Req, Res> {
       binding.setHeader(res, 'Retry-After', String(wholeSeconds(decision.retryAfterMs)))
       const status = this.#deniedStatus(decision)
       if (options.onLimited !== undefined) return this.#limitedByHook(decision, status, req, res)
-      binding.sendProblem(res, status, rateLimitedProblem(decision, status))
+      binding.sendProblem(res, status, this.#problem(decision, status))
       return false
     }
     // Registered before anything else can end the response (a shaping delay the client does
@@ -512,15 +512,33 @@ export class Gate<Req, Res> {
 
   /**
    * `overloadStatus` (503) when a concurrency rule denied: the service is overloaded, which is
-   * not the client's quota. Only decisions of checks that applied such a rule have `release`,
-   * so other denials cost no lookup.
+   * not the client's quota.
    */
   #deniedStatus(decision: Decision): number {
     const options = this.#options
-    if (decision.release === undefined || options.overloadStatus === options.status) return options.status
+    if (options.overloadStatus === options.status) return options.status
+    return this.#deniedByPermits(decision) ? options.overloadStatus : options.status
+  }
+
+  /**
+   * Whether the denying rule limits requests in flight. Only decisions of checks that applied
+   * such a rule have `release`, so other denials cost no lookup.
+   */
+  #deniedByPermits(decision: Decision): boolean {
+    if (decision.release === undefined) return false
     const name = decision.rule
     const rule = this.limiter.rules.find((candidate) => candidate.name === name)
-    return rule !== undefined && holdsPermits(rule.algorithm) ? options.overloadStatus : options.status
+    return rule !== undefined && holdsPermits(rule.algorithm)
+  }
+
+  /** The problem+json body of a denial, its detail saying over what span the limit counts. */
+  #problem(decision: Decision, status: number): string {
+    const span: LimitSpan = this.#deniedByPermits(decision)
+      ? 'at-once'
+      : decision.rule === undefined
+        ? undefined
+        : this.limiter.windowOf(decision.rule, decision)
+    return rateLimitedProblem(decision, status, span)
   }
 
   async #limitedByHook(decision: Decision, status: number, req: Req, res: Res): Promise<boolean> {
@@ -531,7 +549,7 @@ export class Gate<Req, Res> {
       this.#hookFailed('onLimited', error)
     }
     if (!this.#binding.responded(res)) {
-      this.#binding.sendProblem(res, status, rateLimitedProblem(decision, status))
+      this.#binding.sendProblem(res, status, this.#problem(decision, status))
     }
     return false
   }

@@ -15,18 +15,38 @@ export const PROBLEM_TYPES = {
 
 const TITLES: Record<number, string> = { 429: 'Too Many Requests', 503: 'Service Unavailable' }
 
+/**
+ * How a denying rule counts, for the problem's `detail`: `windowMs` of a rate rule, or
+ * `'at-once'` for a rule that limits requests in flight.
+ */
+export type LimitSpan = number | 'at-once' | undefined
+
 /** The body of a denied response: type, title, status, detail, the rule and the wait. */
-export function rateLimitedProblem(decision: Decision, status: number): string {
+export function rateLimitedProblem(decision: Decision, status: number, span?: LimitSpan): string {
   const retryAfter = wholeSeconds(decision.retryAfterMs)
   return JSON.stringify({
     type: PROBLEM_TYPES.rateLimited,
     title: TITLES[status] ?? 'Too Many Requests',
     status,
-    detail: `Rate limit "${decision.rule ?? ''}" exceeded: at most ${decision.limit} requests per window. Retry in ${retryAfter} s.`,
+    detail: `Rate limit "${decision.rule ?? ''}" exceeded: at most ${decision.limit} requests ${spanText(span)}. Retry in ${retryAfter} s.`,
     rule: decision.rule,
     limit: decision.limit,
     retryAfter,
   })
+}
+
+/** `per 10 s`, `per 1 min`, `at once`; `per window` when the window is not known. */
+function spanText(span: LimitSpan): string {
+  if (span === 'at-once') return 'at once'
+  if (span === undefined || !(span > 0)) return 'per window'
+  const units: Array<[number, string]> = [
+    [86_400_000, 'd'],
+    [3_600_000, 'h'],
+    [60_000, 'min'],
+    [1000, 's'],
+  ]
+  for (const [ms, unit] of units) if (span >= ms && span % ms === 0) return `per ${span / ms} ${unit}`
+  return span >= 1000 ? `per ${Number((span / 1000).toFixed(3))} s` : `per ${span} ms`
 }
 
 /** The body when the shared store failed and the limiter is set to fail closed. */

@@ -61,7 +61,7 @@ describe.each(frameworks)('$name adapter', (framework) => {
       type: expect.stringMatching(/rate-limited$/),
       title: 'Too Many Requests',
       status: 429,
-      detail: expect.stringContaining('per-device'),
+      detail: 'Rate limit "per-device" exceeded: at most 2 requests per 1 min. Retry in 59 s.',
       rule: 'per-device',
     })
     expect((await send(`${url}/items/1`, { headers: { 'x-device-id': 'phone-b' } })).status).toBe(200)
@@ -640,7 +640,11 @@ describe.each(frameworks)('$name adapter with a concurrency rule', (framework) =
     const denied = await send(`${url}/health`, { headers: { 'x-priority': 'critical' } })
     expect(denied.status).toBe(503)
     expect(Number(denied.headers.get('retry-after'))).toBeGreaterThanOrEqual(1)
-    expect(JSON.parse(denied.body)).toMatchObject({ rule: 'overload', status: 503 })
+    expect(JSON.parse(denied.body)).toMatchObject({
+      rule: 'overload',
+      status: 503,
+      detail: expect.stringContaining('at most 2 requests at once.'),
+    })
     finish()
     expect((await Promise.all(hanging)).map((reply) => reply.status)).toEqual([200, 200])
     const after = []

@@ -26,11 +26,11 @@ if (!installed && !required) {
 }
 
 const device = (r: number) => ({ policy: '"device";q=2;w=60', ratelimit: `"device";r=${r};t=60` })
-const denial = (rule: string, limit: number, retryAfter: number) => ({
+const denial = (rule: string, limit: number, per: string, retryAfter: number) => ({
   type: 'tag:diana-limiter,2025:rate-limited',
   title: 'Too Many Requests',
   status: 429,
-  detail: `Rate limit "${rule}" exceeded: at most ${limit} requests per window. Retry in ${retryAfter} s.`,
+  detail: `Rate limit "${rule}" exceeded: at most ${limit} requests per ${per}. Retry in ${retryAfter} s.`,
   rule,
   limit,
   retryAfter,
@@ -93,7 +93,7 @@ describe.runIf(installed || required)('diana-limiter/nestjs on NestJS 11', () =>
           contentType: 'application/problem+json',
           ...device(0),
           retryAfter: '60',
-          body: denial('device', 2, 60),
+          body: denial('device', 2, '1 min', 60),
         },
         // @SkipRateLimit: no check, no headers.
         { request: 'GET /free (a)', status: 200, policy: null, ratelimit: null, retryAfter: null },
@@ -112,7 +112,7 @@ describe.runIf(installed || required)('diana-limiter/nestjs on NestJS 11', () =>
           policy: '"login";q=1;w=3600',
           ratelimit: '"login";r=0;t=2760',
           retryAfter: '2760',
-          body: denial('login', 1, 2760),
+          body: denial('login', 1, '1 h', 2760),
         },
         { request: 'GET /decision (c)', status: 200, ...device(1), retryAfter: null, body: { remaining: 1 } },
       ])
