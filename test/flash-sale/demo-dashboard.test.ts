@@ -2,11 +2,10 @@
  * `npm run demo` mounts Diana's dashboard at /diana/: a real shop process (in memory, as a
  * visitor starts it), its API driven over HTTP, the dashboard read with and without the token.
  */
-import { type ChildProcess, spawn } from 'node:child_process'
-import { join } from 'node:path'
+import type { ChildProcess } from 'node:child_process'
 import { afterEach, describe, expect, it } from 'vitest'
+import { type ShopProcess, startShopProcess } from './shop-process'
 
-const SERVER = join(import.meta.dirname, '../../examples/flash-sale/server.ts')
 const children: ChildProcess[] = []
 
 afterEach(() => {
@@ -14,28 +13,11 @@ afterEach(() => {
 })
 
 /** Starts the demo and waits for the line that names the dashboard. */
-async function startDemo(env: Record<string, string>): Promise<{ url: string; output: () => string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env: { ...process.env, PORT: '0', REDIS_URL: '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.push(child)
-  let output = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`shop did not start:\n${output}`)), 30_000)
-    const read = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /\[flash-sale\] Diana's dashboard: (http:\/\/127\.0\.0\.1:\d+)\/diana\//.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1] as string)
-      }
-    }
-    child.stdout?.on('data', read)
-    child.stderr?.on('data', read)
-    child.once('exit', (code) => reject(new Error(`shop exited with ${code}:\n${output}`)))
-  })
-  return { url, output: () => output }
+function startDemo(env: Record<string, string>): Promise<ShopProcess> {
+  return startShopProcess(
+    { PORT: '0', REDIS_URL: '', ...env },
+    { children, waitFor: /\[flash-sale\] Diana's dashboard: (http:\/\/127\.0\.0\.1:\d+)\/diana\// },
+  )
 }
 
 interface State {

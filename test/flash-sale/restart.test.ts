@@ -4,7 +4,7 @@
  * Real processes (`node --import tsx server.ts`), a real redis-server, real time (the payment
  * window is 6 s so the restarted shop's own closer is what closes the unpaid orders).
  */
-import { type ChildProcess, spawn } from 'node:child_process'
+import type { ChildProcess } from 'node:child_process'
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -13,35 +13,15 @@ import type { Order, SaleAudit } from '../../examples/flash-sale/domain/order'
 import { RedisSaleState } from '../../examples/flash-sale/storage/redis/redis-sale-state'
 import { describeRedis, type RedisProcess, startRedis } from '../support/redis-server'
 import { Buyer } from './shop-harness'
+import { type ShopProcess, startShopProcess } from './shop-process'
 
-const SERVER = join(import.meta.dirname, '../../examples/flash-sale/server.ts')
 const WINDOW_MS = 6000
 let redis: RedisProcess | undefined
 let dir: string
 const children: ChildProcess[] = []
 
-async function startProcess(env: Record<string, string>): Promise<{ child: ChildProcess; url: string }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', SERVER], {
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  })
-  children.push(child)
-  let output = ''
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`shop did not start:\n${output}`)), 20_000)
-    const read = (chunk: Buffer) => {
-      output += chunk.toString()
-      const match = /\[flash-sale\] (http:\/\/127\.0\.0\.1:\d+)/.exec(output)
-      if (match) {
-        clearTimeout(timer)
-        resolve(match[1] as string)
-      }
-    }
-    child.stdout?.on('data', read)
-    child.stderr?.on('data', read)
-    child.once('exit', (code) => reject(new Error(`shop exited with ${code}:\n${output}`)))
-  })
-  return { child, url }
+function startProcess(env: Record<string, string>): Promise<ShopProcess> {
+  return startShopProcess(env, { children })
 }
 
 function kill(child: ChildProcess): Promise<void> {
