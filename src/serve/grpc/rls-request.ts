@@ -1,3 +1,4 @@
+import { clientKey } from '../../../adapters/core/client-ip'
 import {
   canonicalResource,
   routing,
@@ -82,7 +83,13 @@ export interface RlsCheck {
  * Maps every descriptor's entries to ONE subject through `mapping` (entry key → subject field):
  * Diana checks a request once, all-or-nothing, rather than once per descriptor. Keys the mapping
  * does not name are ignored (Envoy adds entries such as `generic_key` for other services). Two
- * entries setting one field to different values cannot be one subject, so they are refused.
+ * entries setting one field to different values cannot be one subject, so they are denied.
+ *
+ * Values are the client's (its headers, its address), so nothing about a value is an error:
+ * Envoy lets a request through a failed call by default, and one header would then lift every
+ * limit. An empty value (Envoy's `request_headers` action passes on a header that is present
+ * but empty) leaves its field absent, as `/nginx/auth` reads an empty header; an `ip` is keyed
+ * as the adapters key it ({@link clientKey}: IPv6 by its /56, `::ffff:a.b.c.d` as IPv4).
  */
 export function readRlsRequest(
   request: RateLimitRequest,
@@ -104,7 +111,7 @@ export function readRlsRequest(
   if (descriptors.length > RLS_BOUNDS.maxDescriptors) {
     throw new RlsRequestError(`more than ${RLS_BOUNDS.maxDescriptors} descriptors`)
   }
-  let cost = costOf(request.hits_addend)
+  let cost = costOf(request.hits_addend, descriptors.length)
   let costFromDescriptor: number | undefined
   // A null prototype: entry values land on it, and no key may reach Object.prototype.
   const subject = Object.create(null) as Record<string, string>
@@ -126,10 +133,11 @@ export function readRlsRequest(
     const own = descriptor.hits_addend?.value
     if (own !== undefined && own !== null) {
       // Newer Envoy sends a cost per descriptor; one check has one cost, so they must agree.
-      const value = costOf(own)
+      const value = costOf(own, descriptors.length)
       if (costFromDescriptor !== undefined && value !== costFromDescriptor) {
-        throw new RlsRequestError(
+        throw new RlsHostileValue(
           'descriptors carry different hits_addend; Diana checks a request once, at one cost',
+          descriptors.length,
         )
       }
       costFromDescriptor = value
@@ -138,9 +146,10 @@ export function readRlsRequest(
     for (const entry of entries as Array<{ key?: unknown; value?: unknown } | null>) {
       const key = entry?.key
       const value = entry?.value
-      if (typeof key !== 'string' || key.length === 0 || typeof value !== 'string' || value.length === 0) {
-        throw new RlsRequestError(`descriptor ${d}: every entry needs a key and a value`)
+      if (typeof key !== 'string' || key.length === 0) {
+        throw new RlsRequestError(`descriptor ${d}: every entry needs a key`)
       }
+      if (typeof value !== 'string') throw new RlsRequestError(`descriptor ${d}: ${key} has no value`)
       if (key.length > RLS_BOUNDS.maxKeyLength) {
         throw new RlsRequestError(`descriptor ${d}: an entry key is longer than ${RLS_BOUNDS.maxKeyLength}`)
       }
@@ -151,14 +160,16 @@ export function readRlsRequest(
         )
       }
       const field = mapping.get(key)
-      if (field === undefined) continue
+      if (field === undefined || value.length === 0) continue
       const read =
         field === 'resource'
           ? canonicalResource(
               withoutDotSegments(canonicalResource(targetPath(value), PATH_ROUTING)),
               PATH_ROUTING,
             )
-          : value
+          : field === 'ip'
+            ? (clientKey(value) as string)
+            : value
       const known = subject[field]
       if (known !== undefined && known !== read) {
         throw new RlsHostileValue(
@@ -175,12 +186,18 @@ export function readRlsRequest(
   return { subject: subject as Subject, cost, fields }
 }
 
-/** `hits_addend`: 0 or absent means 1 (as Envoy documents). */
-function costOf(raw: unknown): number {
+/**
+ * `hits_addend`: 0 or absent means 1 (as Envoy documents). One beyond {@link RLS_BOUNDS}.maxCost
+ * is denied rather than refused: newer Envoy can take a descriptor's from the request.
+ */
+function costOf(raw: unknown, descriptorCount: number): number {
   const value = typeof raw === 'object' && raw !== null ? fromLong(raw) : raw
   if (value === undefined || value === null || value === 0) return 1
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > RLS_BOUNDS.maxCost) {
-    throw new RlsRequestError(`hits_addend must be a whole number up to ${RLS_BOUNDS.maxCost}`)
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0) {
+    throw new RlsRequestError('hits_addend must be a whole number')
+  }
+  if (value > RLS_BOUNDS.maxCost) {
+    throw new RlsHostileValue(`hits_addend is larger than ${RLS_BOUNDS.maxCost}`, descriptorCount)
   }
   return value
 }

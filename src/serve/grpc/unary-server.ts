@@ -1,5 +1,5 @@
 import http2, { type Http2Server, type Http2Session, type ServerHttp2Stream } from 'node:http2'
-import type { AddressInfo } from 'node:net'
+import type { AddressInfo, Socket } from 'node:net'
 import { parseListenAddress } from '../listen-address'
 import {
   encodeGrpcMessage,
@@ -21,9 +21,10 @@ import {
  * call it (the tests call it with @grpc/grpc-js and with raw node:http2 frames).
  *
  * Everything a client sends is bounded: message size (checked from the 5-byte prefix, before
- * the message is read), bytes held for incomplete messages across all calls, streams per
- * connection, header list size, connections, the time a call may stay open (its
- * `grpc-timeout`, or {@link UNARY_BOUNDS.callMs}), and the idle time of a connection.
+ * the message is read), bytes held for messages not yet handed to their method across all
+ * calls, streams per connection and over all connections, header list size, connections, the
+ * time a call may stay open (its `grpc-timeout`, or {@link UNARY_BOUNDS.callMs}), the idle
+ * time of a connection, and the time `close()` takes.
  */
 
 /** Answers one call; called once the request message is complete and the client half-closed. */
@@ -53,10 +54,18 @@ export interface UnaryServer {
 export interface UnaryBounds {
   /** A request message (without its prefix) larger than this is refused with RESOURCE_EXHAUSTED, unread. */
   maxMessageBytes: number
-  /** Bytes of incomplete request messages held over all calls; beyond, a call is RESOURCE_EXHAUSTED. */
+  /**
+   * Bytes of request messages held over all calls, counted from the length each prefix declares
+   * until the message is handed to its method; beyond, a call is RESOURCE_EXHAUSTED.
+   */
   maxHeldBytes: number
   /** SETTINGS_MAX_CONCURRENT_STREAMS: calls in flight per connection. */
   maxConcurrentStreams: number
+  /**
+   * Streams open over all connections (calls in flight, and refused ones until the client lets
+   * go); one more is answered RESOURCE_EXHAUSTED and cut at once.
+   */
+  maxCalls: number
   /** SETTINGS_MAX_HEADER_LIST_SIZE, bytes. */
   maxHeaderListBytes: number
   /** Open connections; more are closed as they arrive. */
@@ -73,6 +82,7 @@ export const UNARY_BOUNDS: UnaryBounds = {
   maxMessageBytes: 64 * 1024,
   maxHeldBytes: 16 * 1024 * 1024,
   maxConcurrentStreams: 1024,
+  maxCalls: 16_384,
   maxHeaderListBytes: 16 * 1024,
   maxConnections: 1024,
   callMs: 10_000,
@@ -80,7 +90,7 @@ export const UNARY_BOUNDS: UnaryBounds = {
   closeGraceMs: 5000,
 }
 
-const { NGHTTP2_CANCEL } = http2.constants
+const { NGHTTP2_CANCEL, NGHTTP2_NO_ERROR } = http2.constants
 const OK_HEADERS = { ':status': 200, 'content-type': 'application/grpc' }
 const OK_TRAILERS = { 'grpc-status': '0' }
 /** Path and encoding names echoed in a grpc-message are cut to this length. */
@@ -91,17 +101,28 @@ interface ServerState {
   readonly bounds: UnaryBounds
   readonly methods: ReadonlyMap<string, UnaryMethod>
   held: number
+  /** Streams open, counted against `bounds.maxCalls`. */
+  streams: number
 }
 
 /**
  * One call: the request bytes as they arrive, and its timer. Listeners are module functions
  * reaching the call through the stream, so a call costs no closures.
+ *
+ * The message is copied into one buffer of the length its prefix declares (reserved in
+ * `state.held` before a byte of it is kept), rather than kept as the chunks node:http2 hands
+ * over: a client sending one byte per DATA frame would otherwise make the server hold an
+ * object of a hundred bytes or more per byte counted. A message that arrives whole in its
+ * first chunk is used as it is.
  */
 class Call implements UnaryCall {
-  parts: Buffer[] = []
-  received = 0
-  /** Prefix plus message length, once the prefix has arrived. */
+  /** The prefix while fewer than its 5 bytes have arrived. */
+  head: Buffer | undefined
+  headBytes = 0
+  /** Message length from the prefix, once it has arrived. */
   expected = -1
+  message: Buffer | undefined
+  filled = 0
   /** Bytes of this call counted in `state.held`. */
   held = 0
   answered = false
@@ -133,7 +154,8 @@ class Call implements UnaryCall {
   release(): void {
     this.state.held -= this.held
     this.held = 0
-    this.parts = []
+    this.head = undefined
+    this.message = undefined
   }
 }
 
@@ -145,7 +167,7 @@ export async function startUnaryServer(options: UnaryServerOptions): Promise<Una
   const bounds = { ...UNARY_BOUNDS, ...options.bounds }
   const listen = parseListenAddress(options.address, 'address')
   if (typeof listen === 'string') throw new TypeError(`startUnaryServer: ${listen}`)
-  const state: ServerState = { bounds, methods: options.methods, held: 0 }
+  const state: ServerState = { bounds, methods: options.methods, held: 0, streams: 0 }
   const server = http2.createServer({
     settings: {
       maxConcurrentStreams: bounds.maxConcurrentStreams,
@@ -158,6 +180,14 @@ export async function startUnaryServer(options: UnaryServerOptions): Promise<Una
     maxSessionRejectedStreams: 100,
   })
   server.maxConnections = bounds.maxConnections
+  // The sockets themselves, for close(): once a session has been closed gracefully, node:http2's
+  // session.destroy() leaves its socket open when the peer never read the GOAWAY or sent a
+  // preface (Node 20), and the server would never finish closing.
+  const sockets = new Set<Socket>()
+  server.on('connection', (socket: Socket) => {
+    sockets.add(socket)
+    socket.once('close', () => sockets.delete(socket))
+  })
   const sessions = new Set<Http2Session>()
   server.on('session', (session: Http2Session) => {
     sessions.add(session)
@@ -180,7 +210,10 @@ export async function startUnaryServer(options: UnaryServerOptions): Promise<Una
   server.on('error', ignore)
   const host = options.address.slice(0, options.address.lastIndexOf(':'))
   const port = (server.address() as AddressInfo).port
-  return { address: `${host}:${port}`, close: () => shutdown(server, sessions, bounds.closeGraceMs) }
+  return {
+    address: `${host}:${port}`,
+    close: () => shutdown(server, sessions, sockets, bounds.closeGraceMs),
+  }
 }
 
 function onStream(
@@ -191,6 +224,13 @@ function onStream(
 ): void {
   // A stream reset by the client emits 'error'; the call is simply over.
   stream.on('error', ignore)
+  if (state.streams >= state.bounds.maxCalls) {
+    // Not counted, so cut at once: a client that never half-closes cannot keep it open.
+    trailersOnly(stream, GrpcStatus.RESOURCE_EXHAUSTED, `the server has ${state.streams} calls in flight`)
+    stream.close(NGHTTP2_NO_ERROR)
+    return
+  }
+  state.streams++
   if (headers[':method'] !== 'POST') {
     answerHttp(stream, 405, state)
     return
@@ -263,14 +303,20 @@ function onData(this: CallStream, chunk: Buffer): void {
   const call = this[CALL] as Call
   if (call.answered) return
   const state = call.state
-  call.parts.push(chunk)
-  call.received += chunk.length
+  let at = 0
   if (call.expected < 0) {
-    if (call.received < PREFIX_BYTES) {
-      hold(call, chunk.length)
-      return
+    let head = chunk
+    if (call.headBytes > 0 || chunk.length < PREFIX_BYTES) {
+      // The prefix split over DATA frames: gathered in 5 bytes of the call's own.
+      call.head ??= Buffer.allocUnsafe(PREFIX_BYTES)
+      at = Math.min(PREFIX_BYTES - call.headBytes, chunk.length)
+      chunk.copy(call.head, call.headBytes, 0, at)
+      call.headBytes += at
+      if (call.headBytes < PREFIX_BYTES) return
+      head = call.head
+    } else {
+      at = PREFIX_BYTES
     }
-    const head = call.parts.length === 1 ? chunk : Buffer.concat(call.parts)
     const compressed = head[0] as number
     const length = head.readUInt32BE(1)
     if (compressed !== 0) {
@@ -298,38 +344,45 @@ function onData(this: CallStream, chunk: Buffer): void {
       )
       return
     }
-    call.expected = PREFIX_BYTES + length
+    // Reserved before a byte is kept, and until the method has the message: a whole message
+    // whose END_STREAM never comes is held as surely as a dribbling one.
+    if (state.held + length > state.bounds.maxHeldBytes) {
+      refuse(call, GrpcStatus.RESOURCE_EXHAUSTED, 'the server holds too many incomplete messages')
+      return
+    }
+    state.held += length
+    call.held = length
+    call.expected = length
+    call.head = undefined
+    if (chunk.length - at === length) {
+      // The usual case: prefix and message in one DATA frame; no copy.
+      call.message = at === 0 ? chunk : chunk.subarray(at)
+      call.filled = length
+      return
+    }
+    call.message = Buffer.allocUnsafeSlow(length)
   }
-  if (call.received > call.expected) {
+  const bytes = chunk.length - at
+  if (call.filled + bytes > call.expected) {
     refuse(call, GrpcStatus.INTERNAL, 'more than one request message for a unary method')
     return
   }
-  if (call.received < call.expected) hold(call, chunk.length)
-}
-
-/** Counts an incomplete message's bytes against the server's budget, or refuses the call. */
-function hold(call: Call, bytes: number): void {
-  const state = call.state
-  if (state.held + bytes > state.bounds.maxHeldBytes) {
-    refuse(call, GrpcStatus.RESOURCE_EXHAUSTED, 'the server holds too many incomplete messages')
-    return
-  }
-  state.held += bytes
-  call.held += bytes
+  chunk.copy(call.message as Buffer, call.filled, at)
+  call.filled += bytes
 }
 
 function onEnd(this: CallStream): void {
   const call = this[CALL] as Call
   if (call.answered) return
-  if (call.received !== call.expected) {
-    refuse(call, GrpcStatus.INTERNAL, call.received === 0 ? 'no request message' : 'a truncated message')
+  if (call.expected < 0 || call.filled !== call.expected) {
+    const none = call.expected < 0 && call.headBytes === 0
+    refuse(call, GrpcStatus.INTERNAL, none ? 'no request message' : 'a truncated message')
     return
   }
-  const parts = call.parts
-  const framed = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts)
+  const message = call.message as Buffer
   call.release()
   try {
-    call.method(framed.subarray(PREFIX_BYTES), call)
+    call.method(message, call)
   } catch (error) {
     call.fail(
       error instanceof GrpcError ? error.code : GrpcStatus.INTERNAL,
@@ -342,6 +395,7 @@ function onClose(this: CallStream): void {
   const call = this[CALL] as Call
   clearTimeout(call.timer)
   call.release()
+  call.state.streams--
   // A stream closed before its answer (the client cancelled, the connection went): the
   // handler's answer, when it comes, goes nowhere.
   call.answered = true
@@ -373,7 +427,10 @@ function drain(stream: ServerHttp2Stream, state: ServerState): void {
   const timer = setTimeout(() => {
     if (!stream.closed) stream.close(NGHTTP2_CANCEL)
   }, state.bounds.callMs)
-  stream.once('close', () => clearTimeout(timer))
+  stream.once('close', () => {
+    clearTimeout(timer)
+    state.streams--
+  })
 }
 
 function answerHttp(stream: ServerHttp2Stream, status: number, state: ServerState): void {
@@ -411,10 +468,16 @@ function closeSession(this: Http2Session): void {
 
 function ignore(): void {}
 
-function shutdown(server: Http2Server, sessions: Set<Http2Session>, graceMs: number): Promise<void> {
+function shutdown(
+  server: Http2Server,
+  sessions: Set<Http2Session>,
+  sockets: Set<Socket>,
+  graceMs: number,
+): Promise<void> {
   return new Promise((resolve) => {
     const force = setTimeout(() => {
       for (const session of sessions) session.destroy()
+      for (const socket of sockets) socket.destroy()
     }, graceMs)
     force.unref()
     server.close(() => {

@@ -208,6 +208,47 @@ describe('unary gRPC server: what a client sees', () => {
     expect(whole.grpcStatus).toBe(0)
   })
 
+  it('counts a whole message still waiting for its END_STREAM against the held bytes', async () => {
+    const server = await echoServer({ maxHeldBytes: 1000, maxMessageBytes: 900, callMs: 500 })
+    const raw = session(server.address)
+    // Complete messages that are never half-closed stay with the server until their call ends.
+    const first = rawCall(raw, framed(Buffer.alloc(600)), { headers: at(ECHO), end: false })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const second = await rawCall(raw, framed(Buffer.alloc(600)), { headers: at(ECHO), end: false })
+    expect(second.grpcStatus).toBe(8)
+    expect(second.grpcMessage).toBe('the server holds too many incomplete messages')
+    expect((await first).grpcStatus).toBe(4)
+  })
+
+  it('reserves the length a prefix declares, so calls that send a prefix alone are bounded too', async () => {
+    const server = await echoServer({ maxHeldBytes: 1000, maxMessageBytes: 900, callMs: 500 })
+    const raw = session(server.address)
+    const first = rawCall(raw, framed(Buffer.alloc(0), 0, 800), { headers: at(ECHO), end: false })
+    await new Promise((resolve) => setTimeout(resolve, 50))
+    const second = await rawCall(raw, framed(Buffer.alloc(0), 0, 300), { headers: at(ECHO), end: false })
+    expect(second.grpcStatus).toBe(8)
+    expect((await first).grpcStatus).toBe(4)
+    // The reservation is given back when the call ends.
+    expect((await rawCall(raw, framed(Buffer.alloc(850)), { headers: at(ECHO) })).grpcStatus).toBe(0)
+  })
+
+  it('bounds the calls in flight over all connections, refusing one more at once', async () => {
+    const server = await echoServer({ maxCalls: 4 })
+    const [a, b] = [session(server.address), session(server.address)]
+    const held = [a, a, b, b].map((raw) => rawCall(raw, framed(Buffer.from('x')), { headers: at(NEVER) }))
+    while (pendingCalls.length < 4) await new Promise((resolve) => setTimeout(resolve, 10))
+    // Refused and cut at once, even though this client never half-closes its stream.
+    const refused = await rawCall(session(server.address), framed(Buffer.from('y')), {
+      headers: at(ECHO),
+      end: false,
+    })
+    expect(refused.grpcStatus).toBe(8)
+    expect(refused.grpcMessage).toBe('the server has 4 calls in flight')
+    for (const call of pendingCalls) call.ok(Buffer.from('done'))
+    for (const answer of await Promise.all(held)) expect(answer.grpcStatus).toBe(0)
+    await stillEchoes(server.address)
+  })
+
   it('survives a client speaking HTTP/1.1, and a header list over the bound', async () => {
     const server = await echoServer({ maxHeaderListBytes: 4096 })
     const [host, port] = [
@@ -244,6 +285,29 @@ describe('unary gRPC server: what a client sees', () => {
     opened.push({ close: () => late.destroy() })
     const after = await rawCall(late, framed(Buffer.from('y')), { headers: at(ECHO) }).catch(() => undefined)
     expect(after?.grpcStatus).toBeUndefined()
+  })
+})
+
+describe('unary gRPC server: closing', () => {
+  it('closes within closeGraceMs whatever the peers do: a silent socket, a call never answered', async () => {
+    const server = await echoServer({ closeGraceMs: 200 })
+    const port = Number(server.address.split(':').pop())
+    // Connected, but never sends the HTTP/2 preface nor reads the server's GOAWAY.
+    const silent = connect(port, '127.0.0.1')
+    silent.on('error', () => {})
+    opened.push({ close: () => silent.destroy() })
+    await new Promise((resolve) => silent.once('connect', resolve))
+    const stuck = rawCall(session(server.address), framed(Buffer.from('x')), { headers: at(NEVER) })
+    while (pendingCalls.length < 1) await new Promise((resolve) => setTimeout(resolve, 10))
+    const started = performance.now()
+    const outcome = await Promise.race([
+      server.close().then(() => 'closed'),
+      new Promise((resolve) => setTimeout(() => resolve('still open after 3 s'), 3000)),
+    ])
+    expect(outcome).toBe('closed')
+    expect(performance.now() - started).toBeGreaterThanOrEqual(150)
+    // close() resolves once every connection is gone, the silent one included.
+    expect((await stuck).grpcStatus).toBeUndefined()
   })
 })
 
