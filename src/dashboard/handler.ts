@@ -185,7 +185,11 @@ async function edit(
   if (apply && ((outcome.ok && outcome.changed) || (!outcome.ok && outcome.attempted))) {
     const target = editTarget(limiter)
     const where = target.kind === 'file' ? target.path : 'in memory'
-    const result = outcome.ok ? '' : ` (not in force: ${outcome.message})`
+    const result = outcome.ok
+      ? outcome.warnings
+        ? ` (warning: ${outcome.warnings.join('; ')})`
+        : ''
+      : ` (not in force: ${outcome.message})`
     options.logger.warn(
       `diana dashboard: rules edited by ${identity} (${where})${result}:\n${diffText(outcome.diff ?? [])}`,
     )

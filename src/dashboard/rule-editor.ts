@@ -28,7 +28,15 @@ export interface EditableRules {
 }
 
 export type EditOutcome =
-  | { ok: true; diff: DiffLine[]; changed: boolean; message: string; version?: number }
+  | {
+      ok: true
+      diff: DiffLine[]
+      changed: boolean
+      message: string
+      version?: number
+      /** What the edit switches off (rules removed, made shadow-only): shown and logged. */
+      warnings?: string[]
+    }
   | {
       ok: false
       status: 400 | 409 | 422 | 500 | 504
@@ -151,6 +159,21 @@ async function editOnce(
     }
   }
   const changed = text !== current.text
+  const warnings = weakenings(limiter.rules, config.rules)
+  const outcome = await applyParsed(limiter, target, text, current.text, config, diff, changed, apply)
+  return outcome.ok && warnings.length > 0 ? { ...outcome, warnings } : outcome
+}
+
+async function applyParsed(
+  limiter: Limiter,
+  target: EditTarget,
+  text: string,
+  previous: string,
+  config: DianaConfig,
+  diff: DiffLine[],
+  changed: boolean,
+  apply: boolean,
+): Promise<EditOutcome> {
   if (!apply) return { ok: true, diff, changed, message: changed ? 'valid; not applied yet' : 'no change' }
   if (!changed) return { ok: true, diff, changed, message: 'no change' }
   if (target.kind === 'memory') {
@@ -161,7 +184,31 @@ async function editOnce(
     }
     return { ok: true, diff, changed, message: 'in force', version: limiter.inspect().rulesVersion }
   }
-  return writeAndWait(limiter, target.path, text, current.text, config, diff)
+  if (target.kind !== 'file') return { ok: false, status: 409, message: 'nowhere to apply', diff }
+  return writeAndWait(limiter, target.path, text, previous, config, diff)
+}
+
+/**
+ * How `next` lowers the protection of `now`: rules removed, rules made shadow-only (they then
+ * deny nothing), and none left denying at all. A valid edit may do all of it on purpose, but
+ * not without the editor (and the log) being told in so many words.
+ */
+export function weakenings(
+  now: readonly { name: string; shadow?: boolean }[],
+  next: readonly { name: string; shadow?: boolean }[],
+): string[] {
+  const byName = new Map(next.map((rule) => [rule.name, rule]))
+  const removed = now.filter((rule) => !byName.has(rule.name)).map((rule) => rule.name)
+  const shadowed = now
+    .filter((rule) => rule.shadow !== true && byName.get(rule.name)?.shadow === true)
+    .map((rule) => rule.name)
+  const warnings: string[] = []
+  if (removed.length > 0) warnings.push(`removes ${removed.join(', ')}`)
+  if (shadowed.length > 0) warnings.push(`makes ${shadowed.join(', ')} shadow-only (denies nothing)`)
+  if (now.some((rule) => rule.shadow !== true) && !next.some((rule) => rule.shadow !== true)) {
+    warnings.push('leaves no rule that denies anything: every request will be allowed')
+  }
+  return warnings
 }
 
 /**

@@ -114,6 +114,40 @@ describe('dashboard rule edits under attack', () => {
     expect(again.base).toBe(base)
   })
 
+  it('say so, in the answer and the log, when an edit switches limits off', async () => {
+    const limiter = createLimiter({
+      rules: [
+        { name: 'per-account', dimension: 'account', algorithm: 'fixed-window', limit: 2, window: '1h' },
+        { name: 'per-ip', dimension: 'ip', algorithm: 'fixed-window', limit: 100, window: '1h' },
+      ],
+    })
+    const logger = recording()
+    const running = await serveDashboard(limiter, { token: TOKEN, allowEdits: true, logger })
+    cleanups.push(async () => {
+      await running.close()
+      await limiter.close()
+    })
+    const { base } = await editable(running.url)
+    const off =
+      'version: 1\nrules:\n  - { name: per-ip, dimension: ip, algorithm: fixed-window, limit: 100, window: 1h, shadow: true }\n'
+    const preview = await fetch(`${running.url}/api/rules/preview`, {
+      method: 'POST',
+      headers: editHeaders(),
+      body: JSON.stringify({ text: off, base }),
+    })
+    expect(preview.status).toBe(200)
+    const warnings = ((await preview.json()) as { warnings: string[] }).warnings
+    expect(warnings).toEqual([
+      'removes per-account',
+      'makes per-ip shadow-only (denies nothing)',
+      'leaves no rule that denies anything: every request will be allowed',
+    ])
+    expect((await apply(running.url, { text: off, base })).status).toBe(200)
+    expect(logger.lines.join('\n')).toMatch(
+      /rules edited by token \(in memory\) \(warning: removes per-account;/,
+    )
+  })
+
   it('write through a symlinked configuration file, keeping the link and the mode', async () => {
     const dir = folder()
     const real = join(dir, 'real.yaml')
