@@ -24,7 +24,11 @@ export type Verdict = { ok: true; identity: string } | { ok: false; status: 401 
 export async function authenticate(req: IncomingMessage, options: ReadOptions): Promise<Verdict> {
   if (options.token !== undefined) {
     const header = req.headers.authorization
-    const match = typeof header === 'string' ? /^Bearer ([\x21-\x7e]{1,4096})$/.exec(header) : null
+    // The scheme is case-insensitive (RFC 9110, 11.1); the token is not.
+    const match =
+      typeof header === 'string' && header.slice(0, 7).toLowerCase() === 'bearer '
+        ? /^([\x21-\x7e]{1,4096})$/.exec(header.slice(7))
+        : null
     if (match === null)
       return { ok: false, status: 401, message: 'send the dashboard token as Authorization: Bearer TOKEN' }
     const sent = createHash('sha256')

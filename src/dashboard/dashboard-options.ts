@@ -110,9 +110,11 @@ export function readDashboardOptions(options: DashboardOptions): ReadOptions {
       'dashboard: refusing to serve rate-limit data to anyone: give { token } (at least 16 characters, sent as Authorization: Bearer) or an { authorize(req) } hook',
     )
   }
-  if (token !== undefined && (typeof token !== 'string' || token.length < 16 || token.length > 4096)) {
+  // Only what a client can send after `Bearer `: a space, a newline (a secret file read with
+  // its last line break) or a non-ASCII letter would make a token no request could ever match.
+  if (token !== undefined && (typeof token !== 'string' || !/^[\x21-\x7e]{16,4096}$/.test(token))) {
     throw new TypeError(
-      'dashboard: token must be a string of 16 to 4096 characters (e.g. 32 random bytes in hex)',
+      'dashboard: token must be 16 to 4096 printable ASCII characters, no spaces or line breaks (e.g. 32 random bytes in hex)',
     )
   }
   if (authorize !== undefined && typeof authorize !== 'function') {

@@ -180,10 +180,19 @@ async function edit(
     return sendJson(res, 413, { error: `the edit is larger than ${options.maxEditBytes} bytes` })
   }
   const outcome = await editRules(limiter, text, base, apply, options.maxEditBytes)
-  if (apply && outcome.ok && outcome.changed) {
+  // Every apply that wrote the file or called setRules is logged, whatever came of it: a write
+  // the reload refused, or one it did not confirm in time, was still made by someone.
+  if (apply && ((outcome.ok && outcome.changed) || (!outcome.ok && outcome.attempted))) {
     const target = editTarget(limiter)
     const where = target.kind === 'file' ? target.path : 'in memory'
-    options.logger.warn(`diana dashboard: rules edited by ${identity} (${where}):\n${diffText(outcome.diff)}`)
+    const result = outcome.ok
+      ? outcome.warnings
+        ? ` (warning: ${outcome.warnings.join('; ')})`
+        : ''
+      : ` (not in force: ${outcome.message})`
+    options.logger.warn(
+      `diana dashboard: rules edited by ${identity} (${where})${result}:\n${diffText(outcome.diff ?? [])}`,
+    )
   }
   if (!outcome.ok) return sendJson(res, outcome.status, { error: outcome.message, diff: outcome.diff })
   sendJson(res, 200, outcome)

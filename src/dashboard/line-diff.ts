@@ -3,9 +3,16 @@
  * the log. Common leading and trailing lines are cut first; the rest is compared by longest
  * common subsequence when small enough (at most {@link MAX_CELLS} cells), else shown as all
  * removed then all added. Hand-written because it is short and the package takes no
- * dependency for it; the bound keeps a hostile edit from costing more than a few milliseconds.
+ * dependency for it.
+ *
+ * It runs on the event loop with text an editor sent, so its work is bounded: lines are
+ * numbered first (equal lines, equal numbers), so each cell compares two integers whatever the
+ * lines' length (long lines sharing a prefix made each string comparison cost their length),
+ * and the answer holds at most {@link MAX_DIFF_LINES} lines.
  */
 const MAX_CELLS = 1_000_000
+/** Most lines a diff holds; the rest is counted in a last `... N more lines`. */
+export const MAX_DIFF_LINES = 2000
 /** Unchanged lines kept around each change. */
 const CONTEXT = 2
 
@@ -23,28 +30,41 @@ export function lineDiff(before: string, after: string): DiffLine[] {
     endB--
   }
   const middle = diffMiddle(a.slice(start, endA), b.slice(start, endB))
+  // Only the context around the changes is shown: the unchanged lines further out are not
+  // even made into lines (a few megabytes of them would cost for nothing).
   const lines: DiffLine[] = [
-    ...a.slice(0, start).map((text): DiffLine => ({ op: ' ', text })),
-    ...middle,
-    ...a.slice(endA).map((text): DiffLine => ({ op: ' ', text })),
+    ...a.slice(Math.max(0, start - CONTEXT), start).map((text): DiffLine => ({ op: ' ', text })),
+    ...middle.lines,
+    ...a.slice(endA, endA + CONTEXT).map((text): DiffLine => ({ op: ' ', text })),
   ]
-  return withContext(lines)
+  return withContext(lines, middle.dropped)
 }
 
-function diffMiddle(a: string[], b: string[]): DiffLine[] {
+/** A number per distinct line of either text. */
+function numbered(a: string[], b: string[]): Map<string, number> {
+  const ids = new Map<string, number>()
+  for (const line of a) if (!ids.has(line)) ids.set(line, ids.size)
+  for (const line of b) if (!ids.has(line)) ids.set(line, ids.size)
+  return ids
+}
+
+/** The changed middle as lines, at most {@link MAX_DIFF_LINES} of them, and how many more there were. */
+function diffMiddle(a: string[], b: string[]): { lines: DiffLine[]; dropped: number } {
   if (a.length * b.length > MAX_CELLS) {
-    return [
-      ...a.map((text): DiffLine => ({ op: '-', text })),
-      ...b.map((text): DiffLine => ({ op: '+', text })),
-    ]
+    const removed = a.slice(0, MAX_DIFF_LINES).map((text): DiffLine => ({ op: '-', text }))
+    const added = b.slice(0, MAX_DIFF_LINES - removed.length).map((text): DiffLine => ({ op: '+', text }))
+    return { lines: [...removed, ...added], dropped: a.length + b.length - removed.length - added.length }
   }
+  const ids = numbered(a, b)
   // lengths[i][j]: the LCS length of a[i..] and b[j..], in one flat array.
+  const idA = Int32Array.from(a, (line) => ids.get(line) as number)
+  const idB = Int32Array.from(b, (line) => ids.get(line) as number)
   const width = b.length + 1
   const lengths = new Uint32Array((a.length + 1) * width)
   for (let i = a.length - 1; i >= 0; i--) {
     for (let j = b.length - 1; j >= 0; j--) {
       lengths[i * width + j] =
-        a[i] === b[j]
+        idA[i] === idB[j]
           ? (lengths[(i + 1) * width + j + 1] as number) + 1
           : Math.max(lengths[(i + 1) * width + j] as number, lengths[i * width + j + 1] as number)
     }
@@ -53,7 +73,7 @@ function diffMiddle(a: string[], b: string[]): DiffLine[] {
   let i = 0
   let j = 0
   while (i < a.length && j < b.length) {
-    if (a[i] === b[j]) {
+    if (idA[i] === idB[j]) {
       out.push({ op: ' ', text: a[i] as string })
       i++
       j++
@@ -65,11 +85,11 @@ function diffMiddle(a: string[], b: string[]): DiffLine[] {
   }
   while (i < a.length) out.push({ op: '-', text: a[i++] as string })
   while (j < b.length) out.push({ op: '+', text: b[j++] as string })
-  return out
+  return { lines: out, dropped: 0 }
 }
 
 /** Only the changed lines and {@link CONTEXT} lines around them; `...` between far-apart changes. */
-function withContext(lines: DiffLine[]): DiffLine[] {
+function withContext(lines: DiffLine[], dropped: number): DiffLine[] {
   const keep = new Array<boolean>(lines.length).fill(false)
   lines.forEach((line, i) => {
     if (line.op === ' ') return
@@ -77,13 +97,25 @@ function withContext(lines: DiffLine[]): DiffLine[] {
   })
   const out: DiffLine[] = []
   let skipped = false
+  let left = dropped
   lines.forEach((line, i) => {
-    if (keep[i]) {
-      if (skipped && out.length > 0) out.push({ op: ' ', text: '...' })
-      skipped = false
-      out.push(line)
-    } else skipped = true
+    if (!keep[i]) {
+      skipped = true
+      return
+    }
+    if (out.length >= MAX_DIFF_LINES) {
+      left++
+      return
+    }
+    if (skipped && out.length > 0) out.push({ op: ' ', text: '...' })
+    skipped = false
+    out.push(line)
   })
+  if (left > 0 || out.length > MAX_DIFF_LINES) {
+    left += out.length - MAX_DIFF_LINES
+    out.length = MAX_DIFF_LINES
+    out.push({ op: ' ', text: `... ${left} more lines` })
+  }
   return out
 }
 

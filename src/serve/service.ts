@@ -57,6 +57,7 @@ export class Service {
   readonly limiter: Limiter
   readonly #server: Server
   readonly #metrics: ServiceMetrics | string
+  readonly #api: HttpApi
   #grpc: RlsServer | undefined
   #ready = false
   #draining = false
@@ -79,6 +80,7 @@ export class Service {
           .then((text) => ({ contentType: metrics.registry.contentType, text }))
       },
     })
+    this.#api = api
     this.#server = createServer(
       {
         maxHeaderSize: HTTP_LIMITS.maxHeaderSize,
@@ -179,6 +181,7 @@ export class Service {
       server.close(() => resolve())
     })
     server.closeIdleConnections()
+    this.#api.close()
     const cutOff = setTimeout(() => server.closeAllConnections(), HTTP_LIMITS.drainMs)
     cutOff.unref()
     await Promise.all([closed, this.#grpc?.close()])

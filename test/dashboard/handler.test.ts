@@ -32,7 +32,7 @@ describe('dashboard(): options', () => {
   it('refuses to start with neither a token nor an authorize hook', () => {
     const limiter = createLimiter({ rules: RULES })
     expect(() => dashboard(limiter, {})).toThrow(/refusing to serve rate-limit data to anyone/)
-    expect(() => dashboard(limiter, { token: 'short' })).toThrow(/16 to 4096 characters/)
+    expect(() => dashboard(limiter, { token: 'short' })).toThrow(/16 to 4096 printable ASCII characters/)
     expect(() => dashboard(limiter, { token: TOKEN, authorize: () => true })).toThrow(/not both/)
     expect(() => dashboard(limiter, { token: TOKEN, allowEdit: true } as never)).toThrow(
       /did you mean "allowEdits"/,

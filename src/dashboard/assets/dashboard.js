@@ -385,7 +385,8 @@
     const { ok, json } = await api('api/rules/preview', { text: $('editor-text').value, base: editorBase })
     showDiff(json.diff)
     if (!ok) return editorMessage(json.error, true)
-    editorMessage(json.changed ? 'Valid. Review the diff, then apply.' : 'No change.', false)
+    const warning = json.warnings ? ` Careful: this edit ${json.warnings.join('; ')}.` : ''
+    editorMessage(json.changed ? `Valid.${warning} Review the diff, then apply.` : 'No change.', !!warning)
     $('editor-apply').disabled = !json.changed
   })
   $('editor-apply').addEventListener('click', async () => {
