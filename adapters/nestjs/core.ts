@@ -1,8 +1,9 @@
 import type { EventEmitter } from 'node:events'
-import type { Limiter } from '../../src/limiter'
+import { createLimiter, type Limiter } from '../../src/limiter'
 import type { Rule } from '../../src/rules/rule'
 import { Gate } from '../core/gate'
-import { type AdapterOptions, HOOK_NAMES } from '../core/options'
+import { type AdapterOptions, failsClosed, HOOK_NAMES } from '../core/options'
+import { shareOutages } from '../core/outage'
 import { nestBinding } from './bindings'
 import type { RateLimitMetadata } from './decorators'
 
@@ -102,8 +103,9 @@ export class DianaCore {
    * A gate over the module's store with the module's rules and the route's merged by name (or
    * the route's alone): the module's rules count in the same place as on every other route
    * (the store keys a rule's counters by its definition), and one check decides all of them,
-   * all or nothing. Handed the store itself, as in the module's options, so a store that says
-   * `onFailure: 'closed'` is read alike. Never closed: closing it would close the shared store.
+   * all or nothing. Its limiter is handed the store built, not the options that built it, so
+   * whether the store fails closed is passed on with its outages. Never closed: closing it would
+   * close the shared store.
    */
   #routeGateOf(metadata: RateLimitMetadata): NestGate {
     const own = metadata.rules
@@ -120,15 +122,22 @@ export class DianaCore {
     // module's gate (which reads it from the limiter that read the file).
     const file = (this.limiter as { config?: { response?: object } }).config?.response
     const response = file === undefined ? {} : { response: { ...file, ...(this.#hooks.response as object) } }
-    const options = {
-      ...this.#hooks,
-      ...response,
+    const limiter = createLimiter({
       rules,
       store: this.limiter.sharedStore,
       name: this.limiter.name,
-      ...(clock === undefined ? {} : { clock }),
-    } as DianaNestOptions
-    return new Gate(options, nestBinding, WHERE)
+      ...(clock === undefined ? {} : { clock: clock as () => number }),
+    })
+    // The store's outages are followed through the module's limiter, which heard them from the
+    // start: this limiter may be built during one (its route's first request), and is replaced
+    // on every reload without being closed, so it keeps no listener on the store.
+    limiter.detachStoreEvents()
+    shareOutages(
+      limiter,
+      this.limiter,
+      failsClosed((this.#options as { store?: unknown }).store, this.limiter),
+    )
+    return new Gate({ ...this.#hooks, ...response, limiter } as DianaNestOptions, nestBinding, WHERE)
   }
 
   /** Closes the limiter if the module built it (and so its store, which route gates share). */
