@@ -84,6 +84,8 @@ export class Limiter extends EventEmitter<LimiterEvents> {
   #closed = false
   /** Whether anyone listens to `decision` or `denied`; kept current so checks skip reporting cheaply. */
   #reporting = false
+  /** Stops relaying the store's outage events (see {@link detachStoreEvents}). */
+  #unforward: (() => void) | undefined
   readonly #config: DianaConfig | undefined
   readonly #live: LiveConfig | undefined
   /** See {@link LimiterOptions.name}. */
@@ -123,7 +125,7 @@ export class Limiter extends EventEmitter<LimiterEvents> {
     this.#monotonic = options.clock ?? (() => performance.now())
     this.#store = createStore(options.store ?? (file?.config.store as StoreOptions | undefined), clock)
     this.#record = this.#store.evaluateInto === undefined ? undefined : new CheckRecord()
-    forwardStoreEvents(this.#store, this)
+    this.#unforward = forwardStoreEvents(this.#store, this)
     // Events wait for a microtask, so listeners attached right after createLimiter see the first.
     this.#live = startLiveConfig(options, file, {
       apply: (rules) => this.setRules(rules),
@@ -159,6 +161,18 @@ export class Limiter extends EventEmitter<LimiterEvents> {
    */
   get sharedStore(): Store {
     return this.#store
+  }
+
+  /**
+   * Stops relaying the store's `degraded` / `recovered` as this limiter's events, leaving the
+   * store open. A limiter over another's `sharedStore` that is replaced without being closed
+   * (closing it would close the store) would otherwise leave its listeners on the store.
+   *
+   * @internal For Diana's adapters; not part of the public API, and it may change in any release.
+   */
+  detachStoreEvents(): void {
+    this.#unforward?.()
+    this.#unforward = undefined
   }
 
   /** The rules in force, as written. */
@@ -633,10 +647,17 @@ function readOptions(method: string, options: object | undefined, names: readonl
 }
 
 /** Stores that can fail (Redis) report going degraded and recovering; the limiter re-emits both. */
-function forwardStoreEvents(store: Store, limiter: Limiter): void {
-  if (!(store instanceof EventEmitter)) return
-  store.on('degraded', (info) => limiter.emit('degraded', info))
-  store.on('recovered', (info) => limiter.emit('recovered', info))
+/** Relays the store's outage events as the limiter's; returns what stops relaying them. */
+function forwardStoreEvents(store: Store, limiter: Limiter): (() => void) | undefined {
+  if (!(store instanceof EventEmitter)) return undefined
+  const degraded = (info: unknown) => limiter.emit('degraded', info as LimiterEvents['degraded'][0])
+  const recovered = (info: unknown) => limiter.emit('recovered', info as LimiterEvents['recovered'][0])
+  store.on('degraded', degraded)
+  store.on('recovered', recovered)
+  return () => {
+    store.off('degraded', degraded)
+    store.off('recovered', recovered)
+  }
 }
 
 /** The rules of an admitted check whose store holds permits for it, with their keys. */

@@ -390,7 +390,8 @@ interface FileSettings {
 type ConfiguredLimiter = Limiter & { config?: FileSettings }
 
 /** Whether the store refuses requests while it is down: `onFailure: 'closed'`, in code or file. */
-function failsClosed(store: unknown, limiter: Limiter): boolean {
+/** Whether the limiter's store refuses requests while down: by the options given or its config file. */
+export function failsClosed(store: unknown, limiter: Limiter): boolean {
   const fromOptions = (store as { onFailure?: unknown } | undefined)?.onFailure
   if (fromOptions !== undefined) return fromOptions === 'closed'
   return (limiter as ConfiguredLimiter).config?.store?.onFailure === 'closed'

@@ -29,3 +29,20 @@ export function watchOutages(limiter: Limiter): OutageWatch {
   }
   return watch
 }
+
+/**
+ * Makes `follower` see the outages `leader` sees: for a limiter over the leader's store that
+ * relays none of its events (diana-limiter/nestjs route limiters). Built during an outage, it
+ * would otherwise never hear the `degraded` the store sends once per outage. `failClosed`: the
+ * leader's store refuses requests while down, which the follower's options cannot tell (it is
+ * handed the store built, not the options that said so); its degraded denials are then 503s
+ * from the first, as the leader's.
+ */
+export function shareOutages(follower: Limiter, leader: Limiter, failClosed: boolean): void {
+  const watch = watchOutages(leader)
+  watches.set(follower, {
+    get closed() {
+      return failClosed || watch.closed
+    },
+  })
+}

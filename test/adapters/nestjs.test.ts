@@ -334,6 +334,49 @@ describe.each(PLATFORMS)('NestJS 12 on %s', (platform) => {
     }
   })
 
+  it("DIANA_LIMITER's decision and denied listeners (metrics, dashboard) hear @RateLimit routes too", async () => {
+    @Controller()
+    @UseGuards(DianaGuard)
+    class Api {
+      @Get('plain')
+      plain() {
+        return 'plain'
+      }
+
+      @Post('login')
+      @HttpCode(200)
+      @RateLimit([{ name: 'login', dimension: 'device', algorithm: 'fixed-window', limit: 1, window: '1h' }])
+      login() {
+        return 'welcome'
+      }
+    }
+    @Module({
+      imports: [DianaModule.forRoot({ rules: [perDevice(100)], clock: fakeClock().now })],
+      controllers: [Api],
+    })
+    class App {}
+    const { url, app } = await start(App, platform)
+    const limiter = app.get<Limiter>(DIANA_LIMITER)
+    const decided: string[] = []
+    const denied: string[] = []
+    limiter.on('decision', (decision) => decided.push(decision.rule ?? ''))
+    limiter.on('denied', (decision) => denied.push(decision.rule ?? ''))
+    await send(`${url}/plain`)
+    expect((await send(`${url}/login`, { method: 'POST' })).status).toBe(200)
+    expect((await send(`${url}/login`, { method: 'POST' })).status).toBe(429)
+    // A brute force on the login route is what metrics must show: both of its checks are heard.
+    expect(decided).toHaveLength(3)
+    expect(denied).toEqual(['login'])
+    // Once nobody listens, route checks report nothing (no cost of events nobody reads).
+    limiter.removeAllListeners('decision')
+    limiter.removeAllListeners('denied')
+    const later: string[] = []
+    await send(`${url}/login`, { method: 'POST' })
+    limiter.on('denied', (decision) => later.push(decision.rule ?? ''))
+    await send(`${url}/login`, { method: 'POST' })
+    expect(later).toEqual(['login'])
+  })
+
   it('a bad option stops the app at startup with a message naming it', async () => {
     @Module({ imports: [DianaModule.forRoot({ rules: [perDevice(1)], identfy: () => 'x' } as never)] })
     class App {}
