@@ -192,7 +192,12 @@ export function diana(options: DianaHonoOptions): DianaHonoMiddleware {
   let warnedAddress = false
   let gate: Gate<Context, Exchange> | undefined
 
-  /** The connection's peer: from `connInfo`, else @hono/node-server's socket. */
+  /**
+   * The connection's peer: from `connInfo`, else @hono/node-server's socket. On Node, a
+   * `connInfo` that fails or names no address (another runtime's helper, a header that is
+   * missing) falls back to the socket: it still names the peer, and without it every request
+   * would look like a client that went away and be refused.
+   */
   const peerOf = (c: Context): string | undefined => {
     let address: unknown
     let failure: unknown
@@ -202,15 +207,27 @@ export function diana(options: DianaHonoOptions): DianaHonoMiddleware {
       } catch (error) {
         failure = error
       }
-    } else {
-      address = nodeBindings(c)?.incoming?.socket?.remoteAddress
+      if (typeof address === 'string' && address !== '') return address
     }
-    if (typeof address === 'string' && address !== '') return address
-    // A Node socket without an address is a client that went away: the gate sees to it.
-    if (!warnedAddress && (connInfo !== undefined || nodeBindings(c) === undefined)) {
+    const node = nodeBindings(c)
+    const socket = node?.incoming?.socket?.remoteAddress
+    if (connInfo !== undefined && !warnedAddress && (node === undefined || typeof socket === 'string')) {
       warnedAddress = true
-      const reason = failure instanceof Error ? ` (connInfo failed: ${failure.message})` : ''
-      gate?.warn(`${UNKNOWN_ADDRESS_WARNING.replace('. Until', `${reason}. Until`)}`)
+      const reason =
+        failure instanceof Error ? `connInfo failed: ${failure.message}` : 'connInfo named no address'
+      gate?.warn(
+        node === undefined
+          ? `${UNKNOWN_ADDRESS_WARNING.replace('. Until', ` (${reason}). Until`)}`
+          : `${reason}; counting clients by the connection's address (the socket's peer) instead. Reported once.`,
+      )
+    }
+    if (node !== undefined) {
+      // A Node socket without an address is a client that went away: the gate sees to it.
+      return typeof socket === 'string' && socket !== '' ? socket : undefined
+    }
+    if (!warnedAddress) {
+      warnedAddress = true
+      gate?.warn(UNKNOWN_ADDRESS_WARNING)
     }
     return undefined
   }
@@ -276,7 +293,8 @@ export function diana(options: DianaHonoOptions): DianaHonoMiddleware {
     const web = exchange.web
     if (web !== undefined) {
       const response = c.res
-      const followed = web.follow(response)
+      // Hono answers HEAD with the GET route's headers and drops its body unread.
+      const followed = web.follow(response, c.req.method === 'HEAD')
       if (followed !== response) c.res = followed
     }
   }

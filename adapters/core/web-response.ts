@@ -49,13 +49,14 @@ export class WebResponse implements RawResponse {
   /**
    * The response the handler gave: its status, and its body followed to the end. Gives the
    * response to send in its place (with the followed body), or the same one when nothing
-   * waits for its end.
+   * waits for its end. `bodiless`: the body will not be sent (a HEAD request), so nothing will
+   * read or cancel it and the response is over now.
    */
-  follow(response: Response): Response {
+  follow(response: Response, bodiless = false): Response {
     this.statusCode = response.status
     if (this.closed) return response
     const body = response.body
-    if (body === null) {
+    if (body === null || bodiless) {
       this.#finished()
       return response
     }

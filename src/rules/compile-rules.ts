@@ -229,11 +229,22 @@ export function compilePathGlobs(path: string | readonly string[]): Glob {
   return compileGlobs(pathGlobList(path))
 }
 
+/**
+ * A rule's methods, upper case. GET brings HEAD with it: every framework answers HEAD with the
+ * GET route's handler (Express, Fastify's `exposeHeadRoutes`, @koa/router, Hono), which does
+ * all its work before the body is dropped, so a `methods: [GET]` rule that let HEAD by would
+ * let a client run the handler without limit.
+ */
+function methodSet(methods: readonly string[]): Set<string> {
+  const set = new Set(methods.map((m) => m.toUpperCase()))
+  if (set.has('GET')) set.add('HEAD')
+  return set
+}
+
 /** Built once per rule, so a check only runs the tests this rule actually has. */
 function subjectKeyReader(dimensions: Dimension[], match: RuleInput['match']) {
   const paths = match?.path === undefined ? undefined : compilePathGlobs(match.path)
-  const methods =
-    match?.methods === undefined ? undefined : new Set(match.methods.map((m) => m.toUpperCase()))
+  const methods = match?.methods === undefined ? undefined : methodSet(match.methods)
   const matches =
     paths === undefined && methods === undefined
       ? undefined

@@ -49,7 +49,8 @@ export interface Rule {
   mode?: 'shape' | 'police'
   /**
    * Narrows the rule to some resources and methods: `path` is a glob on the resource path or
-   * a list of up to 32 (see docs/configuration.md), `methods` a list of HTTP methods.
+   * a list of up to 32 (see docs/configuration.md), `methods` a list of HTTP methods (GET
+   * covers HEAD too, which frameworks answer with the GET handler).
    * @default every path and method
    */
   match?: { path?: string | string[]; methods?: string[] }
