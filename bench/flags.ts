@@ -1,3 +1,4 @@
+import { type ParseArgsConfig, parseArgs } from 'node:util'
 /** A mistake in the command line: exit 2 with the usage. */
 export class UsageError extends Error {
   override name = 'UsageError'
@@ -48,4 +49,22 @@ export function loopbackRedisUrl(raw: string | undefined): string | undefined {
     )
   }
   return raw
+}
+
+/**
+ * The flags of one `diana bench` command: `node:util` parseArgs, strict, with its error and any
+ * stray argument as a {@link UsageError} (status 2, one line, never a stack trace).
+ */
+export function flagValues(
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+): Record<string, string | boolean | undefined> {
+  let parsed: { values: Record<string, unknown>; positionals: string[] }
+  try {
+    parsed = parseArgs({ args: argv, strict: true, allowPositionals: true, options })
+  } catch (error) {
+    throw new UsageError(String((error as Error).message).split('\n')[0])
+  }
+  if (parsed.positionals.length > 0) throw new UsageError(`unexpected argument "${parsed.positionals[0]}"`)
+  return parsed.values as Record<string, string | boolean | undefined>
 }

@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util'
 import { parseDuration } from '../../src/duration'
-import { loopbackRedisUrl, secondsFlag, wholeFlag } from '../flags'
+import { flagValues, loopbackRedisUrl, secondsFlag, wholeFlag } from '../flags'
 import { UsageError } from '../options'
 import { variantList } from '../variant-list'
 
@@ -86,32 +85,20 @@ export const LEASE_LIMITS = {
 
 /** Parses `diana bench lease ...` (without `lease`), or throws a {@link UsageError}. */
 export function parseLeaseArgs(argv: string[]): LeaseOptions {
-  let values: Record<string, string | boolean | undefined>
-  let positionals: string[]
-  try {
-    ;({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        processes: { type: 'string' },
-        concurrency: { type: 'string' },
-        duration: { type: 'string' },
-        samples: { type: 'string' },
-        'redis-url': { type: 'string' },
-        limit: { type: 'string' },
-        window: { type: 'string' },
-        variants: { type: 'string' },
-        'denial-cache': { type: 'boolean' },
-        'command-timeout': { type: 'string' },
-        json: { type: 'boolean' },
-        out: { type: 'string' },
-      },
-    }))
-  } catch (error) {
-    throw new UsageError(String((error as Error).message).split('\n')[0])
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+  const values = flagValues(argv, {
+    processes: { type: 'string' },
+    concurrency: { type: 'string' },
+    duration: { type: 'string' },
+    samples: { type: 'string' },
+    'redis-url': { type: 'string' },
+    limit: { type: 'string' },
+    window: { type: 'string' },
+    variants: { type: 'string' },
+    'denial-cache': { type: 'boolean' },
+    'command-timeout': { type: 'string' },
+    json: { type: 'boolean' },
+    out: { type: 'string' },
+  })
   const out = values.out as string | undefined
   if (out !== undefined && out.trim() === '') throw new UsageError('--out needs a file name')
   const d = DEFAULT_LEASE_OPTIONS

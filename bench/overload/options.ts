@@ -1,5 +1,4 @@
-import { parseArgs } from 'node:util'
-import { secondsFlag, wholeFlag } from '../flags'
+import { flagValues, secondsFlag, wholeFlag } from '../flags'
 import { UsageError } from '../options'
 import { variantList } from '../variant-list'
 
@@ -47,29 +46,17 @@ const LIMITS = { slots: 256, serviceMs: 10_000, step: 20, steps: 20, durationS: 
 
 /** Parses `diana bench overload ...` (without `overload`), or throws a {@link UsageError}. */
 export function parseOverloadArgs(argv: string[]): OverloadOptions {
-  let values: Record<string, string | boolean | undefined>
-  let positionals: string[]
-  try {
-    ;({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        slots: { type: 'string' },
-        'service-time': { type: 'string' },
-        steps: { type: 'string' },
-        duration: { type: 'string' },
-        variants: { type: 'string' },
-        json: { type: 'boolean' },
-        markdown: { type: 'boolean' },
-        out: { type: 'string' },
-        svg: { type: 'string' },
-      },
-    }))
-  } catch (error) {
-    throw new UsageError(String((error as Error).message).split('\n')[0])
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+  const values = flagValues(argv, {
+    slots: { type: 'string' },
+    'service-time': { type: 'string' },
+    steps: { type: 'string' },
+    duration: { type: 'string' },
+    variants: { type: 'string' },
+    json: { type: 'boolean' },
+    markdown: { type: 'boolean' },
+    out: { type: 'string' },
+    svg: { type: 'string' },
+  })
   if (values.json === true && values.markdown === true) {
     throw new UsageError('--json and --markdown are two formats for stdout; pick one')
   }

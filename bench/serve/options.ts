@@ -1,6 +1,5 @@
-import { parseArgs } from 'node:util'
 import { hint } from '../../src/did-you-mean'
-import { loopbackRedisUrl, secondsFlag, wholeFlag } from '../flags'
+import { flagValues, loopbackRedisUrl, secondsFlag, wholeFlag } from '../flags'
 import { UsageError } from '../options'
 
 /** The hidden subcommand the serve benchmark starts its client processes with. */
@@ -32,28 +31,16 @@ const LIMITS = { clients: 16, concurrency: 4096, durationS: 600, samples: 100 }
 
 /** Parses `diana bench serve ...` (without `serve`), or throws a {@link UsageError}. */
 export function parseServeArgs(argv: string[]): ServeBenchOptions {
-  let values: Record<string, string | boolean | undefined>
-  let positionals: string[]
-  try {
-    ;({ values, positionals } = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: true,
-      options: {
-        store: { type: 'string' },
-        clients: { type: 'string' },
-        concurrency: { type: 'string' },
-        duration: { type: 'string' },
-        samples: { type: 'string' },
-        'redis-url': { type: 'string' },
-        json: { type: 'boolean' },
-        out: { type: 'string' },
-      },
-    }))
-  } catch (error) {
-    throw new UsageError(String((error as Error).message).split('\n')[0])
-  }
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`)
+  const values = flagValues(argv, {
+    store: { type: 'string' },
+    clients: { type: 'string' },
+    concurrency: { type: 'string' },
+    duration: { type: 'string' },
+    samples: { type: 'string' },
+    'redis-url': { type: 'string' },
+    json: { type: 'boolean' },
+    out: { type: 'string' },
+  })
   const out = values.out as string | undefined
   if (out !== undefined && out.trim() === '') throw new UsageError('--out needs a file name')
   const d = DEFAULT_SERVE_OPTIONS
