@@ -6,6 +6,7 @@ import { MAX_LIMITER_NAME_LENGTH } from '../src/limiter-name'
 import { type DianaMetrics, type DianaMetricsOptions, dianaMetrics } from '../src/metrics/index'
 import { isStore } from '../src/stores/create-store'
 import { type Binding, Gate } from './core/gate'
+import { LOWERCASE_HEADERS } from './core/headers'
 import { type AdapterHooks, type AdapterOptions, HOOK_NAMES, type LimiterSource } from './core/options'
 import { PROBLEM_JSON } from './core/problem'
 import { fastifyRouting as routingOf, targetPath } from './core/resource-path'
@@ -62,15 +63,6 @@ const kDiana = Symbol('diana-limiter.checked')
 
 type Marked = FastifyRequest & { [kDiana]?: string | true }
 type Done = (error?: Error) => void
-
-const LOWERCASE_HEADERS: Readonly<Record<string, string>> = {
-  'RateLimit-Policy': 'ratelimit-policy',
-  RateLimit: 'ratelimit',
-  'Retry-After': 'retry-after',
-  'X-RateLimit-Limit': 'x-ratelimit-limit',
-  'X-RateLimit-Remaining': 'x-ratelimit-remaining',
-  'X-RateLimit-Reset': 'x-ratelimit-reset',
-}
 
 const binding: Binding<FastifyRequest, FastifyReply> = {
   // `request.ip` follows the `trustProxy` server option; X-Forwarded-For counts only when trusted.

@@ -55,3 +55,16 @@ export class PolicyCache {
     return text
   }
 }
+
+/**
+ * The lowercase spelling of every header the gate writes. Fastify lowercases every header name
+ * it is given; handing it the lowercase name spares a new string per header per request.
+ */
+export const LOWERCASE_HEADERS: Readonly<Record<string, string>> = {
+  'RateLimit-Policy': 'ratelimit-policy',
+  RateLimit: 'ratelimit',
+  'Retry-After': 'retry-after',
+  'X-RateLimit-Limit': 'x-ratelimit-limit',
+  'X-RateLimit-Remaining': 'x-ratelimit-remaining',
+  'X-RateLimit-Reset': 'x-ratelimit-reset',
+}

@@ -2,6 +2,7 @@ import type { Request, Response } from 'express'
 import type { FastifyReply, FastifyRequest } from 'fastify'
 import type { Decision } from '../../src/decision'
 import type { Binding } from '../core/gate'
+import { LOWERCASE_HEADERS } from '../core/headers'
 import { PROBLEM_JSON } from '../core/problem'
 import type { RawResponse } from '../core/raw-response'
 import { fastifyRouting, targetPath } from '../core/resource-path'
@@ -89,16 +90,6 @@ export const expressBinding: Binding<Request, Response> = {
     pending.set(res, { status, body })
   },
   raw: (res) => res,
-}
-
-/** Fastify lowercases every header name it is given; the lowercase name spares it a string. */
-const LOWERCASE_HEADERS: Readonly<Record<string, string>> = {
-  'RateLimit-Policy': 'ratelimit-policy',
-  RateLimit: 'ratelimit',
-  'Retry-After': 'retry-after',
-  'X-RateLimit-Limit': 'x-ratelimit-limit',
-  'X-RateLimit-Remaining': 'x-ratelimit-remaining',
-  'X-RateLimit-Reset': 'x-ratelimit-reset',
 }
 
 /** @nestjs/platform-fastify: the request and reply are Fastify's. */
